@@ -1,0 +1,101 @@
+// Catalog DDL: hubs, satellites, links, their keys, checks and indexes,
+// emitted as one node-pg-migrate migration per model version.
+import type { Column, Model } from '../types.js';
+import { bkOf, hkOf, hubOf, q, sqlHeader, sqlString } from './shared.js';
+
+const columnDdl = (c: Column) => {
+  const parts = [`    ${c.name} ${c.kind.sql}`];
+  if (c.notNull) parts.push('NOT NULL');
+  if (c.default) parts.push(`DEFAULT ${c.default}`);
+  return parts.join(' ');
+};
+
+const enumCheck = (table: string, c: Column) =>
+  c.enumOf
+    ? [`    CONSTRAINT chk_${table}_${c.name} CHECK (${c.name} IN (${c.enumOf.map(sqlString).join(', ')}))`]
+    : [];
+
+export function emitCatalogMigration(model: Model): string {
+  const s = model.schema;
+  const up: string[] = [];
+  const down: string[] = [];
+
+  for (const hub of model.hubs) {
+    const hk = hkOf(hub);
+    const bk = bkOf(hub);
+    const lines = [
+      `    ${hk} bytea NOT NULL PRIMARY KEY`,
+      `    ${bk} varchar(255) NOT NULL UNIQUE`,
+      `    tenant_hk bytea`,
+      `    load_date timestamptz NOT NULL DEFAULT clock_timestamp()`,
+      `    record_source varchar(100) NOT NULL`,
+      `    CONSTRAINT chk_${hub.name}_hk_length CHECK (octet_length(${hk}) = 32)`,
+    ];
+    if (hub.bkPattern) lines.push(`    CONSTRAINT chk_${hub.name}_bk_format CHECK (${bk} ~ ${sqlString(hub.bkPattern)})`);
+    up.push(`CREATE TABLE ${q(s, hub.name)} (\n${lines.join(',\n')}\n);`);
+    up.push(`COMMENT ON TABLE ${q(s, hub.name)} IS ${sqlString(`Hub. ${hub.comment}`)};`);
+  }
+
+  for (const sat of model.satellites) {
+    const hub = hubOf(model, sat);
+    const hk = hkOf(hub);
+    const lines = [
+      `    ${hk} bytea NOT NULL REFERENCES ${q(s, hub.name)} (${hk})`,
+      `    load_date timestamptz NOT NULL`,
+      `    load_end_date timestamptz`,
+      `    hash_diff bytea NOT NULL`,
+      ...(sat.copyBusinessKey ? [`    ${bkOf(hub)} varchar(255) NOT NULL`] : []),
+      ...sat.columns.map(columnDdl),
+      `    record_source varchar(100) NOT NULL`,
+      `    PRIMARY KEY (${hk}, load_date)`,
+      `    CONSTRAINT chk_${sat.name}_end_after_load CHECK (load_end_date IS NULL OR load_end_date > load_date)`,
+      ...sat.columns.flatMap((c) => enumCheck(sat.name, c)),
+      ...sat.columns.filter((c) => c.check).map((c) => `    CONSTRAINT chk_${sat.name}_${c.name}_range CHECK (${c.check})`),
+      ...(sat.checks ?? []).map((c) => `    CONSTRAINT chk_${sat.name}_${c.name} CHECK (${c.expr})`),
+    ];
+    up.push(`CREATE TABLE ${q(s, sat.name)} (\n${lines.join(',\n')}\n);`);
+    up.push(`COMMENT ON TABLE ${q(s, sat.name)} IS ${sqlString(`Satellite of ${hub.name}. ${sat.comment} Insert-only: write through ${s}.${sat.name}_load().`)};`);
+    // One current row per key, enforced; it also serves every "current row" lookup.
+    up.push(`CREATE UNIQUE INDEX ux_${sat.name}_current ON ${q(s, sat.name)} (${hk}) WHERE load_end_date IS NULL;`);
+    for (const c of sat.columns.filter((c) => c.comment)) {
+      up.push(`COMMENT ON COLUMN ${q(s, sat.name)}.${c.name} IS ${sqlString(c.comment!)};`);
+    }
+  }
+
+  for (const link of model.links) {
+    const lines = [
+      `    ${link.key} bytea NOT NULL PRIMARY KEY`,
+      ...link.refs.map((r) => {
+        const hub = model.hubs.find((h) => h.name === r.hub)!;
+        return `    ${r.column} bytea NOT NULL REFERENCES ${q(s, hub.name)} (${hkOf(hub)})`;
+      }),
+      `    tenant_hk bytea`,
+      `    load_date timestamptz NOT NULL DEFAULT clock_timestamp()`,
+      `    record_source varchar(100) NOT NULL`,
+      ...(link.checks ?? []).map((c) => `    CONSTRAINT chk_${link.name}_${c.name} CHECK (${c.expr})`),
+    ];
+    up.push(`CREATE TABLE ${q(s, link.name)} (\n${lines.join(',\n')}\n);`);
+    up.push(`COMMENT ON TABLE ${q(s, link.name)} IS ${sqlString(`Link. ${link.comment}`)};`);
+  }
+
+  for (const ix of [...model.indexes].sort((a, b) => a.name.localeCompare(b.name))) {
+    up.push(
+      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${ix.name} ON ${q(s, ix.table)} (${ix.columns.join(', ')})${ix.where ? ` WHERE ${ix.where}` : ''};`,
+    );
+  }
+
+  // Dropping in reverse dependency order: links, satellites, hubs.
+  for (const t of [...model.links, ...model.satellites, ...model.hubs].map((t) => t.name)) {
+    down.push(`DROP TABLE IF EXISTS ${q(s, t)};`);
+  }
+
+  return [
+    sqlHeader(`Data Vault catalog, model version ${model.version}. A new model version gets a new migration.`),
+    '-- Up Migration',
+    up.join('\n\n'),
+    '',
+    '-- Down Migration',
+    down.join('\n'),
+    '',
+  ].join('\n');
+}

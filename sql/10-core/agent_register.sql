@@ -1,0 +1,75 @@
+-- An agent announces itself: host, repository, tool versions.
+
+CREATE OR REPLACE FUNCTION backup_mgmt.agent_register(
+    p_agent_id text,
+    p_hostname text,
+    p_pid integer,
+    p_repository_root text,
+    p_restore_root text,
+    p_info jsonb
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Upserts the agent row (a re-registration restarts it: new start time,
+-- heartbeat now, not stopped). A registering process holds no job yet, so
+-- jobs still held under this id belong to a lost previous incarnation: their
+-- leases are expired at once and the next claim_job reclaims them (the
+-- attempt counts). When no repository.roots is configured yet, the agent's
+-- root becomes the configured root list.
+DECLARE
+    v_root text;
+    v_restore_root text;
+BEGIN
+    IF p_agent_id IS NULL OR p_hostname IS NULL OR p_repository_root IS NULL THEN
+        RAISE EXCEPTION 'agent_register: p_agent_id, p_hostname and p_repository_root must not be NULL'
+            USING ERRCODE = '22004', HINT = 'The repository root is the agent''s BACKUP_MGMT_REPO.';
+    END IF;
+    IF p_agent_id !~ '^[[:graph:]]{1,200}$' THEN
+        RAISE EXCEPTION 'agent_register: invalid agent id %', quote_literal(p_agent_id)
+            USING ERRCODE = '22023',
+                  DETAIL = 'An agent id has 1 to 200 printable ASCII characters without spaces.',
+                  HINT = 'For example <hostname>:<pid>.';
+    END IF;
+    IF p_hostname !~ '^[[:graph:]]{1,255}$' THEN
+        RAISE EXCEPTION 'agent_register: invalid host name %', quote_literal(p_hostname)
+            USING ERRCODE = '22023', DETAIL = 'A host name has 1 to 255 printable ASCII characters without spaces.';
+    END IF;
+    IF p_pid IS NOT NULL AND p_pid <= 0 THEN
+        RAISE EXCEPTION 'agent_register: invalid pid %', p_pid
+            USING ERRCODE = '22023', DETAIL = 'A process id is positive (or NULL).';
+    END IF;
+    IF p_info IS NOT NULL AND jsonb_typeof(p_info) <> 'object' THEN
+        RAISE EXCEPTION 'agent_register: p_info must be a JSON object'
+            USING ERRCODE = '22023', DETAIL = left(p_info::text, 200),
+                  HINT = 'For example {"cpu_count": 2, "pg_basebackup": "pg_basebackup (PostgreSQL) 15.18"}.';
+    END IF;
+    v_root := backup_mgmt._normalize_path(p_repository_root, 'repository root');
+    IF p_restore_root IS NOT NULL THEN
+        v_restore_root := backup_mgmt._normalize_path(p_restore_root, 'restore root');
+    END IF;
+
+    INSERT INTO backup_mgmt.agent AS a (agent_id, hostname, pid, repository_root, restore_root, info, started_at, heartbeat_at, stopped_at)
+    VALUES (p_agent_id, p_hostname, p_pid, v_root, v_restore_root, coalesce(p_info, '{}'::jsonb), now(), now(), NULL)
+    ON CONFLICT (agent_id) DO UPDATE
+        SET hostname = excluded.hostname, pid = excluded.pid, repository_root = excluded.repository_root,
+            restore_root = excluded.restore_root, info = excluded.info, started_at = excluded.started_at,
+            heartbeat_at = excluded.heartbeat_at, stopped_at = NULL;
+
+    UPDATE backup_mgmt.job AS j SET lease_expires_at = now() - interval '1 second'
+     WHERE j.locked_by = p_agent_id AND j.finished_at IS NULL AND j.status IN ('RUNNING', 'CANCELLED');
+
+    IF NOT EXISTS (SELECT 1 FROM backup_mgmt.setting AS s WHERE s.name = 'repository.roots') THEN
+        INSERT INTO backup_mgmt.setting AS s (name, value, description, updated_at, updated_by)
+        SELECT 'repository.roots', v_root, c.description, now(), session_user
+          FROM backup_mgmt._setting_catalog() AS c WHERE c.name = 'repository.roots'
+        ON CONFLICT (name) DO NOTHING;
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION backup_mgmt.agent_register(text, text, integer, text, text, jsonb) IS
+'Agent protocol: registers or re-registers an agent (host, pid, absolute repository and restore roots, p_info with tool versions and cpu_count). Jobs still held under p_agent_id (a previous incarnation) get an expired lease, so the next claim_job reclaims them. Sets repository.roots to the agent''s root when that setting is still unset. Bad input: 22004/22023.';

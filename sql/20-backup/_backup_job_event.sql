@@ -1,0 +1,79 @@
+-- Records on a backup what happened to one of its jobs.
+
+CREATE OR REPLACE FUNCTION backup_mgmt._backup_job_event(
+    p_job backup_mgmt.job,
+    p_event text,
+    p_message text,
+    p_record_source text
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- BACKUP jobs drive backup_status: started -> RUNNING; requeued/released ->
+-- PENDING; failed/lost -> FAILED; cancelled -> CANCELLED (a verification
+-- still PENDING becomes SKIPPED, it will never run). VERIFY jobs drive only
+-- verification_status: failed/lost -> FAILED, cancelled -> SKIPPED. Every
+-- version goes through the generated loader with changed_by = session_user.
+DECLARE
+    v_cur backup_mgmt.backup_execution_current;
+    v_changes jsonb;
+    v_end timestamptz;
+BEGIN
+    SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_job.subject_hk;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '_backup_job_event: job % refers to no backup', p_job.job_id
+            USING ERRCODE = 'P0002', DETAIL = encode(p_job.subject_hk, 'hex');
+    END IF;
+
+    IF p_job.job_type = 'BACKUP' THEN
+        CASE p_event
+            WHEN 'started' THEN
+                v_changes := jsonb_build_object(
+                    'backup_status', 'RUNNING', 'backup_start_time', now(), 'backup_end_time', NULL,
+                    'backup_duration_seconds', NULL, 'retry_count', p_job.attempts - 1,
+                    'error_message', NULL, 'error_code', NULL);
+            WHEN 'requeued', 'released' THEN
+                v_changes := jsonb_build_object(
+                    'backup_status', 'PENDING', 'backup_start_time', coalesce(v_cur.requested_at, v_cur.backup_start_time),
+                    'backup_end_time', NULL, 'backup_duration_seconds', NULL, 'retry_count', p_job.attempts,
+                    'error_message', CASE WHEN p_event = 'requeued' THEN p_message END,
+                    'error_code', CASE WHEN p_event = 'requeued' THEN 'RETRYING' END);
+            WHEN 'failed', 'lost', 'cancelled' THEN
+                v_end := greatest(now(), v_cur.backup_start_time);
+                v_changes := jsonb_build_object(
+                    'backup_status', CASE WHEN p_event = 'cancelled' THEN 'CANCELLED' ELSE 'FAILED' END,
+                    'backup_end_time', v_end,
+                    'backup_duration_seconds', CASE WHEN v_cur.backup_status = 'RUNNING'
+                                                    THEN round(extract(epoch FROM v_end - v_cur.backup_start_time), 3) END,
+                    'error_message', p_message,
+                    'error_code', CASE p_event WHEN 'failed' THEN 'AGENT_ERROR' WHEN 'lost' THEN 'AGENT_LOST' ELSE 'CANCELLED' END,
+                    'verification_status', CASE WHEN v_cur.verification_status = 'PENDING' THEN 'SKIPPED' ELSE v_cur.verification_status END);
+        END CASE;
+    ELSIF p_job.job_type = 'VERIFY' THEN
+        CASE p_event
+            WHEN 'failed', 'lost' THEN
+                v_changes := jsonb_build_object(
+                    'verification_status', 'FAILED', 'verification_date', now(), 'integrity_verified', NULL,
+                    'verification_detail', 'verification did not run to completion: ' || p_message);
+            WHEN 'cancelled' THEN
+                v_changes := jsonb_build_object(
+                    'verification_status', 'SKIPPED', 'verification_date', NULL, 'integrity_verified', NULL,
+                    'verification_detail', p_message);
+            ELSE
+                -- started, requeued, released: the verification stays PENDING.
+                RETURN;
+        END CASE;
+    ELSE
+        RAISE EXCEPTION '_backup_job_event: % jobs do not concern backups', p_job.job_type
+            USING ERRCODE = '22023', HINT = 'This is a bug in backup_mgmt.';
+    END IF;
+
+    PERFORM backup_mgmt.backup_execution_s_load(
+        p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
+END;
+$$;
+
+COMMENT ON FUNCTION backup_mgmt._backup_job_event(backup_mgmt.job, text, text, text) IS
+'Internal: writes the backup_execution_s version that a BACKUP or VERIFY job event implies (started, requeued, released, failed, lost, cancelled).';

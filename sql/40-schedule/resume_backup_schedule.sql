@@ -1,0 +1,28 @@
+-- Lets a paused schedule run again.
+
+CREATE OR REPLACE FUNCTION backup_mgmt.resume_backup_schedule(p_schedule_name text)
+RETURNS bytea
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- is_active true and the next run from now: slots that passed while paused
+-- are not made up. The pg_cron job becomes active again.
+DECLARE
+    v_s backup_mgmt.backup_schedule_s := backup_mgmt._schedule_lock(p_schedule_name);
+BEGIN
+    IF NOT coalesce(v_s.is_active, false) THEN
+        PERFORM backup_mgmt.backup_schedule_s_load(v_s.schedule_hk, jsonb_build_object(
+            'is_active', true,
+            'next_execution_time', backup_mgmt.cron_next(v_s.schedule_expression, now(), coalesce(v_s.timezone, 'UTC')),
+            'changed_by', session_user),
+            'backup_mgmt.resume_backup_schedule');
+    END IF;
+    PERFORM backup_mgmt._schedule_cron_sync(v_s.schedule_hk);
+    RETURN v_s.schedule_hk;
+END;
+$$;
+
+COMMENT ON FUNCTION backup_mgmt.resume_backup_schedule(text) IS
+'Resumes a paused schedule: is_active true, next_execution_time the next slot after now (missed slots are not made up), pg_cron job active. Returns the schedule hash key; 42704 if unknown or dropped.';

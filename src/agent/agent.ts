@@ -1,0 +1,218 @@
+// The agent's life: register, then heartbeat, listen, claim and run one job
+// at a time, register archived WAL; on shutdown stop claiming, let the job
+// finish or release it, say goodbye to the catalog.
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { packageRoot } from '../util/paths.js';
+import type { AgentConfig } from './config.js';
+import { isLocalHost } from './conninfo.js';
+import { JobListener } from './listener.js';
+import { runJob, SUPPORTED_JOB_TYPES } from './job-runner.js';
+import { errorText, stderrLogger, type Logger } from './log.js';
+import { prepareRepository } from './repository.js';
+import { AgentSql, type ServerFacts } from './sql.js';
+import { toolVersions } from './tool-versions.js';
+import { WalRegistry } from './wal-registry.js';
+
+export interface AgentIntervals {
+  heartbeatMs: number;
+  pollMs: number;
+  walScanMs: number;
+}
+
+export const DEFAULT_INTERVALS: AgentIntervals = { heartbeatMs: 5_000, pollMs: 2_000, walScanMs: 10_000 };
+
+export interface AgentOptions {
+  config: AgentConfig;
+  log?: Logger;
+  intervals?: Partial<AgentIntervals>;
+}
+
+function packageVersion(): string {
+  try {
+    return String(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Errors that mean "the pack is not installed here", said plainly. */
+function explainStartupError(e: unknown): Error {
+  const code = (e as { code?: string }).code;
+  if (code === '42883' || code === '3F000') {
+    return new Error(`backup_mgmt is not installed in this database (run: backup-mgmt migrate up): ${errorText(e)}`);
+  }
+  if (code === '42501') return new Error(`the agent's database role lacks backup_agent privileges: ${errorText(e)}`);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export class Agent {
+  readonly agentId: string;
+  private readonly log: Logger;
+  private readonly intervals: AgentIntervals;
+  private readonly shutdownController = new AbortController();
+  private readonly pool: pg.Pool;
+  private readonly sql: AgentSql;
+  private listener: JobListener | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private wake: (() => void) | undefined;
+  private woken = false;
+  private walScan: Promise<void> | undefined;
+  private heartbeating = false;
+  private loop: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private repoRoot = '';
+  private registration: Parameters<AgentSql['register']>[0] | undefined;
+  facts: ServerFacts | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.agentId = opts.config.agentId;
+    this.log = opts.log ?? stderrLogger;
+    this.intervals = { ...DEFAULT_INTERVALS, walScanMs: opts.config.walScanSeconds * 1000, ...opts.intervals };
+    this.pool = new pg.Pool({ connectionString: opts.config.databaseUrl, max: 3, application_name: 'backup-mgmt agent' });
+    // An idle pooled connection that dies must not take the agent down.
+    this.pool.on('error', (e) => this.log('warn', `database connection lost: ${e.message}`));
+    this.sql = new AgentSql(this.pool);
+  }
+
+  get repository(): string {
+    return this.repoRoot;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.opts;
+    try {
+      this.repoRoot = await prepareRepository(config.repo);
+      this.facts = await this.sql.serverFacts();
+      const local = isLocalHost(config.databaseUrl);
+      const cores = availableParallelism();
+      this.registration = {
+        agentId: this.agentId,
+        hostname: hostname(),
+        pid: process.pid,
+        repositoryRoot: this.repoRoot,
+        restoreRoot: config.restoreRoot,
+        info: {
+          version: packageVersion(),
+          pid: process.pid,
+          node: process.version,
+          tools: await toolVersions(),
+          // The server's cores drive zstd workers; only known when it runs on this host.
+          cpu_count: local ? cores : null,
+          agent_cpu_count: cores,
+          server_is_local: local,
+          system_identifier: this.facts.systemIdentifier,
+          server_version: this.facts.pgVersion,
+          max_rate: config.maxRate ?? null,
+          job_types: SUPPORTED_JOB_TYPES,
+        },
+      };
+      await this.sql.register(this.registration);
+    } catch (e) {
+      await this.pool.end().catch(() => {});
+      throw explainStartupError(e);
+    }
+    this.log('info', `agent ${this.agentId} registered (pid ${process.pid}, repository ${this.repoRoot}, system ${this.facts.systemIdentifier})`);
+
+    this.listener = new JobListener(config.databaseUrl, this.log, () => this.notify());
+    await this.listener.start();
+    this.timers.push(setInterval(() => void this.heartbeat(), this.intervals.heartbeatMs));
+    const registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
+    const scan = () => {
+      if (this.walScan) return;
+      this.walScan = registry
+        .scan()
+        .then((n) => n > 0 && this.log('info', `registered ${n} archived WAL file(s)`))
+        .catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`))
+        .then(() => {
+          this.walScan = undefined;
+        });
+    };
+    scan();
+    this.timers.push(setInterval(scan, this.intervals.walScanMs));
+    this.loop = this.claimLoop();
+  }
+
+  /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
+  get finished(): Promise<void> {
+    return this.loop ?? Promise.resolve();
+  }
+
+  private notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  private async heartbeat(): Promise<void> {
+    // A slow catalog must not pile heartbeats up behind each other.
+    if (this.heartbeating) return;
+    this.heartbeating = true;
+    try {
+      await this.sql.heartbeat(this.agentId);
+    } catch (e) {
+      this.log('warn', `heartbeat failed: ${errorText(e)}`);
+      // 55000: the catalog forgot us (e.g. the pack was reinstalled); introduce ourselves again.
+      if ((e as { code?: string }).code === '55000' && this.registration) {
+        await this.sql.register(this.registration).catch((r) => this.log('warn', `re-registration failed: ${errorText(r)}`));
+      }
+    } finally {
+      this.heartbeating = false;
+    }
+  }
+
+  private waitForWork(): Promise<void> {
+    const signal = this.shutdownController.signal;
+    if (this.woken || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, this.intervals.pollMs);
+      signal.addEventListener('abort', finish);
+      this.wake = finish;
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    const shutdown = this.shutdownController.signal;
+    const deps = { sql: this.sql, config: this.opts.config, agentId: this.agentId, log: this.log, shutdown };
+    while (!shutdown.aborted) {
+      this.woken = false;
+      let job;
+      try {
+        job = await this.sql.claim(this.agentId, SUPPORTED_JOB_TYPES);
+      } catch (e) {
+        this.log('warn', `claim_job failed: ${errorText(e)}`);
+      }
+      if (job) await runJob(deps, job);
+      else await this.waitForWork();
+    }
+  }
+
+  /** Stop claiming, finish or release the running job, deregister. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.log('info', `agent ${this.agentId} stopping`);
+    this.shutdownController.abort();
+    await this.loop;
+    for (const t of this.timers) clearInterval(t);
+    await this.listener?.stop();
+    await this.walScan;
+    try {
+      await this.sql.stopped(this.agentId);
+    } catch (e) {
+      this.log('warn', `agent_stopped failed: ${errorText(e)}`);
+    }
+    await this.pool.end().catch(() => {});
+    this.log('info', `agent ${this.agentId} stopped`);
+  }
+}

@@ -1,0 +1,71 @@
+// Agent configuration from flags and environment, validated once. Nothing but
+// the database and the repository has to be configured in the default case.
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+export interface AgentFlags {
+  databaseUrl?: string;
+  repo?: string;
+  restoreRoot?: string;
+  agentId?: string;
+  pgBindir?: string;
+  maxRate?: string;
+  walScanSeconds?: string;
+}
+
+const path = (what: string) =>
+  z
+    .string({ error: `${what} is required` })
+    .min(1, `${what} is required`)
+    .refine((p) => !p.includes('\0'), `${what} contains a NUL byte`)
+    .transform((p) => resolve(p));
+
+export const AgentConfigSchema = z.object({
+  databaseUrl: z
+    .string({ error: 'no database: pass --database-url or set DATABASE_URL' })
+    .min(1, 'no database: pass --database-url or set DATABASE_URL')
+    .refine((s) => /^postgres(ql)?:\/\//.test(s) || /(^|\s)(host|dbname|port|user)=/.test(s), {
+      message: 'the database URL must look like postgresql://user@host:port/dbname',
+    }),
+  repo: path('the repository (--repo or BACKUP_MGMT_REPO)'),
+  restoreRoot: path('the restore root'),
+  agentId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'agent id: letters, digits and . _ : @ - only'),
+  pgBindir: path('PG_BINDIR').optional(),
+  // pg_basebackup --max-rate syntax: kB/s, or with a k/M suffix.
+  maxRate: z.string().regex(/^[0-9]+[kM]?$/, 'max rate: a number of kB/s, optionally with suffix k or M').optional(),
+  walScanSeconds: z.coerce.number().int('WAL scan interval: whole seconds').min(1).max(3600).default(10),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** Flags win over the environment; defaults are derived from the repository. */
+export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const repo = flags.repo ?? env.BACKUP_MGMT_REPO;
+  const raw = {
+    databaseUrl: flags.databaseUrl ?? env.DATABASE_URL,
+    repo,
+    restoreRoot: flags.restoreRoot ?? env.BACKUP_MGMT_RESTORE_ROOT ?? (repo ? resolve(dirname(resolve(repo)), 'restores') : undefined),
+    // Stable across restarts so the catalog keeps one row per host; the pid goes into info.
+    agentId: flags.agentId ?? env.BACKUP_MGMT_AGENT_ID ?? hostname(),
+    pgBindir: flags.pgBindir ?? (env.PG_BINDIR || undefined),
+    maxRate: flags.maxRate ?? (env.BACKUP_MGMT_MAX_RATE || undefined),
+    walScanSeconds: flags.walScanSeconds ?? (env.BACKUP_MGMT_WAL_SCAN_SECONDS || undefined),
+  };
+  const parsed = AgentConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AgentConfigError(issue.message);
+  }
+  return parsed.data;
+}
+
+export class AgentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentConfigError';
+  }
+}

@@ -1,0 +1,125 @@
+// The agent's side of src/agent/PROTOCOL.md as zod schemas: what a claimed
+// job and its plan look like, and what the agent reports back. A plan that
+// does not parse is a bug on one side of the contract; the job fails with
+// the schema's complaint instead of the agent guessing.
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+
+/** int8 columns arrive from node-postgres as strings. */
+const int8 = z.union([z.string().regex(/^-?\d+$/), z.number().int()]).transform((v) => Number(v));
+
+const hex = z.string().regex(/^[0-9a-f]+$/i, 'expected hex');
+
+/** Absolute and already normalized: plans must not smuggle `..` into a path. */
+export const absolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => isAbsolute(p) && !p.includes('\0') && !p.split('/').some((s) => s === '.' || s === '..'), {
+    message: 'must be an absolute path without . or .. segments',
+  });
+
+export const JobRow = z.object({
+  job_id: int8,
+  job_type: z.enum(['BACKUP', 'VERIFY', 'RESTORE', 'DELETE']),
+  plan: z.record(z.string(), z.unknown()),
+  attempts: z.number().int(),
+  max_attempts: z.number().int(),
+});
+export type JobRow = z.infer<typeof JobRow>;
+
+export const FullBackupPlan = z.object({
+  kind: z.literal('full'),
+  backup_hk: hex,
+  backup_bk: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'backup key must be a safe directory name'),
+  label: z.string().min(1).max(1000),
+  repository_root: absolutePath,
+  // Disabled compression comes with null method/level/workers.
+  compression: z.object({
+    enabled: z.boolean(),
+    // Verification reads zstd or uncompressed tar only; nothing else may be stored.
+    method: z.enum(['server-zstd', 'client-zstd']).nullish(),
+    level: z.number().int().min(-7).max(22).nullish(),
+    workers: z.number().int().min(0).max(256).nullish(),
+  }),
+  checkpoint: z.enum(['fast', 'spread']).default('fast'),
+  manifest_checksums: z.enum(['SHA256', 'SHA224', 'SHA384', 'SHA512', 'CRC32C', 'NONE']).default('SHA256'),
+  // -X fetch keeps the backup self-contained inside base.tar; that is what verification expects.
+  wal_method: z.literal('fetch').default('fetch'),
+  verify: z.boolean().default(true),
+  /** pg_basebackup --max-rate, e.g. 32768 (kB/s) or "10M". */
+  max_rate: z.union([z.number().int().positive(), z.string().regex(/^[0-9]+[kM]?$/)]).nullish(),
+});
+export type FullBackupPlan = z.infer<typeof FullBackupPlan>;
+
+export const VerifyPlan = z.object({
+  kind: z.literal('verify'),
+  backup_hk: hex,
+  repository_path: absolutePath,
+});
+export type VerifyPlan = z.infer<typeof VerifyPlan>;
+
+export type VerificationStatus = 'VERIFIED' | 'FAILED' | 'SKIPPED';
+
+export interface Verification {
+  status: VerificationStatus;
+  detail: string;
+  verified_at: string;
+}
+
+export interface StoredFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** complete_job result of a full backup, field for field as PROTOCOL.md lists it. */
+export interface FullBackupResult {
+  repository_path: string;
+  system_identifier: string;
+  backup_size_bytes: number;
+  compressed_size_bytes: number;
+  start_lsn: string;
+  stop_lsn: string;
+  timeline_id: number;
+  start_wal_file: string;
+  stop_wal_file: string;
+  start_time: string;
+  stop_time: string;
+  pg_version: string;
+  pg_version_num: number;
+  /** pg_snapshot_xmax(pg_current_snapshot()) right after pg_basebackup returned: bounds xid targets. */
+  next_xid: string;
+  manifest_sha256: string;
+  stored_files: StoredFile[];
+  started_at: string;
+  ended_at: string;
+  /** backup_label as the server wrote it (for backup_lsn_s.backup_label). */
+  backup_label: string;
+  verification: Verification;
+}
+
+export interface VerifyJobResult {
+  verification: Verification;
+}
+
+/** One row of register_wal's p_files. */
+export interface WalRegistration {
+  file_name: string;
+  timeline_id: number;
+  start_lsn: string | null;
+  bytes: number;
+  stored_bytes: number;
+  sha256: string;
+  archived_at: string;
+  /** timestamptz literals from pg_waldump; null without commits (or for history/backup files). */
+  first_commit_time: string | null;
+  last_commit_time: string | null;
+}
+
+/** Parse with a schema; the error names the plan field that is wrong. */
+export function parsePlan<T>(schema: z.ZodType<T>, plan: unknown, what: string): T {
+  const r = schema.safeParse(plan);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new Error(`invalid ${what} plan: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}

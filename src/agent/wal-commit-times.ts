@@ -1,0 +1,64 @@
+// First and last commit timestamps in an archived WAL segment, read with
+// pg_waldump from a verified temporary copy. They bound which recovery
+// target times the archive can reach.
+//
+// pg_waldump reads one segment here, so a commit record that crosses into
+// the next segment is seen in neither: the bounds err on the safe side (a
+// slightly earlier last commit, a slightly later first one).
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { readStoredVerified } from '../storage/wal-store.js';
+import { CommandError, pgTool, runCommand } from '../util/process.js';
+
+export interface CommitTimes {
+  first: string | null;
+  last: string | null;
+}
+
+// "desc: COMMIT 2026-11-22 01:33:04.966532 UTC" (COMMIT_PREPARED adds "<xid>: ").
+const COMMIT_RE = /desc: COMMIT(?:_PREPARED \d+:)? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/;
+
+/** Commit times in pg_waldump output, as timestamptz literals that keep the microseconds. */
+export function parseCommitTimes(waldumpOutput: string): CommitTimes {
+  let first: string | null = null;
+  let last: string | null = null;
+  for (const line of waldumpOutput.split('\n')) {
+    const m = COMMIT_RE.exec(line);
+    if (!m) continue;
+    // Same format and zone throughout, so text order is time order.
+    const t = `${m[1]}+00`;
+    if (first === null || t < first) first = t;
+    if (last === null || t > last) last = t;
+  }
+  return { first, last };
+}
+
+async function waldump(segmentPath: string): Promise<string> {
+  const args = ['--rmgr=Transaction', segmentPath];
+  // TZ=UTC: pg_waldump prints timestamps in its own time zone.
+  const opts = { env: { TZ: 'UTC' }, timeoutMs: 120_000 };
+  try {
+    return (await runCommand(pgTool('pg_waldump'), args, opts)).stdout;
+  } catch (e) {
+    // A segment's last record usually continues in the next segment, which is
+    // not here: pg_waldump then ends with an error after printing the rest.
+    if (e instanceof CommandError && e.exitCode === 1 && !e.signal) return e.stdout;
+    throw e;
+  }
+}
+
+/** Decompress (checksum proven) into a temporary directory and read the commit times. */
+export async function segmentCommitTimes(storedPath: string, sha256: string, segmentName: string): Promise<CommitTimes> {
+  const dir = await mkdtemp(join(tmpdir(), 'bm-wal-commits-'));
+  try {
+    // A scratch copy: no fsync needed.
+    const path = join(dir, segmentName);
+    await pipeline(readStoredVerified(storedPath, sha256), createWriteStream(path));
+    return parseCommitTimes(await waldump(path));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,86 @@
+// Tells the catalog which WAL the repository holds: every scan lists the
+// cluster's wal/ tree and registers what has not been registered yet.
+// register_wal is idempotent, so a restarted agent simply registers all again.
+import { listArchivedWal, type ArchivedWal } from '../storage/wal-list.js';
+import { readStoredVerified } from '../storage/wal-store.js';
+import { formatLsn, parseWalSegmentName, segmentStartLsn } from '../storage/wal-names.js';
+import type { WalRegistration } from './protocol.js';
+import type { AgentSql } from './sql.js';
+import { segmentCommitTimes, type CommitTimes } from './wal-commit-times.js';
+import { errorText, type Logger } from './log.js';
+
+const BATCH = 500;
+
+/** Size of the original file; segments are always a full segment, small files are read. */
+async function originalBytes(w: ArchivedWal, segSize: number): Promise<number> {
+  if (w.kind === 'segment' || w.kind === 'partial') return segSize;
+  let n = 0;
+  for await (const chunk of readStoredVerified(w.storedPath, w.sha256)) n += chunk.length;
+  return n;
+}
+
+function startLsn(w: ArchivedWal, segSize: number): string | null {
+  if (w.kind === 'history') return null;
+  const start = segmentStartLsn(parseWalSegmentName(w.fileName.slice(0, 24), segSize).segNo, segSize);
+  // NNN.0000ABCD.backup: the offset of the backup's start within the segment.
+  const offset = w.kind === 'backup' ? BigInt(parseInt(w.fileName.slice(25, 33), 16)) : 0n;
+  return formatLsn(start + offset);
+}
+
+async function commitTimes(w: ArchivedWal): Promise<CommitTimes> {
+  if (w.kind !== 'segment' && w.kind !== 'partial') return { first: null, last: null };
+  return segmentCommitTimes(w.storedPath, w.sha256, w.fileName.slice(0, 24));
+}
+
+export async function toRegistration(w: ArchivedWal, segSize: number): Promise<WalRegistration> {
+  const times = await commitTimes(w);
+  return {
+    file_name: w.fileName,
+    timeline_id: w.timeline,
+    start_lsn: startLsn(w, segSize),
+    bytes: await originalBytes(w, segSize),
+    stored_bytes: w.storedBytes,
+    sha256: w.sha256,
+    archived_at: w.mtime.toISOString(),
+    first_commit_time: times.first,
+    last_commit_time: times.last,
+  };
+}
+
+export class WalRegistry {
+  private readonly known = new Set<string>();
+  /** Stored files that failed their checksum: reported once, never registered. */
+  private readonly bad = new Set<string>();
+
+  constructor(
+    private readonly sql: AgentSql,
+    private readonly repo: string,
+    private readonly systemIdentifier: string,
+    private readonly segSize: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Register new files; resolves to how many rows the catalog added. */
+  async scan(): Promise<number> {
+    const fresh = (await listArchivedWal({ repo: this.repo, systemIdentifier: this.systemIdentifier })).filter(
+      (w) => !this.known.has(`${w.fileName}-${w.sha256}`) && !this.bad.has(w.storedPath),
+    );
+    let added = 0;
+    for (let i = 0; i < fresh.length; i += BATCH) {
+      const batch = fresh.slice(i, i + BATCH);
+      const rows: WalRegistration[] = [];
+      for (const w of batch) {
+        try {
+          rows.push(await toRegistration(w, this.segSize));
+        } catch (e) {
+          // Damaged in the repository: the catalog must not count on it.
+          this.bad.add(w.storedPath);
+          this.log('error', `archived WAL ${w.storedPath} is unusable, not registered: ${errorText(e)}`);
+        }
+      }
+      if (rows.length > 0) added += await this.sql.registerWal(this.systemIdentifier, rows);
+      for (const w of batch) this.known.add(`${w.fileName}-${w.sha256}`);
+    }
+    return added;
+  }
+}

@@ -1,0 +1,20 @@
+// Errors the CLI reports as one line with a chosen exit code. Exit codes follow
+// monitoring conventions: 0 ok, 1 failure/warning, 2 usage or critical, 3 unknown.
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** One line for a human: the message, plus PostgreSQL's SQLSTATE and hint when there are. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const pgErr = err as Error & { code?: string; hint?: string; detail?: string };
+  let line = err.message.replace(/\s+/g, ' ').trim();
+  if (pgErr.code && /^[0-9A-Z]{5}$/.test(pgErr.code)) line += ` [SQLSTATE ${pgErr.code}]`;
+  if (pgErr.hint) line += ` (hint: ${pgErr.hint.replace(/\s+/g, ' ')})`;
+  return line;
+}

@@ -1,0 +1,112 @@
+// The TypeScript client: the same requests a DBA makes at psql, typed and
+// validated. It only calls backup_mgmt's SQL functions and reads its views.
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { BackupNotFoundError, BackupTimeoutError } from './errors.js';
+import { AwaitOptions, BackupId, CreateFullBackupOptions, ListOptions, parseOrThrow } from './inputs.js';
+import { isSettled, progressOf, type BackupListRow, type ClientDatabase } from './types.js';
+
+export type BackupMgmtConfig = { connectionString: string; pool?: never } | { pool: pg.Pool; connectionString?: never };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class BackupMgmt {
+  readonly db: Kysely<ClientDatabase>;
+  private readonly ownsPool: boolean;
+
+  constructor(config: BackupMgmtConfig) {
+    const ownsPool = 'connectionString' in config && typeof config.connectionString === 'string';
+    if (!ownsPool && !(config as { pool?: unknown }).pool) throw new TypeError('BackupMgmt: pass { connectionString } or { pool }');
+    const pool = ownsPool
+      ? new pg.Pool({ connectionString: config.connectionString, max: 4, application_name: 'backup-mgmt client' })
+      : config.pool!;
+    this.ownsPool = ownsPool;
+    this.db = new Kysely<ClientDatabase>({ dialect: new PostgresDialect({ pool }) });
+  }
+
+  /** Queue a full backup (create_full_backup); resolves to its row, PENDING or already further. */
+  async createFullBackup(options?: CreateFullBackupOptions): Promise<BackupListRow> {
+    const o = parseOrThrow(CreateFullBackupOptions, options, 'createFullBackup options');
+    // Named arguments: what the caller leaves out keeps the SQL default.
+    const args = [sql`p_tenant_hk => NULL::bytea`];
+    if (o.location !== undefined) args.push(sql`p_backup_location => ${o.location}::text`);
+    if (o.storageType !== undefined) args.push(sql`p_storage_type => ${o.storageType}::text`);
+    if (o.compression !== undefined) args.push(sql`p_compression_enabled => ${o.compression}::boolean`);
+    if (o.verify !== undefined) args.push(sql`p_verify_backup => ${o.verify}::boolean`);
+    const r = await sql<{ backup_id: Buffer }>`SELECT backup_id FROM backup_mgmt.create_full_backup(${sql.join(args)})`.execute(this.db);
+    const hk = r.rows[0]?.backup_id;
+    if (!hk) throw new Error('create_full_backup returned no row');
+    return this.getBackup(hk.toString('hex'));
+  }
+
+  /** The newest backups first. */
+  async listBackups(options?: ListOptions): Promise<BackupListRow[]> {
+    const o = parseOrThrow(ListOptions, options, 'listBackups options');
+    return this.db
+      .selectFrom('backup_mgmt.backup_list')
+      .selectAll()
+      .orderBy('backup_start_time', 'desc')
+      .orderBy('backup_bk', 'desc')
+      .limit(o.limit)
+      .execute();
+  }
+
+  /** By hex hash key or business key; BackupNotFoundError if there is none. */
+  async getBackup(id: string): Promise<BackupListRow> {
+    const key = parseOrThrow(BackupId, id, 'backup id');
+    try {
+      const r = await sql<BackupListRow>`SELECT * FROM backup_mgmt.get_backup(${key})`.execute(this.db);
+      if (r.rows[0]) return r.rows[0];
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'P0002') throw e;
+    }
+    throw new BackupNotFoundError(id);
+  }
+
+  /**
+   * Wait until the backup is final and its verification (if any) is no longer pending.
+   * With onProgress it polls backup_list to report progress; without, it
+   * blocks in await_backup on the server.
+   */
+  async awaitBackup(id: string, options?: AwaitOptions): Promise<BackupListRow> {
+    const o = parseOrThrow(AwaitOptions, options, 'awaitBackup options');
+    const first = await this.getBackup(id);
+    if (!o.onProgress) {
+      try {
+        await sql`SELECT 1 FROM backup_mgmt.await_backup(${first.backup_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db);
+      } catch (e) {
+        if ((e as { code?: string }).code === '57014') throw new BackupTimeoutError(id, o.timeoutMs, (await this.getBackup(id)).backup_status);
+        throw e;
+      }
+      return this.getBackup(id);
+    }
+    const deadline = Date.now() + o.timeoutMs;
+    let row = first;
+    for (;;) {
+      o.onProgress(progressOf(row));
+      if (isSettled(row)) return row;
+      if (Date.now() >= deadline) throw new BackupTimeoutError(id, o.timeoutMs, row.backup_status);
+      await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())));
+      row = await this.getBackup(id);
+    }
+  }
+
+  /** Queue a re-verification of what is in storage now (verify_backup_integrity). */
+  async verifyBackup(id: string): Promise<BackupListRow> {
+    const b = await this.getBackup(id);
+    await sql`SELECT * FROM backup_mgmt.verify_backup_integrity(${b.backup_hk})`.execute(this.db);
+    return this.getBackup(id);
+  }
+
+  /** Cancel the backup's queued or running job (cancel_backup). */
+  async cancelBackup(id: string): Promise<BackupListRow> {
+    const b = await this.getBackup(id);
+    await sql`SELECT * FROM backup_mgmt.cancel_backup(${b.backup_hk})`.execute(this.db);
+    return this.getBackup(id);
+  }
+
+  /** Ends the pool the client created; a pool passed in stays the caller's. */
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.db.destroy();
+  }
+}

@@ -1,0 +1,43 @@
+// restore_command: `backup-mgmt wal-fetch %f %p`. A missing file is a normal
+// answer (PostgreSQL probes for files that do not exist); a damaged one is an error.
+import { dirname, resolve } from 'node:path';
+import { writeTemp } from './fsync.js';
+import { assertSystemIdentifier, assertWalFileName, soleSystemIdentifier, walDirFor } from './layout.js';
+import { readStoredVerified, storedVersions } from './wal-store.js';
+
+export interface WalFetchOptions {
+  repo: string;
+  /** Defaults to the repository's only `<sysid>` directory. */
+  systemIdentifier?: string;
+  /** %f */
+  fileName: string;
+  /** %p: relative to `cwd` (the data directory during recovery). */
+  destPath: string;
+  cwd?: string;
+}
+
+export type WalFetchResult =
+  | { found: false }
+  | { found: true; sha256: string; bytes: number; storedPath: string; systemIdentifier: string };
+
+export async function walFetch(opts: WalFetchOptions): Promise<WalFetchResult> {
+  assertWalFileName(opts.fileName);
+  const systemIdentifier = opts.systemIdentifier ?? (await soleSystemIdentifier(opts.repo));
+  assertSystemIdentifier(systemIdentifier);
+  const versions = await storedVersions(walDirFor(opts.repo, systemIdentifier, opts.fileName), opts.fileName);
+  if (versions.length === 0) return { found: false };
+  if (versions.length > 1) {
+    // wal-push never stores two versions; guessing which one is right could corrupt a restore.
+    throw new Error(`${opts.fileName} has ${versions.length} stored versions: ${versions.map((v) => v.storedPath).join(', ')}`);
+  }
+  const v = versions[0]!;
+  const dest = resolve(opts.cwd ?? process.cwd(), opts.destPath);
+  const tmp = await writeTemp(dirname(dest), readStoredVerified(v.storedPath, v.sha256));
+  try {
+    await tmp.commit(dest);
+  } catch (e) {
+    await tmp.discard();
+    throw e;
+  }
+  return { found: true, sha256: v.sha256, bytes: tmp.bytes, storedPath: v.storedPath, systemIdentifier };
+}

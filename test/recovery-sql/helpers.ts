@@ -1,0 +1,287 @@
+// Shared by the recovery SQL tests: one throwaway cluster per test file, a
+// fresh database with the pack installed per test, and a small catalog
+// "history" written the way the agent would write it (create_full_backup +
+// claim_job + complete_job, register_wal) with fake but realistic LSNs and
+// times. The agent itself is not under test here: real restores are tested
+// end to end elsewhere.
+import pg from 'pg';
+import { afterAll } from 'vitest';
+import { useCluster, type TestCluster } from '../harness/cluster.js';
+import { installedDatabase } from '../harness/pack.js';
+
+export const REPO = '/var/lib/backup-mgmt-test/repo';
+export const RESTORE_ROOT = '/var/lib/backup-mgmt-test/restore';
+export const AGENT = 'agent-r';
+const SEG = 0x1000000n; // 16 MiB segments (the harness's initdb default)
+
+/** LSN text of byte `offset` of segment `seg`. */
+export function lsn(seg: number, offset = 0): string {
+  const v = BigInt(seg) * SEG + BigInt(offset);
+  return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+
+/** WAL file name of segment `seg` on timeline `tl`. */
+export function segName(seg: number, tl = 1): string {
+  const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${hex8(tl)}${hex8(Math.floor(seg / 256))}${hex8(seg % 256)}`;
+}
+
+export interface Job {
+  job_id: string;
+  job_type: string;
+  subject_hk: Buffer;
+  plan: Record<string, any>;
+  status: string;
+  attempts: number;
+}
+
+export interface FullBackupSpec {
+  startSeg: number;
+  startOff?: number;
+  stopSeg: number;
+  stopOff?: number;
+  /** Seconds after T0 at which the backup became consistent. */
+  stopAt: number;
+  /** Seconds after T0 at which it started (default stopAt - 30). */
+  startAt?: number;
+  nextXid?: number | string;
+  verification?: 'VERIFIED' | 'FAILED';
+  sizeBytes?: number;
+}
+
+export interface BackupRef {
+  hk: Buffer;
+  hex: string;
+  bk: string;
+  startLsn: string;
+  stopLsn: string;
+}
+
+/** A database of its own with the pack installed. */
+export class RecoveryDb {
+  private readonly clients: pg.Client[] = [];
+  /** Base of all fake times: two hours ago, whole seconds. */
+  readonly t0 = Math.floor((Date.now() - 2 * 3600_000) / 1000) * 1000;
+  sysid = '';
+
+  constructor(
+    readonly cluster: TestCluster,
+    readonly name: string,
+  ) {}
+
+  async init(): Promise<this> {
+    this.sysid = (await this.one<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).s;
+    return this;
+  }
+
+  /** Time `s` seconds after T0, as an ISO string. */
+  at(s: number): string {
+    return new Date(this.t0 + s * 1000).toISOString();
+  }
+
+  /** A new connection (as `user`); closed by close(). */
+  async connect(user = 'postgres'): Promise<pg.Client> {
+    const client = await this.cluster.connect(this.name, user);
+    client.on('error', () => {});
+    this.clients.push(client);
+    return client;
+  }
+
+  async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.cluster.query<T>(sql, params, this.name);
+  }
+
+  async one<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T> {
+    const rows = await this.q<T>(sql, params);
+    if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
+    return rows[0]!;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.end().catch(() => {})));
+  }
+
+  // --- the agent's side ------------------------------------------------------
+
+  async registerAgent(restoreRoot: string | null = RESTORE_ROOT): Promise<void> {
+    await this.q('SELECT backup_mgmt.agent_register($1, $2, $3, $4, $5, $6)', [AGENT, 'test-host', 4242, REPO, restoreRoot, { cpu_count: 2 }]);
+  }
+
+  async claim(types: string[]): Promise<Job | undefined> {
+    const rows = await this.q<Job>('SELECT * FROM backup_mgmt.claim_job($1, $2)', [AGENT, types]);
+    return rows[0];
+  }
+
+  async complete(job: Job, result: object): Promise<void> {
+    await this.q('SELECT backup_mgmt.complete_job($1, $2, $3)', [job.job_id, AGENT, JSON.stringify(result)]);
+  }
+
+  async fail(job: Job, error: string, retryable = false): Promise<void> {
+    await this.q('SELECT backup_mgmt.fail_job($1, $2, $3, $4)', [job.job_id, AGENT, error, retryable]);
+  }
+
+  /**
+   * Registers archived segments. Segment k holds commits from T0 + 60k + 5 s
+   * to T0 + 60k + 50 s and was archived at T0 + 60k + 55 s.
+   */
+  async archive(segs: number[], tl = 1): Promise<void> {
+    const files = segs.map((k) => ({
+      file_name: segName(k, tl),
+      timeline_id: tl,
+      start_lsn: lsn(k),
+      bytes: 16 * 1024 * 1024,
+      stored_bytes: 1024 * 1024,
+      sha256: k.toString(16).padStart(64, '0'),
+      archived_at: this.at(60 * k + 55),
+      first_commit_time: this.at(60 * k + 5),
+      last_commit_time: this.at(60 * k + 50),
+    }));
+    await this.q('SELECT backup_mgmt.register_wal($1, $2)', [this.sysid, JSON.stringify(files)]);
+  }
+
+  /** A full backup through create_full_backup / claim_job / complete_job. */
+  async fullBackup(spec: FullBackupSpec): Promise<BackupRef> {
+    const [row] = await this.q<{ backup_id: Buffer }>('SELECT * FROM backup_mgmt.create_full_backup()');
+    const job = await this.claim(['BACKUP']);
+    if (!job || !job.subject_hk.equals(row!.backup_id)) throw new Error('fullBackup: the backup job was not claimable');
+    const plan = job.plan;
+    const startLsn = lsn(spec.startSeg, spec.startOff ?? 0x28);
+    const stopLsn = lsn(spec.stopSeg, spec.stopOff ?? 0x138);
+    const stopAt = this.at(spec.stopAt);
+    const startAt = this.at(spec.startAt ?? spec.stopAt - 30);
+    const status = spec.verification ?? 'VERIFIED';
+    await this.complete(job, {
+      repository_path: `${plan.repository_root}/${this.sysid}/backups/${plan.backup_bk}`,
+      system_identifier: this.sysid,
+      backup_size_bytes: spec.sizeBytes ?? 100 * 1024 * 1024,
+      compressed_size_bytes: 20 * 1024 * 1024,
+      start_lsn: startLsn,
+      stop_lsn: stopLsn,
+      timeline_id: 1,
+      start_wal_file: segName(spec.startSeg),
+      stop_wal_file: segName(spec.stopSeg),
+      start_time: startAt,
+      stop_time: stopAt,
+      next_xid: spec.nextXid === undefined ? undefined : String(spec.nextXid),
+      pg_version: 'PostgreSQL 15.18',
+      pg_version_num: 150018,
+      manifest_sha256: 'a'.repeat(64),
+      stored_files: [{ name: 'base.tar.zst', bytes: 20 * 1024 * 1024, sha256: 'b'.repeat(64) }],
+      started_at: startAt,
+      ended_at: stopAt,
+      verification: { status, detail: status === 'VERIFIED' ? 'all files match' : 'base.tar.zst: checksum mismatch', verified_at: stopAt },
+    });
+    return { hk: row!.backup_id, hex: row!.backup_id.toString('hex'), bk: plan.backup_bk, startLsn, stopLsn };
+  }
+
+  /**
+   * The standard history: segments 1..12 archived (except `missing`), B1
+   * (segment 2, consistent at T0+122 s), B2 (started in segment 5 at T0+301 s,
+   * consistent in segment 6 at T0+362 s), B3 (segment 8, T0+482 s) whose
+   * verification FAILED.
+   */
+  async history(opts: { missing?: number[]; xids?: [number, number, number] } = {}) {
+    await this.registerAgent();
+    const segs = Array.from({ length: 12 }, (_, i) => i + 1).filter((k) => !(opts.missing ?? []).includes(k));
+    await this.archive(segs);
+    const [x1, x2, x3] = opts.xids ?? [1000, 2000, 3000];
+    const b1 = await this.fullBackup({ startSeg: 2, stopSeg: 2, stopAt: 122, nextXid: x1 });
+    const b2 = await this.fullBackup({ startSeg: 5, stopSeg: 6, stopOff: 0x100, startAt: 301, stopAt: 362, nextXid: x2 });
+    const b3 = await this.fullBackup({ startSeg: 8, stopSeg: 8, stopAt: 482, nextXid: x3, verification: 'FAILED' });
+    return { b1, b2, b3 };
+  }
+
+  /** Row counts of everything a recovery request could write. */
+  async counts(): Promise<Record<string, number>> {
+    const r = await this.one<Record<string, string>>(`
+      SELECT (SELECT count(*) FROM backup_mgmt.recovery_operation_h) AS recoveries,
+             (SELECT count(*) FROM backup_mgmt.recovery_operation_s) AS recovery_versions,
+             (SELECT count(*) FROM backup_mgmt.recovery_backup_l) AS recovery_links,
+             (SELECT count(*) FROM backup_mgmt.backup_execution_h) AS backups,
+             (SELECT count(*) FROM backup_mgmt.backup_execution_s) AS backup_versions,
+             (SELECT count(*) FROM backup_mgmt.backup_dependency_l) AS dependencies,
+             (SELECT count(*) FROM backup_mgmt.job) AS jobs,
+             (SELECT count(*) FROM backup_mgmt.restore_point) AS restore_points`);
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+  }
+
+  async plan(kind: string, value: string | null, backup: Buffer | null = null): Promise<Record<string, any>> {
+    return (await this.one<{ p: Record<string, any> }>('SELECT backup_mgmt.plan_recovery($1, $2, $3) AS p', [kind, value, backup])).p;
+  }
+
+  async recovery(hk: Buffer): Promise<Record<string, any>> {
+    return this.one('SELECT * FROM backup_mgmt.recovery_list WHERE recovery_hk = $1', [hk]);
+  }
+
+  async backup(hk: Buffer): Promise<Record<string, any>> {
+    return this.one('SELECT * FROM backup_mgmt.backup_execution_current WHERE backup_hk = $1', [hk]);
+  }
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function sqlError(p: Promise<unknown>): Promise<pg.DatabaseError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as pg.DatabaseError;
+  }
+  throw new Error('expected an SQL error, but the statement succeeded');
+}
+
+/** An error's message without the harness's "[cluster …]" suffix. */
+export function message(e: Error): string {
+  return e.message.replace(/ \[cluster [^\]]*\]$/, '');
+}
+
+export async function sqlState(p: Promise<unknown>): Promise<string> {
+  const e = await sqlError(p);
+  return e.code ?? `no SQLSTATE: ${e.message}`;
+}
+
+/**
+ * One cluster for the test file; freshDb() hands each test a database of its
+ * own with the pack installed.
+ */
+export function useRecoveryPack() {
+  const cluster = useCluster({ name: 'recovery-sql', pgCron: false });
+  const dbs: RecoveryDb[] = [];
+  let n = 0;
+  afterAll(async () => {
+    await Promise.all(dbs.map((d) => d.close()));
+  });
+  return {
+    cluster,
+    async freshDb(): Promise<RecoveryDb> {
+      const name = `r${++n}_${process.pid}`;
+      await installedDatabase(cluster(), name);
+      const db = await new RecoveryDb(cluster(), name).init();
+      dbs.push(db);
+      return db;
+    },
+  };
+}
+
+/** Login roles for the approval tests (cluster-wide; created once per cluster). */
+export async function ensureRoles(db: RecoveryDb): Promise<void> {
+  await db.q(`
+    DO $$
+    DECLARE v_pair text[];
+    BEGIN
+        FOREACH v_pair SLICE 1 IN ARRAY ARRAY[
+            ARRAY['rec_olga', 'backup_operator'],
+            ARRAY['rec_otto', 'backup_operator'],
+            ARRAY['rec_al', 'recovery_approver'],
+            ARRAY['rec_amy', 'recovery_approver'],
+            ARRAY['rec_vic', 'backup_viewer'],
+            ARRAY['rec_ada', 'backup_mgmt_admin']]
+        LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v_pair[1]) THEN
+                EXECUTE format('CREATE ROLE %I LOGIN IN ROLE %I', v_pair[1], v_pair[2]);
+            END IF;
+        END LOOP;
+        -- Amy both requests and approves: she must still not approve her own.
+        IF NOT pg_has_role('rec_amy', 'backup_operator', 'MEMBER') THEN
+            GRANT backup_operator TO rec_amy;
+        END IF;
+    END $$`);
+}
