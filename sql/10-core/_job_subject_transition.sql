@@ -25,7 +25,8 @@ BEGIN
         WHEN 'RESTORE' THEN
             PERFORM backup_mgmt._recovery_job_event(p_job, p_event, p_message, p_record_source);
         ELSE
-            -- DELETE jobs get their handler with their feature.
+            -- DELETE (sql/60-retention): the backup stays as it is until the
+            -- deletion completes; a failed one is queued again by the next cleanup run.
             NULL;
     END CASE;
 END;

@@ -13,6 +13,7 @@ AS $$
 DECLARE
     v_job backup_mgmt.job;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, p_caller);
     IF p_job_id IS NULL OR p_agent_id IS NULL THEN
         RAISE EXCEPTION '%: p_job_id and p_agent_id must not be NULL', p_caller
             USING ERRCODE = '22004', HINT = 'Pass the job_id from claim_job() and the agent''s own id.';

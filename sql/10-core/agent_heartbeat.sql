@@ -13,6 +13,7 @@ AS $$
 DECLARE
     v_renewed integer;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_heartbeat');
     IF p_agent_id IS NULL THEN
         RAISE EXCEPTION 'agent_heartbeat: p_agent_id must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';

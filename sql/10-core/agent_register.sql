@@ -24,19 +24,21 @@ DECLARE
     v_root text;
     v_restore_root text;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_register');
     IF p_agent_id IS NULL OR p_hostname IS NULL OR p_repository_root IS NULL THEN
         RAISE EXCEPTION 'agent_register: p_agent_id, p_hostname and p_repository_root must not be NULL'
             USING ERRCODE = '22004', HINT = 'The repository root is the agent''s BACKUP_MGMT_REPO.';
     END IF;
-    IF p_agent_id !~ '^[[:graph:]]{1,200}$' THEN
-        RAISE EXCEPTION 'agent_register: invalid agent id %', quote_literal(p_agent_id)
+    -- The agent's own rule for its id (src/agent/config.ts): no '/', no quotes.
+    IF p_agent_id !~ '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$' THEN
+        RAISE EXCEPTION 'agent_register: invalid agent id %', left(quote_literal(p_agent_id), 210)
             USING ERRCODE = '22023',
-                  DETAIL = 'An agent id has 1 to 200 printable ASCII characters without spaces.',
+                  DETAIL = 'An agent id has 1 to 200 characters: a letter or digit, then letters, digits and . _ : @ -.',
                   HINT = 'For example <hostname>:<pid>.';
     END IF;
-    IF p_hostname !~ '^[[:graph:]]{1,255}$' THEN
-        RAISE EXCEPTION 'agent_register: invalid host name %', quote_literal(p_hostname)
-            USING ERRCODE = '22023', DETAIL = 'A host name has 1 to 255 printable ASCII characters without spaces.';
+    IF p_hostname !~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$' THEN
+        RAISE EXCEPTION 'agent_register: invalid host name %', left(quote_literal(p_hostname), 265)
+            USING ERRCODE = '22023', DETAIL = 'A host name has 1 to 255 characters: a letter or digit, then letters, digits and . _ -.';
     END IF;
     IF p_pid IS NOT NULL AND p_pid <= 0 THEN
         RAISE EXCEPTION 'agent_register: invalid pid %', p_pid

@@ -13,6 +13,7 @@ AS $$
 DECLARE
     v_job_id bigint;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_stopped');
     IF p_agent_id IS NULL THEN
         RAISE EXCEPTION 'agent_stopped: p_agent_id must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';

@@ -16,6 +16,7 @@ DECLARE
     v_job backup_mgmt.job;
     v_type text;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'claim_job');
     IF p_agent_id IS NULL THEN
         RAISE EXCEPTION 'claim_job: p_agent_id must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';

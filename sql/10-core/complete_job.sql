@@ -9,7 +9,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 -- Applies the result to the catalog through the handler of the job type
 -- (BACKUP: _apply_backup_result, or _apply_incremental_result for plan kind
--- incremental; VERIFY: _apply_verify_result; RESTORE: _apply_restore_result),
+-- incremental; VERIFY: _apply_verify_result; RESTORE: _apply_restore_result;
+-- DELETE: _apply_delete_result, sql/60-retention),
 -- then marks the job SUCCEEDED. A malformed result is refused (22023) and nothing is written;
 -- a job cancelled meanwhile cannot complete (55000).
 DECLARE
@@ -42,6 +43,8 @@ BEGIN
             PERFORM backup_mgmt._apply_verify_result(v_job, p_result, p_agent_id);
         WHEN 'RESTORE' THEN
             PERFORM backup_mgmt._apply_restore_result(v_job, p_result, p_agent_id);
+        WHEN 'DELETE' THEN
+            PERFORM backup_mgmt._apply_delete_result(v_job, p_result, p_agent_id);
         ELSE
             RAISE EXCEPTION 'complete_job: results of % jobs are not supported yet', v_job.job_type
                 USING ERRCODE = '0A000', HINT = 'Only BACKUP, VERIFY and RESTORE jobs can complete in this version.';
@@ -54,4 +57,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.complete_job(bigint, text, jsonb) IS
-'Agent protocol: job -> SUCCEEDED and its result applied to the catalog (BACKUP full: backup COMPLETED, then the verification outcome as a separate version, backup_lsn_s, backup_storage_s; BACKUP incremental: see _apply_incremental_result; VERIFY: the verification outcome; RESTORE: recovery COMPLETED, see _apply_restore_result). Job not held by the agent or cancelled: 55000; malformed result: 22023, nothing written.';
+'Agent protocol: job -> SUCCEEDED and its result applied to the catalog (BACKUP full: backup COMPLETED, then the verification outcome as a separate version, backup_lsn_s, backup_storage_s; BACKUP incremental: see _apply_incremental_result; VERIFY: the verification outcome; RESTORE: recovery COMPLETED, see _apply_restore_result; DELETE: backup EXPIRED with files_present false and/or archived WAL marked purged, see _apply_delete_result). Job not held by the agent or cancelled: 55000; malformed result: 22023, nothing written.';

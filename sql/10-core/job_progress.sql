@@ -19,6 +19,7 @@ AS $$
 DECLARE
     v_job backup_mgmt.job;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'job_progress');
     IF p_job_id IS NULL OR p_agent_id IS NULL THEN
         RAISE EXCEPTION 'job_progress: p_job_id and p_agent_id must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the job_id from claim_job() and the agent''s own id.';
@@ -27,9 +28,10 @@ BEGIN
         RAISE EXCEPTION 'job_progress: progress must not be negative (done %, total %)', p_done, p_total
             USING ERRCODE = '22023', HINT = 'Report bytes done and bytes expected; NULL when unknown.';
     END IF;
-    IF length(p_phase) > 200 THEN
-        RAISE EXCEPTION 'job_progress: p_phase is longer than 200 characters'
-            USING ERRCODE = '22023', HINT = 'A phase is a short word such as "streaming" or "verifying".';
+    IF length(p_phase) > 200 OR p_phase ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'job_progress: p_phase must be at most 200 characters without control characters'
+            USING ERRCODE = '22023', DETAIL = format('length: %s', length(p_phase)),
+                  HINT = 'A phase is a short word such as "streaming" or "verifying".';
     END IF;
 
     SELECT * INTO v_job FROM backup_mgmt.job AS j WHERE j.job_id = p_job_id FOR UPDATE;

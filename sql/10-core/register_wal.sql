@@ -15,6 +15,7 @@ DECLARE
     v_pos bigint;
     v_count integer;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'register_wal');
     IF p_system_identifier IS NULL OR p_files IS NULL THEN
         RAISE EXCEPTION 'register_wal: p_system_identifier and p_files must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the cluster''s system identifier and a JSON array (possibly empty).';

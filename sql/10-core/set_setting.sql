@@ -17,6 +17,7 @@ DECLARE
     v_roots text[];
     v_interval interval;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'set_setting');
     IF p_name IS NULL THEN
         RAISE EXCEPTION 'set_setting: p_name must not be NULL'
             USING ERRCODE = '22004',
@@ -89,6 +90,18 @@ BEGIN
                 RAISE EXCEPTION 'set_setting: backup.retention_period must be positive, not %', v_value
                     USING ERRCODE = '22023', DETAIL = v_description;
             END IF;
+        WHEN 'retention.period', 'retention.min_redundancy', 'retention.recovery_window',
+             'retention.keep_daily', 'retention.keep_weekly', 'retention.keep_monthly' THEN
+            -- The retention policy: validated where it is used (sql/60-retention).
+            v_value := backup_mgmt._retention_setting_value(p_name, v_value);
+        WHEN 'health.full_backup_warning_age', 'health.full_backup_critical_age', 'health.incremental_backup_warning_age',
+             'health.incremental_backup_critical_age', 'health.schedule_warning_factor', 'health.schedule_critical_factor',
+             'health.failed_backup_window', 'health.failed_backups_critical', 'health.wal_archive_warning_age',
+             'health.wal_archive_critical_age', 'health.rpo_warning', 'health.rpo_critical', 'health.min_recovery_window',
+             'health.verification_max_pending', 'health.verification_failed_window', 'health.drill_max_age',
+             'health.approval_max_wait', 'health.repository_free_warning_percent', 'health.repository_free_critical_percent' THEN
+            -- Health thresholds: validated where they are used (sql/50-health).
+            v_value := backup_mgmt._health_setting_value(p_name, v_value);
         ELSE
             RAISE EXCEPTION 'set_setting: no validation for setting %', p_name
                 USING ERRCODE = 'XX000', HINT = 'This is a bug in backup_mgmt: every known setting needs a validation.';

@@ -36,10 +36,11 @@ BEGIN
     END IF;
 
     LOOP
+        -- Another tenant's backup (or a system one, for a tenant's role) looks missing.
         SELECT c.backup_bk, c.backup_status, c.verification_status
           INTO v_bk, v_status, v_verification
           FROM backup_mgmt.backup_execution_current AS c
-         WHERE c.backup_hk = p_backup_hk;
+         WHERE c.backup_hk = p_backup_hk AND backup_mgmt._visible_to_caller(c.tenant_hk);
         IF NOT FOUND THEN
             RAISE EXCEPTION 'await_backup: no backup with id %', encode(p_backup_hk, 'hex')
                 USING ERRCODE = 'P0002', HINT = 'List backups with SELECT * FROM backup_mgmt.backup_list.';

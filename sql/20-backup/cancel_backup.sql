@@ -33,7 +33,8 @@ BEGIN
      ORDER BY j.job_id DESC LIMIT 1
        FOR UPDATE;
     SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_backup_hk;
-    IF NOT FOUND THEN
+    -- Another tenant's backup (or a system one, for a tenant's role) looks missing.
+    IF NOT FOUND OR NOT backup_mgmt._visible_to_caller(v_cur.tenant_hk) THEN
         RAISE EXCEPTION 'cancel_backup: no backup with id %', encode(p_backup_hk, 'hex')
             USING ERRCODE = 'P0002', HINT = 'List backups with SELECT * FROM backup_mgmt.backup_list.';
     END IF;

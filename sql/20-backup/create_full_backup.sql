@@ -44,6 +44,7 @@ BEGIN
                   DETAIL = 'pg_basebackup copies the whole cluster: every database, every tenant.',
                   HINT = 'Pass p_tenant_hk => NULL for a system-wide backup; tenant-scoped (logical) backups are not available yet.';
     END IF;
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'create_full_backup');
     IF p_storage_type IS NULL OR p_compression_enabled IS NULL OR p_verify_backup IS NULL THEN
         RAISE EXCEPTION 'create_full_backup: p_storage_type, p_compression_enabled and p_verify_backup must not be NULL'
             USING ERRCODE = '22004', HINT = 'Leave them out to get the defaults (LOCAL, true, true).';

@@ -30,13 +30,19 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7346222, hashtext(encode(p_backup_hk, 'hex')));
 
     SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_backup_hk;
-    IF NOT FOUND THEN
+    -- Another tenant's backup (or a system one, for a tenant's role) looks missing.
+    IF NOT FOUND OR NOT backup_mgmt._visible_to_caller(v_cur.tenant_hk) THEN
         RAISE EXCEPTION 'verify_backup_integrity: no backup with id %', encode(p_backup_hk, 'hex')
             USING ERRCODE = 'P0002', HINT = 'List backups with SELECT * FROM backup_mgmt.backup_list.';
     END IF;
     IF v_cur.backup_status <> 'COMPLETED' THEN
         RAISE EXCEPTION 'verify_backup_integrity: backup % is %, only COMPLETED backups can be verified', v_cur.backup_bk, v_cur.backup_status
             USING ERRCODE = '55000', HINT = 'Wait for the backup with backup_mgmt.await_backup().';
+    END IF;
+    IF v_cur.backup_type <> 'FULL' THEN
+        -- A WAL-range incremental stores no files of its own: its proof is the archived WAL.
+        RAISE EXCEPTION 'verify_backup_integrity: backup % is an % backup; only full backups have stored files to verify', v_cur.backup_bk, v_cur.backup_type
+            USING ERRCODE = '0A000', HINT = 'Its WAL range was checked when it was taken; verify its full backup instead.';
     END IF;
     SELECT * INTO v_storage FROM backup_mgmt.backup_storage_current AS s WHERE s.backup_hk = p_backup_hk;
     IF NOT FOUND OR v_storage.files_present IS NOT TRUE OR v_storage.repository_path IS NULL THEN

@@ -50,6 +50,7 @@ BEGIN
                   DETAIL = 'An incremental backup is a range of the cluster''s WAL: every database, every tenant.',
                   HINT = 'Pass p_tenant_hk => NULL for a system-wide backup; tenant-scoped (logical) backups are not available yet.';
     END IF;
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'create_incremental_backup');
     IF p_backup_location IS NULL THEN
         v_root := backup_mgmt._default_repository_root();
         IF v_root IS NULL THEN

@@ -17,7 +17,9 @@ BEGIN
             USING ERRCODE = '22004', HINT = 'Pass the recovery_id returned by initiate_point_in_time_recovery() or initiate_recovery().';
     END IF;
     PERFORM 1 FROM backup_mgmt.recovery_operation_h AS h WHERE h.recovery_hk = p_recovery_hk FOR UPDATE;
-    SELECT * INTO v_cur FROM backup_mgmt.recovery_operation_current AS r WHERE r.recovery_hk = p_recovery_hk;
+    -- Another tenant's recovery (or a system one, for a tenant's role) looks missing.
+    SELECT * INTO v_cur FROM backup_mgmt.recovery_operation_current AS r
+     WHERE r.recovery_hk = p_recovery_hk AND backup_mgmt._visible_to_caller(r.tenant_hk);
     IF NOT FOUND THEN
         RAISE EXCEPTION '%: no recovery with id %', p_caller, encode(p_recovery_hk, 'hex')
             USING ERRCODE = 'P0002', HINT = 'List recoveries with SELECT * FROM backup_mgmt.recovery_list.';

@@ -55,6 +55,8 @@ DECLARE
     v_wal_bytes bigint;
     v_gaps text;
 BEGIN
+    -- A physical recovery restores every tenant: system callers only.
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'recovery planning');
     IF v_kind IS NULL THEN
         RAISE EXCEPTION 'a recovery target kind is required'
             USING ERRCODE = '22004', HINT = 'One of time, xid, lsn, name, immediate, latest.';

@@ -19,6 +19,10 @@ BEGIN
             USING ERRCODE = '42501', DETAIL = 'Approving needs membership in recovery_approver.',
                   HINT = 'Ask a member of recovery_approver to approve it.';
     END IF;
+    IF length(p_comment) > 1000 OR p_comment ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' THEN
+        RAISE EXCEPTION 'approve_recovery: p_comment must be at most 1000 characters without control characters'
+            USING ERRCODE = '22023', DETAIL = format('length: %s', length(p_comment)), HINT = 'Line breaks and tabs are fine.';
+    END IF;
     v_cur := backup_mgmt._lock_recovery(p_recovery_hk, 'approve_recovery');
     IF v_cur.initiated_by = session_user THEN
         RAISE EXCEPTION 'approve_recovery: % requested recovery % and cannot approve it: a different person must approve', session_user, v_cur.recovery_bk
@@ -42,4 +46,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.approve_recovery(bytea, text) IS
-'Approves a PENDING recovery and queues its RESTORE job; returns its recovery_list row. The caller must be a member of recovery_approver (42501) and not the person who requested it (42501: a different person must approve). Not PENDING: 55000; base backup or WAL gone since planning: 55000; unknown: P0002.';
+'Approves a PENDING recovery and queues its RESTORE job; returns its recovery_list row. The caller must be a member of recovery_approver (42501) and not the person who requested it (42501: a different person must approve). A comment over 1000 characters or with control characters (other than line breaks and tabs): 22023. Not PENDING: 55000; base backup or WAL gone since planning: 55000; unknown: P0002.';

@@ -28,9 +28,10 @@ BEGIN
     END IF;
 
     LOOP
+        -- Another tenant's recovery (or a system one, for a tenant's role) looks missing.
         SELECT r.recovery_bk, r.recovery_status INTO v_bk, v_status
           FROM backup_mgmt.recovery_operation_current AS r
-         WHERE r.recovery_hk = p_recovery_hk;
+         WHERE r.recovery_hk = p_recovery_hk AND backup_mgmt._visible_to_caller(r.tenant_hk);
         IF NOT FOUND THEN
             RAISE EXCEPTION 'await_recovery: no recovery with id %', encode(p_recovery_hk, 'hex')
                 USING ERRCODE = 'P0002', HINT = 'List recoveries with SELECT * FROM backup_mgmt.recovery_list.';

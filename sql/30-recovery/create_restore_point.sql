@@ -23,6 +23,7 @@ DECLARE
     v_timeline integer;
     v_sysid text;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'create_restore_point');
     IF v_name IS NULL THEN
         RAISE EXCEPTION 'create_restore_point: p_name must not be NULL'
             USING ERRCODE = '22004', HINT = 'For example ''before_upgrade_2026_11''.';

@@ -22,6 +22,10 @@ BEGIN
         RAISE EXCEPTION 'reject_recovery: p_comment must give the reason'
             USING ERRCODE = '22004', HINT = 'The requester reads it in recovery_list.approval_comment.';
     END IF;
+    IF length(p_comment) > 1000 OR p_comment ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' THEN
+        RAISE EXCEPTION 'reject_recovery: p_comment must be at most 1000 characters without control characters'
+            USING ERRCODE = '22023', DETAIL = format('length: %s', length(p_comment)), HINT = 'Line breaks and tabs are fine.';
+    END IF;
     v_cur := backup_mgmt._lock_recovery(p_recovery_hk, 'reject_recovery');
     IF v_cur.initiated_by = session_user THEN
         RAISE EXCEPTION 'reject_recovery: % requested recovery % and cannot decide about it: a different person must', session_user, v_cur.recovery_bk
@@ -46,4 +50,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.reject_recovery(bytea, text) IS
-'Rejects a PENDING recovery (final: it never runs) with a reason; returns its recovery_list row. Caller: a member of recovery_approver other than the requester (42501). Reason NULL or empty: 22004; not PENDING: 55000; unknown: P0002.';
+'Rejects a PENDING recovery (final: it never runs) with a reason; returns its recovery_list row. Caller: a member of recovery_approver other than the requester (42501). Reason NULL or empty: 22004; over 1000 characters or with control characters (other than line breaks and tabs): 22023; not PENDING: 55000; unknown: P0002.';

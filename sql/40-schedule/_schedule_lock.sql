@@ -14,8 +14,11 @@ DECLARE
     v_s backup_mgmt.backup_schedule_s;
 BEGIN
     PERFORM 1 FROM backup_mgmt.backup_schedule_h WHERE schedule_hk = backup_mgmt.hash_key(v_name) FOR UPDATE;
+    -- Another tenant's schedule (or a system one, for a tenant's role) looks missing.
     SELECT * INTO v_s FROM backup_mgmt.backup_schedule_s
-     WHERE schedule_hk = backup_mgmt.hash_key(v_name) AND load_end_date IS NULL;
+     WHERE schedule_hk = backup_mgmt.hash_key(v_name) AND load_end_date IS NULL
+       AND backup_mgmt._visible_to_caller((SELECT h.tenant_hk FROM backup_mgmt.backup_schedule_h AS h
+                                            WHERE h.schedule_hk = backup_mgmt.hash_key(v_name)));
     IF NOT FOUND THEN
         RAISE EXCEPTION 'backup schedule % does not exist', v_name
             USING ERRCODE = '42704', HINT = 'SELECT schedule_name FROM backup_mgmt.backup_schedule_current lists the schedules.';

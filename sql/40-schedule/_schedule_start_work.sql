@@ -61,7 +61,7 @@ BEGIN
          LIMIT 1;
         IF v_target IS NULL THEN
             outcome := 'SKIPPED';
-            detail := 'verify: no completed backup to verify';
+            detail := 'no completed backup to verify';
             RETURN;
         END IF;
         EXECUTE 'SELECT to_jsonb(r) FROM backup_mgmt.verify_backup_integrity($1) AS r LIMIT 1' INTO v_row USING v_target;

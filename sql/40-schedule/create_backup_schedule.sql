@@ -27,6 +27,8 @@ DECLARE
     v_hub_tenant bytea;
     v_current backup_mgmt.backup_schedule_s;
 BEGIN
+    -- A tenant's role defines schedules of its own tenant only.
+    PERFORM backup_mgmt._require_tenant_access(p_tenant_hk, 'create_backup_schedule');
     v_expr := (backup_mgmt._cron_fields(p_cron_expression)).expression;
     IF left(btrim(p_cron_expression), 1) = '@' THEN
         v_expr := lower(btrim(p_cron_expression));

@@ -22,6 +22,7 @@ BEGIN
           FROM backup_mgmt.backup_schedule_s AS s
           JOIN backup_mgmt.backup_schedule_h AS h ON h.schedule_hk = s.schedule_hk
          WHERE s.load_end_date IS NULL AND s.is_active AND s.next_execution_time <= now()
+           AND backup_mgmt._visible_to_caller(h.tenant_hk)
          ORDER BY s.next_execution_time, s.schedule_name
            FOR UPDATE OF h SKIP LOCKED
     LOOP

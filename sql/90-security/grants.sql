@@ -65,32 +65,18 @@ BEGIN
 END;
 $$;
 
+-- EXECUTE per role by function name (every overload of the name).
+SELECT backup_mgmt._grant_execute('backup_viewer', ARRAY['setting', 'get_backup', 'validate_repository_path', 'hash_key']);
+SELECT backup_mgmt._grant_execute('backup_operator', ARRAY['create_full_backup', 'await_backup', 'verify_backup_integrity', 'cancel_backup']);
+SELECT backup_mgmt._grant_execute('backup_agent', ARRAY['agent_register', 'agent_heartbeat', 'agent_stopped', 'claim_job', 'job_progress',
+                                                        'complete_job', 'fail_job', 'release_job', 'register_wal', 'setting']);
+
 DO $$
--- EXECUTE per role by function name (every overload of the name). Admins get
--- every function that is neither a loader nor internal, including those other
--- areas of sql/ add later.
+-- Admins get every function that is neither a loader nor internal, including
+-- those other areas of sql/ add later.
 DECLARE
-    v_grant record;
     v_fn record;
 BEGIN
-    FOR v_grant IN
-        SELECT g.role_name, g.names
-          FROM (VALUES
-            ('backup_viewer', ARRAY['setting', 'get_backup', 'validate_repository_path', 'hash_key']),
-            ('backup_operator', ARRAY['create_full_backup', 'await_backup', 'verify_backup_integrity', 'cancel_backup']),
-            ('backup_agent', ARRAY['agent_register', 'agent_heartbeat', 'agent_stopped', 'claim_job', 'job_progress',
-                                   'complete_job', 'fail_job', 'release_job', 'register_wal', 'setting'])
-          ) AS g (role_name, names)
-    LOOP
-        FOR v_fn IN
-            SELECT p.oid::pg_catalog.regprocedure AS sig FROM pg_catalog.pg_proc AS p
-              JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
-             WHERE n.nspname = 'backup_mgmt' AND p.proname = ANY (v_grant.names)
-        LOOP
-            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', v_fn.sig, v_grant.role_name);
-        END LOOP;
-    END LOOP;
-
     FOR v_fn IN
         SELECT p.oid::pg_catalog.regprocedure AS sig FROM pg_catalog.pg_proc AS p
           JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace

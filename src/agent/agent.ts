@@ -59,7 +59,9 @@ export class Agent {
   private timers: NodeJS.Timeout[] = [];
   private wake: (() => void) | undefined;
   private woken = false;
-  private walScan: Promise<void> | undefined;
+  private walScan: Promise<number> | undefined;
+  private schedulesRunning = false;
+  private registry: WalRegistry | undefined;
   private heartbeating = false;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -119,25 +121,45 @@ export class Agent {
     this.listener = new JobListener(config.databaseUrl, this.log, () => this.notify());
     await this.listener.start();
     this.timers.push(setInterval(() => void this.heartbeat(), this.intervals.heartbeatMs));
-    const registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
-    const scan = () => {
-      if (this.walScan) return;
-      this.walScan = registry
-        .scan()
-        .then((n) => n > 0 && this.log('info', `registered ${n} archived WAL file(s)`))
-        .catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`))
-        .then(() => {
-          this.walScan = undefined;
-        });
+    // Schedules whose pg_cron job is absent (no pg_cron, or it lives in another
+    // database) are driven from here; run_due_schedules() skips locked and
+    // not-yet-due schedules, so pg_cron and several agents never double-run a slot.
+    this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
+    this.registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
+    // A periodic scan is skipped while one runs; a job's request queues behind it.
+    const periodic = () => {
+      if (!this.walScan) this.scanWal().catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`));
     };
-    scan();
-    this.timers.push(setInterval(scan, this.intervals.walScanMs));
+    periodic();
+    this.timers.push(setInterval(periodic, this.intervals.walScanMs));
     this.loop = this.claimLoop();
   }
 
   /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
   get finished(): Promise<void> {
     return this.loop ?? Promise.resolve();
+  }
+
+  /**
+   * One registry scan at a time: a caller arriving while one runs gets a fresh
+   * scan after it (the running one may have listed the repository too early).
+   */
+  scanWal(): Promise<number> {
+    const registry = this.registry;
+    if (!registry) return Promise.resolve(0);
+    const previous = this.walScan ?? Promise.resolve(0);
+    const next = previous
+      .catch(() => 0)
+      .then(() => registry.scan())
+      .then((n) => {
+        if (n > 0) this.log('info', `registered ${n} archived WAL file(s)`);
+        return n;
+      })
+      .finally(() => {
+        if (this.walScan === next) this.walScan = undefined;
+      });
+    this.walScan = next;
+    return next;
   }
 
   private notify(): void {
@@ -162,6 +184,19 @@ export class Agent {
     }
   }
 
+  private async runDueSchedules(): Promise<void> {
+    if (this.schedulesRunning) return;
+    this.schedulesRunning = true;
+    try {
+      const r = await this.pool.query<{ n: number }>('SELECT backup_mgmt.run_due_schedules() AS n');
+      if ((r.rows[0]?.n ?? 0) > 0) this.log('info', `ran ${r.rows[0]!.n} due schedule(s)`);
+    } catch (e) {
+      this.log('warn', `run_due_schedules failed: ${errorText(e)}`);
+    } finally {
+      this.schedulesRunning = false;
+    }
+  }
+
   private waitForWork(): Promise<void> {
     const signal = this.shutdownController.signal;
     if (this.woken || signal.aborted) return Promise.resolve();
@@ -180,7 +215,7 @@ export class Agent {
 
   private async claimLoop(): Promise<void> {
     const shutdown = this.shutdownController.signal;
-    const deps = { sql: this.sql, config: this.opts.config, agentId: this.agentId, log: this.log, shutdown };
+    const deps = { sql: this.sql, config: this.opts.config, agentId: this.agentId, log: this.log, shutdown, scanWal: () => this.scanWal() };
     while (!shutdown.aborted) {
       this.woken = false;
       let job;
@@ -206,7 +241,7 @@ export class Agent {
     await this.loop;
     for (const t of this.timers) clearInterval(t);
     await this.listener?.stop();
-    await this.walScan;
+    await this.walScan?.catch(() => {});
     try {
       await this.sql.stopped(this.agentId);
     } catch (e) {

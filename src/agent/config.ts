@@ -12,6 +12,7 @@ export interface AgentFlags {
   pgBindir?: string;
   maxRate?: string;
   walScanSeconds?: string;
+  archiveWaitSeconds?: string;
 }
 
 const path = (what: string) =>
@@ -39,6 +40,8 @@ export const AgentConfigSchema = z.object({
   // pg_basebackup --max-rate syntax: kB/s, or with a k/M suffix.
   maxRate: z.string().regex(/^[0-9]+[kM]?$/, 'max rate: a number of kB/s, optionally with suffix k or M').optional(),
   walScanSeconds: z.coerce.number().int('WAL scan interval: whole seconds').min(1).max(3600).default(10),
+  // How long an incremental backup waits for its last segment to be archived.
+  archiveWaitSeconds: z.coerce.number().int('archive wait: whole seconds').min(1).max(86_400).default(300),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -54,6 +57,7 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = p
     pgBindir: flags.pgBindir ?? (env.PG_BINDIR || undefined),
     maxRate: flags.maxRate ?? (env.BACKUP_MGMT_MAX_RATE || undefined),
     walScanSeconds: flags.walScanSeconds ?? (env.BACKUP_MGMT_WAL_SCAN_SECONDS || undefined),
+    archiveWaitSeconds: flags.archiveWaitSeconds ?? (env.BACKUP_MGMT_ARCHIVE_WAIT_SECONDS || undefined),
   };
   const parsed = AgentConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -16,6 +16,8 @@ export interface JobContext {
   readonly shutdown: AbortSignal;
   /** Aborted when the catalog says the job is no longer ours. */
   readonly lost: AbortSignal;
+  /** Runs (or joins) the agent's WAL registry scan: register_wal for what is new. */
+  readonly scanWal: () => Promise<number>;
 }
 
 export type JobOutcome =

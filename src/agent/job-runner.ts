@@ -1,16 +1,19 @@
 // Runs one claimed job: picks the executor, then reports the outcome through
 // complete_job / fail_job / release_job exactly once.
 import { runFullBackup } from './backup-job.js';
+import { runIncrementalBackup } from './incremental-job.js';
+import { runDelete } from './delete-job.js';
 import type { AgentConfig } from './config.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
 import { errorText, type Logger } from './log.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { JobRow } from './protocol.js';
+import { runRestore } from './restore-job.js';
 import type { AgentSql, JobType } from './sql.js';
 import { runVerify } from './verify-job.js';
 
 /** The job types this agent can execute; claim_job is asked for these only. */
-export const SUPPORTED_JOB_TYPES: readonly JobType[] = ['BACKUP', 'VERIFY'];
+export const SUPPORTED_JOB_TYPES: readonly JobType[] = ['BACKUP', 'VERIFY', 'RESTORE', 'DELETE'];
 
 export interface RunnerDeps {
   sql: AgentSql;
@@ -18,15 +21,18 @@ export interface RunnerDeps {
   agentId: string;
   log: Logger;
   shutdown: AbortSignal;
+  scanWal: () => Promise<number>;
 }
 
 async function execute(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
   if (job.job_type === 'VERIFY') return runVerify(ctx, job);
+  if (job.job_type === 'RESTORE') return runRestore(ctx, job);
+  if (job.job_type === 'DELETE') return runDelete(ctx, job);
   if (job.job_type === 'BACKUP') {
     const kind = job.plan.kind;
-    if (kind !== 'full') throw new JobFailure(`this agent cannot run backups of kind ${JSON.stringify(kind)}`);
+    if (kind !== 'full' && kind !== 'incremental') throw new JobFailure(`this agent cannot run backups of kind ${JSON.stringify(kind)}`);
     const facts = await ctx.sql.serverFacts();
-    return runFullBackup(ctx, job, facts);
+    return kind === 'full' ? runFullBackup(ctx, job, facts) : runIncrementalBackup(ctx, job, facts);
   }
   throw new JobFailure(`this agent does not run ${job.job_type} jobs`);
 }

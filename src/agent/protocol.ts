@@ -58,6 +58,111 @@ export const VerifyPlan = z.object({
 });
 export type VerifyPlan = z.infer<typeof VerifyPlan>;
 
+const lsn = z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X');
+const segmentName = z.string().regex(/^[0-9A-F]{24}$/, 'expected a WAL segment name');
+const sysid = z.string().regex(/^[0-9]{1,20}$/, 'expected a system identifier');
+const backupBk = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'backup key must be a safe directory name');
+
+/** BACKUP job, kind incremental (PROTOCOL.md "BACKUP job (incremental)"). */
+export const IncrementalBackupPlan = z.object({
+  kind: z.literal('incremental'),
+  // Only WAL-range incrementals exist before PostgreSQL 17.
+  method: z.literal('WAL_ARCHIVE'),
+  backup_hk: hex,
+  backup_bk: backupBk,
+  parent_backup_hk: hex,
+  parent_backup_bk: z.string(),
+  chain_full_backup_hk: hex,
+  chain_start_lsn: lsn,
+  range_start_lsn: lsn,
+  timeline_id: z.number().int().min(1),
+  system_identifier: sysid,
+  repository_root: absolutePath,
+  wal_segment_size: z.number().int().positive(),
+  verify: z.boolean().default(true),
+});
+export type IncrementalBackupPlan = z.infer<typeof IncrementalBackupPlan>;
+
+/** complete_job result of an incremental backup. */
+export interface IncrementalBackupResult {
+  stop_lsn: string;
+  stop_wal_file: string;
+  stop_time: string;
+  next_xid: string;
+  changes_captured: number;
+  wal_files_checked: number;
+  started_at: string;
+  ended_at: string;
+  pg_version: string;
+  pg_version_num: number;
+  repository_path: string;
+  verification: Verification;
+}
+
+const restoreSettingValue = z.union([z.string(), z.boolean()]);
+
+/** RESTORE job (PROTOCOL.md "RESTORE job"): the recovery plan plus what running it needs. */
+export const RestorePlan = z.object({
+  kind: z.literal('restore'),
+  recovery_hk: hex,
+  recovery_bk: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'recovery key must be a safe directory name'),
+  restore_directory: absolutePath,
+  drill: z.boolean(),
+  keep_running: z.boolean(),
+  validation: z.object({ compare_table_counts: z.boolean().default(true) }).default({ compare_table_counts: true }),
+  base: z.object({
+    backup_hk: hex,
+    backup_bk: backupBk,
+    repository_root: absolutePath.nullish(),
+    repository_path: absolutePath,
+    system_identifier: sysid,
+    timeline_id: z.number().int().min(1),
+    start_lsn: lsn,
+    stop_lsn: lsn,
+  }),
+  wal: z
+    .object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() })
+    .partial()
+    .optional(),
+  target: z.object({
+    kind: z.enum(['time', 'xid', 'lsn', 'name', 'immediate', 'latest']),
+    value: z.string().nullish(),
+    time: z.string().nullish(),
+    lsn: lsn.nullish(),
+    xid: z.string().regex(/^[0-9]+$/).nullish(),
+    restore_point: z.object({ name: z.string(), lsn }).partial().nullish(),
+  }),
+  // Setting names are written into postgresql.auto.conf: only recovery_* may come from a plan.
+  restore_settings: z.record(z.string().regex(/^recovery_target(_[a-z]+)?$/, 'only recovery_target* settings'), restoreSettingValue),
+  estimate: z.object({ bytes: z.number().nullish(), minutes: z.number().nullish() }).partial().nullish(),
+});
+export type RestorePlan = z.infer<typeof RestorePlan>;
+
+export type ValidationStatus = 'PASSED' | 'FAILED' | 'PARTIAL';
+
+/** complete_job result of a RESTORE job. */
+export interface RestoreResult {
+  restore_directory: string;
+  restore_port: number | null;
+  recovery_end_time: string;
+  recovery_duration_seconds: number;
+  reached: { lsn: string | null; time: string | null };
+  validation: {
+    status: ValidationStatus;
+    records_recovered: number;
+    data_size_recovered: number;
+    detail: string;
+    success_rate: number;
+    databases?: { name: string; tables: number; rows: number; bytes: number; error?: string }[];
+    checks?: { name: string; ok: boolean; detail: string }[];
+  };
+  kept_running: boolean;
+  /** Beyond the protocol's required fields: where an operator connects, and what it took. */
+  socket_directory?: string | null;
+  log_file?: string;
+  phases_seconds?: Record<string, number>;
+}
+
 export type VerificationStatus = 'VERIFIED' | 'FAILED' | 'SKIPPED';
 
 export interface Verification {

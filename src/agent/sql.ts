@@ -13,6 +13,26 @@ export interface ServerFacts {
   walSegmentSize: number;
 }
 
+/** What pg_switch_wal() and the same statement's snapshot say (PROTOCOL.md "BACKUP job (incremental)" step 1). */
+export interface WalSwitch {
+  lsn: string;
+  /** clock_timestamp() as ISO 8601 with offset and microseconds. */
+  time: string;
+  nextXid: string;
+  systemIdentifier: string;
+  /** The timeline WAL is written on now. */
+  timeline: number;
+}
+
+export interface ArchiverStatus {
+  archiveMode: string;
+  archivedCount: number;
+  lastArchivedWal: string | null;
+  failedCount: number;
+  lastFailedWal: string | null;
+  lastFailedTime: string | null;
+}
+
 export class AgentSql {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -84,6 +104,69 @@ export class AgentSql {
   async nextXid(): Promise<string> {
     const r = await this.pool.query<{ x: string }>('SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text AS x');
     return r.rows[0]!.x;
+  }
+
+  async switchWal(): Promise<WalSwitch> {
+    const r = await this.pool.query<{ lsn: string; t: string; next_xid: string; sysid: string; cur: string }>(
+      `SELECT s.lsn::text AS lsn, to_json(clock_timestamp()) #>> '{}' AS t,
+              pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text AS next_xid,
+              (SELECT c.system_identifier::text FROM pg_catalog.pg_control_system() AS c) AS sysid,
+              pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()) AS cur
+         FROM (SELECT pg_catalog.pg_switch_wal() AS lsn) AS s`,
+    );
+    const row = r.rows[0]!;
+    return { lsn: row.lsn, time: row.t, nextXid: row.next_xid, systemIdentifier: row.sysid, timeline: parseInt(row.cur.slice(0, 8), 16) };
+  }
+
+  async archiverStatus(): Promise<ArchiverStatus> {
+    const r = await this.pool.query<{
+      mode: string;
+      archived_count: string;
+      last_archived_wal: string | null;
+      failed_count: string;
+      last_failed_wal: string | null;
+      last_failed_time: string | null;
+    }>(
+      `SELECT current_setting('archive_mode') AS mode, archived_count, last_archived_wal, failed_count, last_failed_wal,
+              to_json(last_failed_time) #>> '{}' AS last_failed_time
+         FROM pg_catalog.pg_stat_archiver`,
+    );
+    const row = r.rows[0]!;
+    return {
+      archiveMode: row.mode,
+      archivedCount: Number(row.archived_count),
+      lastArchivedWal: row.last_archived_wal,
+      failedCount: Number(row.failed_count),
+      lastFailedWal: row.last_failed_wal,
+      lastFailedTime: row.last_failed_time,
+    };
+  }
+
+  /** Marks registered WAL files that left the repository as purged (and back). */
+  async syncWalPresence(systemIdentifier: string, present: readonly string[]): Promise<number> {
+    const r = await this.pool.query<{ n: number }>('SELECT backup_mgmt.sync_wal_presence($1, $2::text[]) AS n', [systemIdentifier, present]);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** A catalog setting (backup_mgmt.setting), null when unset. */
+  async setting(name: string): Promise<string | null> {
+    const r = await this.pool.query<{ v: string | null }>('SELECT backup_mgmt.setting($1) AS v', [name]);
+    return r.rows[0]?.v ?? null;
+  }
+
+  /** Where the running cluster keeps its files; data_directory needs pg_read_all_settings, so it may be null. */
+  async serverDirectories(): Promise<{ dataDirectory: string | null; tablespaces: string[] }> {
+    let dataDirectory: string | null = null;
+    try {
+      const r = await this.pool.query<{ d: string }>(`SELECT current_setting('data_directory') AS d`);
+      dataDirectory = r.rows[0]?.d ?? null;
+    } catch {
+      // Not allowed to see it: the file-system checks still apply.
+    }
+    const t = await this.pool.query<{ loc: string }>(
+      `SELECT pg_catalog.pg_tablespace_location(oid) AS loc FROM pg_catalog.pg_tablespace WHERE pg_catalog.pg_tablespace_location(oid) LIKE '/%'`,
+    );
+    return { dataDirectory, tablespaces: t.rows.map((x) => x.loc) };
   }
 
   async serverFacts(): Promise<ServerFacts> {

@@ -1,6 +1,10 @@
 // Tells the catalog which WAL the repository holds: every scan lists the
 // cluster's wal/ tree and registers what has not been registered yet.
 // register_wal is idempotent, so a restarted agent simply registers all again.
+// Files that leave the repository (deleted by hand, lost) are reported with
+// sync_wal_presence, so recoverability shows the gap instead of trusting it.
+import { existsSync } from 'node:fs';
+import { walRoot } from '../storage/layout.js';
 import { listArchivedWal, type ArchivedWal } from '../storage/wal-list.js';
 import { readStoredVerified } from '../storage/wal-store.js';
 import { formatLsn, parseWalSegmentName, segmentStartLsn } from '../storage/wal-names.js';
@@ -51,6 +55,9 @@ export class WalRegistry {
   private readonly known = new Set<string>();
   /** Stored files that failed their checksum: reported once, never registered. */
   private readonly bad = new Set<string>();
+  /** File names of the previous listing, and those seen before but missing since. */
+  private present: Set<string> | undefined;
+  private gone = new Set<string>();
 
   constructor(
     private readonly sql: AgentSql,
@@ -62,7 +69,9 @@ export class WalRegistry {
 
   /** Register new files; resolves to how many rows the catalog added. */
   async scan(): Promise<number> {
-    const fresh = (await listArchivedWal({ repo: this.repo, systemIdentifier: this.systemIdentifier })).filter(
+    const listing = await listArchivedWal({ repo: this.repo, systemIdentifier: this.systemIdentifier });
+    await this.syncPresence(listing);
+    const fresh = listing.filter(
       (w) => !this.known.has(`${w.fileName}-${w.sha256}`) && !this.bad.has(w.storedPath),
     );
     let added = 0;
@@ -82,5 +91,30 @@ export class WalRegistry {
       for (const w of batch) this.known.add(`${w.fileName}-${w.sha256}`);
     }
     return added;
+  }
+
+  /**
+   * The full list goes to the catalog at the first scan (files may have gone
+   * while no agent ran) and whenever a name vanished or came back; otherwise
+   * the catalog already knows.
+   */
+  private async syncPresence(listing: readonly ArchivedWal[]): Promise<void> {
+    // No wal/ directory at all looks like an unmounted repository, not like deleted WAL.
+    if (!existsSync(walRoot(this.repo, this.systemIdentifier))) return;
+    const names = new Set(listing.map((w) => w.fileName));
+    const previous = this.present;
+    const vanished = previous ? [...previous].filter((n) => !names.has(n)) : [];
+    const returned = [...this.gone].filter((n) => names.has(n));
+    if (previous && vanished.length === 0 && returned.length === 0) {
+      this.present = names;
+      return;
+    }
+    const purged = await this.sql.syncWalPresence(this.systemIdentifier, [...names]);
+    if (purged > 0) {
+      this.log('warn', `${purged} registered WAL file(s) are no longer in the repository${vanished.length ? ` (${vanished.slice(0, 5).join(', ')}${vanished.length > 5 ? ', …' : ''})` : ''}: marked purged`);
+    }
+    for (const n of vanished) this.gone.add(n);
+    for (const n of returned) this.gone.delete(n);
+    this.present = names;
   }
 }

@@ -18,3 +18,15 @@ export function describeError(err: unknown): string {
   if (pgErr.hint) line += ` (hint: ${pgErr.hint.replace(/\s+/g, ' ')})`;
   return line;
 }
+
+/** Exit code 3 ("unknown": the outcome is not known yet) when waiting timed out. */
+export const EXIT_TIMEOUT = 3;
+
+export async function timeoutExit<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof Error && /TimeoutError$/.test(e.name)) throw new CliError(e.message, EXIT_TIMEOUT);
+    throw e;
+  }
+}

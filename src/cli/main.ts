@@ -1,13 +1,25 @@
 #!/usr/bin/env node
 // Entry point of the `backup-mgmt` command: runs the program and turns any
 // error into one line on stderr and a non-zero exit code.
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { CliError, describeError } from './errors.js';
-import { buildProgram } from './program.js';
+
+// archive_command and restore_command start the CLI once per WAL file: loading
+// every other command (and zod schemas, clients …) would double each start.
+const PER_WAL_FILE: Record<string, () => Promise<Command>> = {
+  'wal-fetch': async () => (await import('./commands/wal-fetch.js')).walFetchCommand(),
+  'wal-push': async () => (await import('./commands/wal-push.js')).walPushCommand(),
+};
+
+async function programFor(argv: string[]): Promise<Command> {
+  const single = PER_WAL_FILE[argv[2] ?? ''];
+  if (single) return (await import('./program-base.js')).baseProgram().addCommand(await single());
+  return (await import('./program.js')).buildProgram();
+}
 
 async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await programFor(argv)).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {

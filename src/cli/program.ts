@@ -1,8 +1,9 @@
 // Wiring: one file per command under commands/, assembled here.
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { agentCommand } from './commands/agent.js';
 import { backupCommand } from './commands/backup.js';
 import { cancelCommand } from './commands/cancel.js';
+import { checkCommand } from './commands/check.js';
 import { listCommand } from './commands/list.js';
 import { migrateCommand } from './commands/migrate.js';
 import { setupCommand } from './commands/setup.js';
@@ -10,12 +11,15 @@ import { showCommand } from './commands/show.js';
 import { verifyCommand } from './commands/verify.js';
 import { walFetchCommand } from './commands/wal-fetch.js';
 import { walPushCommand } from './commands/wal-push.js';
+import { drillCommand } from './commands/drill.js';
+import { recoveryCommand } from './commands/recovery.js';
+import { restoreCommand } from './commands/restore.js';
+import { restorePointCommand } from './commands/restore-point.js';
+import { windowCommand } from './commands/window.js';
+import { baseProgram } from './program-base.js';
 
 export function buildProgram(): Command {
-  const program = new Command('backup-mgmt')
-    .description('PostgreSQL backup and recovery that lives in the database')
-    .showHelpAfterError()
-    .exitOverride();
+  const program = baseProgram();
   program.addCommand(migrateCommand());
   program.addCommand(setupCommand());
   program.addCommand(agentCommand());
@@ -26,5 +30,11 @@ export function buildProgram(): Command {
   program.addCommand(showCommand());
   program.addCommand(verifyCommand());
   program.addCommand(cancelCommand());
+  program.addCommand(checkCommand());
+  program.addCommand(restorePointCommand());
+  program.addCommand(windowCommand());
+  program.addCommand(restoreCommand());
+  program.addCommand(recoveryCommand());
+  program.addCommand(drillCommand());
   return program;
 }

@@ -1,21 +1,32 @@
-// --repo and --system-identifier, shared by the commands that touch the repository directly.
+// --repo and --system-identifier, shared by the commands that touch the
+// repository directly. Checked by hand, not with zod: archive_command and
+// restore_command start the CLI once per WAL file, and loading zod costs
+// more than archiving a segment (measured here: ~0.4 s of a ~0.7 s start).
 import { Option } from 'commander';
 import { resolve } from 'node:path';
-import { z } from 'zod';
-import { parseInput } from './config.js';
+import { CliError } from './errors.js';
 
 export const repoOption = () => new Option('--repo <dir>', 'repository root (default: $BACKUP_MGMT_REPO)');
 export const systemIdentifierOption = () =>
   new Option('--system-identifier <id>', "the cluster's system identifier (default: taken from the file or the repository)");
 
-const repoSchema = z
-  .string({ error: 'no repository: pass --repo or set BACKUP_MGMT_REPO' })
-  .min(1, 'no repository: pass --repo or set BACKUP_MGMT_REPO')
-  .refine((p) => !p.includes('\0'), 'contains a NUL byte');
-
-export const systemIdentifierSchema = z.string().regex(/^[0-9]{1,20}$/, 'a system identifier is a decimal number').optional();
-
 /** The repository as an absolute path (archive_command runs with cwd = the data directory). */
 export function resolveRepo(flag?: string): string {
-  return resolve(parseInput(repoSchema, flag ?? process.env.BACKUP_MGMT_REPO, 'repository'));
+  const repo = flag ?? process.env.BACKUP_MGMT_REPO;
+  if (repo === undefined || repo === '') throw new CliError('repository: no repository: pass --repo or set BACKUP_MGMT_REPO', 2);
+  if (repo.includes('\0')) throw new CliError('repository: contains a NUL byte', 2);
+  return resolve(repo);
+}
+
+export function parseSystemIdentifier(flag?: string): string | undefined {
+  if (flag === undefined) return undefined;
+  if (!/^[0-9]{1,20}$/.test(flag)) throw new CliError('--system-identifier: a system identifier is a decimal number', 2);
+  return flag;
+}
+
+/** %p, %f and friends: a non-empty path without NUL bytes. */
+export function parsePathArg(value: string, what: string, emptyMessage: string): string {
+  if (value === '') throw new CliError(`${what}: ${emptyMessage}`, 2);
+  if (value.includes('\0')) throw new CliError(`${what}: contains a NUL byte`, 2);
+  return value;
 }

@@ -3,8 +3,29 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { BackupNotFoundError, BackupTimeoutError } from './errors.js';
-import { AwaitOptions, BackupId, CreateFullBackupOptions, ListOptions, parseOrThrow } from './inputs.js';
-import { isSettled, progressOf, type BackupListRow, type ClientDatabase } from './types.js';
+import {
+  AwaitOptions,
+  BackupId,
+  CreateFullBackupOptions,
+  CreateIncrementalBackupOptions,
+  ListOptions,
+  parseOrThrow,
+  type AwaitRecoveryOptions,
+  type InitiateRecoveryOptions,
+  type ListRecoveriesOptions,
+  type PlanRecoveryOptions,
+} from './inputs.js';
+import { RecoveryApi } from './recovery.js';
+import {
+  isSettled,
+  progressOf,
+  type BackupListRow,
+  type ClientDatabase,
+  type RecoverabilityRow,
+  type RecoveryListRow,
+  type RecoveryPlan,
+  type RestorePointRow,
+} from './types.js';
 
 export type BackupMgmtConfig = { connectionString: string; pool?: never } | { pool: pg.Pool; connectionString?: never };
 
@@ -13,6 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class BackupMgmt {
   readonly db: Kysely<ClientDatabase>;
   private readonly ownsPool: boolean;
+  private readonly recovery: RecoveryApi;
 
   constructor(config: BackupMgmtConfig) {
     const ownsPool = 'connectionString' in config && typeof config.connectionString === 'string';
@@ -22,6 +44,7 @@ export class BackupMgmt {
       : config.pool!;
     this.ownsPool = ownsPool;
     this.db = new Kysely<ClientDatabase>({ dialect: new PostgresDialect({ pool }) });
+    this.recovery = new RecoveryApi(this.db, async (id) => (await this.getBackup(id)).backup_hk);
   }
 
   /** Queue a full backup (create_full_backup); resolves to its row, PENDING or already further. */
@@ -103,6 +126,76 @@ export class BackupMgmt {
     const b = await this.getBackup(id);
     await sql`SELECT * FROM backup_mgmt.cancel_backup(${b.backup_hk})`.execute(this.db);
     return this.getBackup(id);
+  }
+
+  /**
+   * Queue an incremental backup (create_incremental_backup): on PostgreSQL < 17
+   * a proven WAL range on top of `base` (default: the latest valid chain).
+   */
+  async createIncrementalBackup(options?: CreateIncrementalBackupOptions): Promise<BackupListRow> {
+    const o = parseOrThrow(CreateIncrementalBackupOptions, options, 'createIncrementalBackup options');
+    const base = o.base === undefined ? null : (await this.getBackup(o.base)).backup_hk;
+    const r = await sql<{ backup_id: Buffer }>`
+      SELECT backup_id FROM backup_mgmt.create_incremental_backup(
+        p_tenant_hk => NULL::bytea, p_base_backup_hk => ${base}::bytea, p_backup_location => ${o.location ?? null}::text)`.execute(this.db);
+    return this.getBackup(r.rows[0]!.backup_id.toString('hex'));
+  }
+
+  /** pg_create_restore_point plus a catalog row; a later recovery can target it by name. */
+  createRestorePoint(name: string): Promise<RestorePointRow> {
+    return this.recovery.createRestorePoint(name);
+  }
+
+  /** Earliest/latest recoverable time and LSN, WAL gaps, RPO: one row per timeline. */
+  recoverableWindow(): Promise<RecoverabilityRow[]> {
+    return this.recovery.recoverableWindow();
+  }
+
+  /** What a recovery to `target` would restore and replay, without recording anything. */
+  planRecovery(options: PlanRecoveryOptions): Promise<RecoveryPlan> {
+    return this.recovery.planRecovery(options);
+  }
+
+  /** Request a recovery (initiate_recovery): PENDING until approved, or queued when approval is skipped. */
+  initiateRecovery(options: InitiateRecoveryOptions): Promise<RecoveryListRow> {
+    return this.recovery.initiateRecovery(options);
+  }
+
+  /** The seed's initiate_point_in_time_recovery: a time target into <restore root>/<recovery key>. */
+  initiatePointInTimeRecovery(targetTime: Date | string, options?: { approvalRequired?: boolean }): Promise<RecoveryListRow> {
+    return this.recovery.initiatePointInTimeRecovery(targetTime, options);
+  }
+
+  /** As a member of recovery_approver other than the requester. */
+  approveRecovery(id: string, comment?: string): Promise<RecoveryListRow> {
+    return this.recovery.approveRecovery(id, comment);
+  }
+
+  /** As a member of recovery_approver other than the requester; the reason is required. */
+  rejectRecovery(id: string, comment: string): Promise<RecoveryListRow> {
+    return this.recovery.rejectRecovery(id, comment);
+  }
+
+  cancelRecovery(id: string): Promise<RecoveryListRow> {
+    return this.recovery.cancelRecovery(id);
+  }
+
+  getRecovery(id: string): Promise<RecoveryListRow> {
+    return this.recovery.getRecovery(id);
+  }
+
+  listRecoveries(options?: ListRecoveriesOptions): Promise<RecoveryListRow[]> {
+    return this.recovery.listRecoveries(options);
+  }
+
+  /** Until COMPLETED, FAILED, CANCELLED or REJECTED; RecoveryTimeoutError otherwise. */
+  awaitRecovery(id: string, options?: AwaitRecoveryOptions): Promise<RecoveryListRow> {
+    return this.recovery.awaitRecovery(id, options);
+  }
+
+  /** Queue a restore drill of a backup (default: the newest completed full backup). */
+  createRestoreDrill(backupId?: string): Promise<RecoveryListRow> {
+    return this.recovery.createRestoreDrill(backupId);
   }
 
   /** Ends the pool the client created; a pool passed in stays the caller's. */

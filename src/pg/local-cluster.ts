@@ -75,14 +75,14 @@ export function quoteIdent(name: string): string {
 
 // GUC values may always be quoted; quoting everything avoids guessing which
 // values (units, lists, paths) need it.
-function confLine(key: string, value: string | number | boolean): string {
+export function confLine(key: string, value: string | number | boolean): string {
   if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(key)) throw new Error(`invalid setting name: ${JSON.stringify(key)}`);
   const text = typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value);
   if (/[\r\n]/.test(text)) throw new Error(`setting ${key}: value must not contain a line break`);
   return `${key} = '${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-function confBlock(settings: Settings, comment: string): string {
+export function confBlock(settings: Settings, comment: string): string {
   const lines = Object.entries(settings).map(([k, v]) => confLine(k, v));
   return `\n# ${comment}\n${lines.join('\n')}\n`;
 }
@@ -104,7 +104,8 @@ function freePortCandidate(): Promise<number> {
   });
 }
 
-async function allocatePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 that this process has not handed out yet. */
+export async function allocatePort(): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await freePortCandidate();
     if (port && !portsInUse.has(port)) {
@@ -113,6 +114,11 @@ async function allocatePort(): Promise<number> {
     }
   }
   throw new Error('could not find a free TCP port on 127.0.0.1');
+}
+
+/** Give a port from allocatePort() back once its server is gone. */
+export function releasePort(port: number): void {
+  portsInUse.delete(port);
 }
 
 // All clusters this process created and not yet destroyed.
@@ -407,7 +413,8 @@ async function makeBaseDir(prefix: string): Promise<{ dir: string; name: string 
 
 let pgIds: { uid: number; gid: number } | undefined;
 
-function postgresIds(): { uid: number; gid: number } {
+/** uid/gid of the postgres OS user (the owner a root process gives server files to). */
+export function postgresIds(): { uid: number; gid: number } {
   if (pgIds) return pgIds;
   const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });

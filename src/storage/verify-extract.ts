@@ -1,18 +1,15 @@
 // The other way to verify a tar-format backup: unpack it into a scratch
 // directory and let pg_verifybackup judge the plain copy. Slower on disk,
 // but it is PostgreSQL's own verdict.
-import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { CommandError, runCommand } from '../util/process.js';
 import { MANIFEST_NAME } from './layout.js';
 import { parseManifest } from './manifest.js';
-import { findArchives, shouldIgnore, type BackupArchive, type VerifyResult } from './verify-common.js';
+import { extractArchive } from './extract.js';
+import { findArchives, shouldIgnore, type VerifyResult } from './verify-common.js';
 import { pgToolPath } from './wal-parse.js';
-import { zstdDecompressFile } from './zstd.js';
 
 export interface VerifyExtractOptions {
   parseWal?: boolean;
@@ -21,23 +18,6 @@ export interface VerifyExtractOptions {
   /** Keep the extracted copy (for inspection); the caller removes it. */
   keepExtracted?: boolean;
   onExtracted?: (dir: string) => void;
-}
-
-/** `[zstd -dc archive |] tar -x -C dir`, without a shell. */
-async function extractArchive(a: BackupArchive, dir: string): Promise<void> {
-  const tar = spawn('tar', ['-x', '-f', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  tar.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const tarDone = new Promise<void>((resolve, reject) => {
-    tar.on('error', reject);
-    tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar -x of ${a.name} exited with ${code}: ${stderr.trim()}`))));
-  });
-  if (a.compressed) {
-    const z = zstdDecompressFile(a.path);
-    await Promise.all([pipeline(z.stdout, tar.stdin), z.done, tarDone]);
-  } else {
-    await Promise.all([pipeline(createReadStream(a.path), tar.stdin), tarDone]);
-  }
 }
 
 /** Extract the backup into a temporary directory and run pg_verifybackup on it. */

@@ -51,6 +51,10 @@ export interface CheckWalRangeOptions {
   /** Decompress each segment and check its SHA-256 and first-page header too. */
   verifyContent?: boolean;
   segSize?: number;
+  /** Called after each segment with how many of the range are done. */
+  onSegment?: (done: number, total: number) => void;
+  /** Stops the check between segments (it then throws). */
+  signal?: AbortSignal;
 }
 
 export interface WalRangeCheck {
@@ -97,7 +101,9 @@ export async function checkWalRange(opts: CheckWalRangeOptions): Promise<WalRang
   const missing: string[] = [];
   const corrupt: string[] = [];
   const details: string[] = [];
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    if (opts.signal?.aborted) throw new Error('WAL range check stopped');
+    if (i > 0) opts.onSegment?.(i, names.length);
     const sub = walSubdir(name);
     let listing = listings.get(sub);
     if (!listing) listings.set(sub, (listing = await readdirOrEmpty(join(root, sub))));

@@ -1,6 +1,8 @@
 // Installing and removing the pack with `migrate`: idempotent, safe under
 // concurrency, complete on the way down, with and without pg_cron.
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { migrationsDir } from '../../src/util/paths.js';
 import { migrateDown, migrateStatus, migrateUp } from '../../src/migrate/runner.js';
 import { useCluster } from '../harness/cluster.js';
 
@@ -10,6 +12,7 @@ const SEED_TABLES = [
   'recovery_backup_l', 'recovery_operation_h', 'recovery_operation_s', 'schedule_execution_l',
 ];
 
+const MIGRATIONS = readdirSync(migrationsDir()).filter((f) => /^\d+_.+\.sql$/.test(f)).length;
 const cluster = useCluster({ name: 'migrate' });
 
 async function fingerprint(db: string) {
@@ -31,7 +34,7 @@ describe('migrate', () => {
     await cluster().createDatabase('fresh');
     const url = cluster().connectionString('fresh');
     const result = await migrateUp(url);
-    expect(result.migrationsApplied).toHaveLength(3);
+    expect(result.migrationsApplied).toHaveLength(MIGRATIONS);
     expect(result.functionsApplied).toBe(true);
 
     const tables = await cluster().query<{ schemaname: string; tablename: string; tableowner: string }>(
@@ -88,11 +91,11 @@ WHERE routine_schema = 'backup_mgmt';`,
     await cluster().createDatabase('concurrent');
     const url = cluster().connectionString('concurrent');
     const results = await Promise.all(Array.from({ length: 10 }, () => migrateUp(url)));
-    expect(results.filter((r) => r.migrationsApplied.length === 3)).toHaveLength(1);
+    expect(results.filter((r) => r.migrationsApplied.length === MIGRATIONS)).toHaveLength(1);
     expect(results.filter((r) => r.migrationsApplied.length === 0)).toHaveLength(9);
     expect(results.filter((r) => r.functionsApplied)).toHaveLength(1);
     const [m] = await cluster().query<{ n: number }>('SELECT count(*)::int AS n FROM backup_mgmt.pgmigrations', [], 'concurrent');
-    expect(m!.n).toBe(3);
+    expect(m!.n).toBe(MIGRATIONS);
     const count = (db: string) =>
       cluster().query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'backup_mgmt'`,
@@ -115,7 +118,7 @@ WHERE routine_schema = 'backup_mgmt';`,
     const [schema] = await cluster().query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'backup_mgmt'`);
     expect(schema!.n).toBe(0);
     const again = await migrateUp(url);
-    expect(again.migrationsApplied).toHaveLength(3);
+    expect(again.migrationsApplied).toHaveLength(MIGRATIONS);
     await migrateDown(url);
   });
 

@@ -2,12 +2,13 @@
 // jobs. SIGTERM/SIGINT stop it gracefully (exit 0); a second signal exits now.
 import { Command, Option } from 'commander';
 import type { AgentFlags } from '../../agent/index.js';
+import type { MetricsFlags } from '../../agent/metrics.js';
 import { CliError } from '../errors.js';
 import { databaseUrlOption } from '../options.js';
 
 export function agentCommand(): Command {
   return new Command('agent')
-    .description('run the agent that executes backup and verification jobs')
+    .description('run the agent that executes backup, verification and restore jobs')
     .addOption(databaseUrlOption())
     .addOption(new Option('--repo <dir>', 'repository root (default: $BACKUP_MGMT_REPO); created if missing'))
     .addOption(new Option('--restore-root <dir>', 'where restores go (default: $BACKUP_MGMT_RESTORE_ROOT or <repo>/../restores)'))
@@ -15,19 +16,31 @@ export function agentCommand(): Command {
     .addOption(new Option('--pg-bindir <dir>', 'PostgreSQL binaries (default: $PG_BINDIR, pg_config --bindir, PATH)'))
     .addOption(new Option('--max-rate <rate>', 'pg_basebackup --max-rate when a plan sets none, e.g. 10M (default: $BACKUP_MGMT_MAX_RATE)'))
     .addOption(new Option('--wal-scan-seconds <n>', 'how often archived WAL is registered in the catalog (default: 10)'))
-    .action(async (flags: AgentFlags) => {
+    .addOption(new Option('--archive-wait-seconds <n>', 'how long an incremental backup waits for its WAL to be archived (default: 300)'))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (default: $BACKUP_MGMT_METRICS_PORT; off)'))
+    .addOption(new Option('--metrics-host <addr>', 'address the metrics port binds (default: $BACKUP_MGMT_METRICS_HOST or 127.0.0.1)'))
+    .action(async (flags: AgentFlags & MetricsFlags) => {
       const { Agent, AgentConfigError, resolveAgentConfig } = await import('../../agent/index.js');
+      const { AgentMonitor, MetricsConfigError, resolveMetricsListen } = await import('../../agent/metrics.js');
       let config;
+      let listen;
       try {
         config = resolveAgentConfig(flags);
+        listen = resolveMetricsListen(flags);
       } catch (e) {
-        if (e instanceof AgentConfigError) throw new CliError(e.message, 2);
+        if (e instanceof AgentConfigError || e instanceof MetricsConfigError) throw new CliError(e.message, 2);
         throw e;
       }
       // pgTool() looks the binaries up through the environment.
       if (config.pgBindir) process.env.PG_BINDIR = config.pgBindir;
       const agent = new Agent({ config });
       await agent.start();
+      // Repository free space for the health checks, and /metrics when a port is set.
+      const monitor = new AgentMonitor({ databaseUrl: config.databaseUrl, agentId: agent.agentId, repository: agent.repository, listen });
+      await monitor.start().catch(async (e: unknown) => {
+        await agent.stop();
+        throw new CliError((e as Error).message, 1);
+      });
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals) => {
         signals++;
@@ -41,5 +54,6 @@ export function agentCommand(): Command {
       process.on('SIGINT', onSignal);
       await agent.finished;
       await agent.stop();
+      await monitor.stop();
     });
 }

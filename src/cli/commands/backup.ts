@@ -7,6 +7,7 @@ import { withClient } from '../client.js';
 import { CliError } from '../errors.js';
 import { withCommon, type CommonOptions } from '../options.js';
 import { progressDisplay } from '../progress-display.js';
+import { incrementalCommand } from './backup-incremental.js';
 
 interface Flags extends CommonOptions {
   wait?: boolean;
@@ -58,5 +59,6 @@ export function backupCommand(): Command {
         if (!backupSucceeded(final)) process.exitCode = 1;
       });
     });
+  cmd.addCommand(incrementalCommand());
   return cmd;
 }

@@ -3,7 +3,7 @@
 // SYSTEM, reloads, and says whether a restart is still needed.
 import { Command, Option } from 'commander';
 import type pg from 'pg';
-import { cliEntry } from '../../util/paths.js';
+import { archiveCommand, restoreCommand } from '../../util/wal-commands.js';
 import { resolveDatabaseUrl } from '../config.js';
 import { CliError } from '../errors.js';
 import { databaseUrlOption, jsonOption } from '../options.js';
@@ -32,20 +32,7 @@ export interface SettingState {
   pending_restart?: boolean;
 }
 
-/** Single-quote for sh -c (archive_command runs through the shell) when needed. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-export function archiveCommand(repo: string): string {
-  return [process.execPath, cliEntry(), 'wal-push', '%p', '--repo', repo].map((a) => (a === '%p' ? a : shellQuote(a))).join(' ');
-}
-
-export function restoreCommand(repo: string): string {
-  return [process.execPath, cliEntry(), 'wal-fetch', '%f', '%p', '--repo', repo]
-    .map((a) => (a === '%f' || a === '%p' ? a : shellQuote(a)))
-    .join(' ');
-}
+export { archiveCommand, restoreCommand, shellQuote } from '../../util/wal-commands.js';
 
 function wantedSettings(repo: string): Wanted[] {
   const archive = archiveCommand(repo);

@@ -4,21 +4,18 @@
 // an exit code above 125 as fatal and stops recovery, instead of taking a
 // damaged or unreadable archive for the end of the WAL and promoting early.
 import { Command } from 'commander';
-import { z } from 'zod';
-import { parseInput } from '../config.js';
 import { CliError, describeError } from '../errors.js';
-import { repoOption, resolveRepo, systemIdentifierOption, systemIdentifierSchema } from '../repo-option.js';
+import { parsePathArg, parseSystemIdentifier, repoOption, resolveRepo, systemIdentifierOption } from '../repo-option.js';
 
 export const WAL_FETCH_NOT_FOUND = 1;
 export const WAL_FETCH_FATAL = 126;
 
-const fileSchema = z
-  .string()
-  .regex(/^([0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/, 'not a WAL file name (%f)');
-const destSchema = z
-  .string()
-  .min(1, 'the destination (%p) is empty')
-  .refine((p) => !p.includes('\0'), 'contains a NUL byte');
+const WAL_FILE_RE = /^([0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/;
+
+function parseWalFileName(file: string): string {
+  if (!WAL_FILE_RE.test(file)) throw new CliError('wal-fetch: not a WAL file name (%f)', 2);
+  return file;
+}
 
 interface Flags {
   repo?: string;
@@ -38,9 +35,9 @@ export function walFetchCommand(): Command {
         const { walFetch } = await import('../../storage/wal-fetch.js');
         result = await walFetch({
           repo: resolveRepo(flags.repo),
-          systemIdentifier: parseInput(systemIdentifierSchema, flags.systemIdentifier, '--system-identifier'),
-          fileName: parseInput(fileSchema, file, 'wal-fetch'),
-          destPath: parseInput(destSchema, dest, 'wal-fetch'),
+          systemIdentifier: parseSystemIdentifier(flags.systemIdentifier),
+          fileName: parseWalFileName(file),
+          destPath: parsePathArg(dest, 'wal-fetch', 'the destination (%p) is empty'),
           cwd: process.cwd(),
         });
       } catch (e) {

@@ -2,14 +2,7 @@
 // the identical file is already archived); one line and exit 1 on any doubt,
 // so PostgreSQL keeps the segment and tries again.
 import { Command } from 'commander';
-import { z } from 'zod';
-import { parseInput } from '../config.js';
-import { repoOption, resolveRepo, systemIdentifierOption, systemIdentifierSchema } from '../repo-option.js';
-
-const walPathSchema = z
-  .string()
-  .min(1, 'the WAL file path (%p) is empty')
-  .refine((p) => !p.includes('\0'), 'contains a NUL byte');
+import { parsePathArg, parseSystemIdentifier, repoOption, resolveRepo, systemIdentifierOption } from '../repo-option.js';
 
 interface Flags {
   repo?: string;
@@ -23,8 +16,8 @@ export function walPushCommand(): Command {
     .addOption(repoOption())
     .addOption(systemIdentifierOption())
     .action(async (path: string, flags: Flags) => {
-      const walPath = parseInput(walPathSchema, path, 'wal-push');
-      const systemIdentifier = parseInput(systemIdentifierSchema, flags.systemIdentifier, '--system-identifier');
+      const walPath = parsePathArg(path, 'wal-push', 'the WAL file path (%p) is empty');
+      const systemIdentifier = parseSystemIdentifier(flags.systemIdentifier);
       const { walPush } = await import('../../storage/wal-push.js');
       await walPush({ repo: resolveRepo(flags.repo), walPath, cwd: process.cwd(), systemIdentifier });
     });

@@ -1,0 +1,66 @@
+-- Health check cron_jobs: does every active schedule still have its pg_cron job?
+
+CREATE OR REPLACE FUNCTION backup_mgmt._health_cron_jobs(
+    OUT status text,
+    OUT value text,
+    OUT threshold text,
+    OUT detail text
+)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Only where pg_cron is installed in this database (elsewhere agents drive
+-- the schedules with run_due_schedules()). An active schedule with a
+-- cron_job_name whose job for this database is missing or inactive (removed
+-- or disabled behind the pack's back) is WARNING; alter or pause/resume the
+-- schedule to re-create it. cron.job is read with dynamic SQL so that this
+-- function also compiles and runs without pg_cron; row security on cron.job
+-- shows the function owner its own jobs, which are the pack's.
+DECLARE
+    v_expected integer;
+    v_missing text[];
+    v_inactive text[];
+BEGIN
+    threshold := 'job missing or inactive: warning';
+    SELECT count(*)::integer INTO v_expected
+      FROM backup_mgmt.backup_schedule_current AS c
+     WHERE c.is_active AND NOT coalesce(c.tags ? 'dropped_at', false) AND c.cron_job_name IS NOT NULL;
+
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        status := CASE WHEN v_expected > 0 THEN 'WARNING' ELSE 'OK' END;
+        value := 'no pg_cron';
+        detail := CASE WHEN v_expected > 0
+                       THEN format('%s active schedule(s) have pg_cron jobs, but pg_cron is not installed in this database any more: agents run them with run_due_schedules()', v_expected)
+                       ELSE 'pg_cron is not installed in this database: agents run due schedules with run_due_schedules()' END;
+        RETURN;
+    END IF;
+
+    EXECUTE $sql$
+        SELECT array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE j.present IS NULL),
+               array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE j.present AND NOT j.active)
+          FROM backup_mgmt.backup_schedule_current AS c
+          LEFT JOIN LATERAL (
+                SELECT true AS present, bool_or(cj.active) AS active
+                  FROM cron.job AS cj
+                 WHERE cj.jobname = c.cron_job_name AND cj.database = current_database()
+                HAVING count(*) > 0) AS j ON true
+         WHERE c.is_active AND NOT coalesce(c.tags ? 'dropped_at', false) AND c.cron_job_name IS NOT NULL
+    $sql$ INTO v_missing, v_inactive;
+
+    value := format('%s of %s jobs missing, %s inactive', coalesce(cardinality(v_missing), 0), v_expected, coalesce(cardinality(v_inactive), 0));
+    IF v_missing IS NOT NULL OR v_inactive IS NOT NULL THEN
+        status := 'WARNING';
+        detail := concat_ws('; ',
+            'missing: ' || array_to_string(v_missing, ', '),
+            'inactive: ' || array_to_string(v_inactive, ', '))
+            || '; the schedules do not run from pg_cron: pause_backup_schedule() and resume_backup_schedule() re-create the jobs';
+    ELSE
+        status := 'OK';
+        detail := format('every active schedule with a pg_cron job has it, active (%s)', v_expected);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION backup_mgmt._health_cron_jobs() IS
+'Internal (health_check): with pg_cron in this database, active schedules whose job backup_mgmt:<name> for this database is missing from cron.job or inactive: WARNING. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';

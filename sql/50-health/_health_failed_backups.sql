@@ -1,0 +1,47 @@
+-- Health check failed_backups: how many backups failed recently.
+
+CREATE OR REPLACE FUNCTION backup_mgmt._health_failed_backups(
+    OUT status text,
+    OUT value text,
+    OUT threshold text,
+    OUT detail text
+)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Current rows with backup_status FAILED (partial status index) that ended
+-- inside health.failed_backup_window; WARNING from one, CRITICAL from
+-- health.failed_backups_critical. The detail names the newest failure.
+DECLARE
+    v_window interval := backup_mgmt._health_interval('health.failed_backup_window');
+    v_critical integer := backup_mgmt._health_number('health.failed_backups_critical')::integer;
+    v_count integer;
+    v_newest record;
+BEGIN
+    SELECT count(*)::integer INTO v_count
+      FROM backup_mgmt.backup_execution_s AS s
+     WHERE s.load_end_date IS NULL AND s.backup_status = 'FAILED'
+       AND coalesce(s.backup_end_time, s.load_date) >= now() - v_window;
+
+    status := CASE WHEN v_count >= v_critical THEN 'CRITICAL' WHEN v_count >= 1 THEN 'WARNING' ELSE 'OK' END;
+    value := v_count::text;
+    threshold := format('warning >= 1, critical >= %s (in %s)', v_critical, backup_mgmt._health_duration_text(v_window));
+    IF v_count = 0 THEN
+        detail := format('no backup failed in the last %s', backup_mgmt._health_duration_text(v_window));
+        RETURN;
+    END IF;
+    SELECT s.backup_bk, s.backup_type, coalesce(s.backup_end_time, s.load_date) AS at, s.error_message INTO v_newest
+      FROM backup_mgmt.backup_execution_s AS s
+     WHERE s.load_end_date IS NULL AND s.backup_status = 'FAILED'
+       AND coalesce(s.backup_end_time, s.load_date) >= now() - v_window
+     ORDER BY coalesce(s.backup_end_time, s.load_date) DESC
+     LIMIT 1;
+    detail := format('newest: %s backup %s failed %s: %s', lower(v_newest.backup_type), v_newest.backup_bk,
+                     to_char(v_newest.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                     left(regexp_replace(coalesce(v_newest.error_message, 'no error message'), '\s+', ' ', 'g'), 300));
+END;
+$$;
+
+COMMENT ON FUNCTION backup_mgmt._health_failed_backups() IS
+'Internal (health_check): number of backups whose current status is FAILED and that ended within health.failed_backup_window (24 hours): WARNING from 1, CRITICAL from health.failed_backups_critical (3).';

@@ -1,0 +1,286 @@
+// RESTORE job (PROTOCOL.md "RESTORE job"): a recovery or a restore drill.
+// Prepare the directory, extract the base backup, check it against its
+// manifest, configure recovery, start PostgreSQL, wait until it promoted at
+// the target, validate, then keep it running (recovery) or stop and remove
+// it (drill). The RTO is measured from the claim to the validated cluster.
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { allocatePort, releasePort } from '../pg/local-cluster.js';
+import { extractBackup } from '../storage/extract.js';
+import { MANIFEST_NAME } from '../storage/layout.js';
+import { parseLsn } from '../storage/wal-names.js';
+import { CommandError, pgTool, runCommand } from '../util/process.js';
+import { restoreCommand } from '../util/wal-commands.js';
+import { parseConnectionString } from './conninfo.js';
+import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
+import { errorText } from './log.js';
+import { parsePlan, RestorePlan, type JobRow, type RestoreResult } from './protocol.js';
+import { configuredValue, createLogFile, giveToServerUser, preloads, scrubDataDirectory, writeRecoveryConfig } from './restore-config.js';
+import { prepareRestoreDirectory, RESTORE_MARKER } from './restore-directory.js';
+import { fatalLine, RestoredServer } from './restored-server.js';
+import { findSuperuser, validateRestore } from './restore-validation.js';
+
+/** Replay that shows no sign of life (no LSN progress, no log line) for this long is given up. */
+const STALL_MS = 10 * 60_000;
+const POLL_MS = 250;
+// sun_path holds 107 bytes: "<dir>/.s.PGSQL.65535" must fit.
+const MAX_SOCKET_DIR = 90;
+// pg_ctl -w gives up after this; our own stall watch usually decides first.
+const PG_CTL_WAIT_SECONDS = 24 * 3600;
+
+class Stopped extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** pg_verifybackup on the extracted copy: PostgreSQL's verdict on every restored file. */
+async function manifestProblems(backupDir: string, dataDir: string): Promise<string[]> {
+  const args = ['--quiet', `--manifest-path=${join(backupDir, MANIFEST_NAME)}`, `--ignore=${RESTORE_MARKER}`, dataDir];
+  try {
+    await runCommand(pgTool('pg_verifybackup'), args, { timeoutMs: 6 * 3600_000 });
+    return [];
+  } catch (e) {
+    if (!(e instanceof CommandError) || e.exitCode === null) throw e;
+    const lines = e.stderr.split('\n').map((l) => l.replace(/^pg_verifybackup: (error: )?/, '').trim()).filter(Boolean);
+    return lines.length ? lines.slice(0, 20) : [e.message];
+  }
+}
+
+async function socketDirFor(dataDir: string): Promise<{ dir: string; temporary: boolean }> {
+  const inside = join(dataDir, 'socket');
+  if (inside.length <= MAX_SOCKET_DIR) return { dir: inside, temporary: false };
+  return { dir: await mkdtemp(join(tmpdir(), 'bm-restore-')), temporary: true };
+}
+
+interface Timer {
+  phases: Record<string, number>;
+  mark(phase: string): void;
+}
+
+function phaseTimer(): Timer {
+  let current: string | undefined;
+  let since = performance.now();
+  const phases: Record<string, number> = {};
+  return {
+    phases,
+    mark(phase) {
+      const now = performance.now();
+      if (current) phases[current] = Math.round((phases[current] ?? 0) + now - since) / 1000;
+      current = phase;
+      since = now;
+    },
+  };
+}
+
+export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
+  const claimedAt = performance.now();
+  const plan = parsePlan(RestorePlan, job.plan, 'restore');
+  const dir = plan.restore_directory;
+  const timer = phaseTimer();
+  let server: RestoredServer | undefined;
+  let socket: { dir: string; temporary: boolean } | undefined;
+  let created = false;
+  let keep = false;
+
+  // Progress that also notices a cancellation: job_progress answers false.
+  const phase = async (name: string, done = 0, total: number | null = null) => {
+    timer.mark(name);
+    if (!(await ctx.progress.flush(done, total, name)) || ctx.lost.aborted) throw new Stopped('lost');
+    if (ctx.shutdown.aborted) throw new Stopped('shutdown');
+  };
+  const stopIfAsked = () => {
+    if (ctx.lost.aborted) throw new Stopped('lost');
+    if (ctx.shutdown.aborted) throw new Stopped('shutdown');
+  };
+
+  try {
+    await phase('preparing');
+    const restoreRoot = await ctx.sql.setting('restore.root').catch(() => null);
+    const leftover = new RestoredServer({ dataDir: dir, socketDir: dir, logFile: '/dev/null', port: 0 });
+    const prepared = await prepareRestoreDirectory({
+      dir,
+      roots: [ctx.config.restoreRoot, ...(restoreRoot ? [restoreRoot] : [])],
+      server: await ctx.sql.serverDirectories(),
+      marker: { recovery_bk: plan.recovery_bk, recovery_hk: plan.recovery_hk, job_id: ctx.jobId, agent_id: ctx.agentId, created_at: new Date().toISOString() },
+      stopLeftover: () => leftover.stop('immediate').catch(() => {}),
+    });
+    created = true;
+    if (prepared.leftoverRemoved) ctx.log('warn', `job ${ctx.jobId}: removed ${dir}, left by an earlier attempt of ${plan.recovery_bk}`);
+
+    // 2. Restore the base backup.
+    await phase('restoring', 0, null);
+    await extractBackup(plan.base.repository_path, dir, {
+      signal: ctx.lost,
+      onProgress: (done, total) => ctx.progress.report(done, total, 'restoring'),
+    });
+    stopIfAsked();
+    await phase('verifying restored files');
+    const problems = await manifestProblems(plan.base.repository_path, dir);
+    if (problems.length) ctx.log('warn', `job ${ctx.jobId}: restored files do not match backup_manifest: ${problems.join('; ')}`);
+    await scrubDataDirectory(dir);
+    await giveToServerUser([dir], true);
+
+    // Recovery settings; the copy keeps the backup's preload libraries.
+    await phase('configuring');
+    const preload = await configuredValue(dir, 'shared_preload_libraries');
+    socket = await socketDirFor(dir);
+    const logFile = join(dir, 'log', 'backup_mgmt_restore.log');
+    const repo = plan.base.repository_root ?? ctx.config.repo;
+    let port = await allocatePort();
+    const config = {
+      dataDir: dir,
+      port,
+      socketDir: socket.dir,
+      restoreCommand: restoreCommand(repo, plan.base.system_identifier),
+      restoreSettings: plan.restore_settings,
+      clusterName: `restore ${plan.recovery_bk}`,
+      pgCron: preloads(preload, 'pg_cron'),
+    };
+    await writeRecoveryConfig(config);
+    await createLogFile(logFile);
+    // A data_directory in the copied postgresql.conf would point at the source's files.
+    const configuredData = await configuredValue(dir, 'data_directory').catch(() => dir);
+    const postgresOptions = configuredData === dir || configuredData === '' ? undefined : `-c data_directory='${dir.replace(/'/g, `'\\''`)}'`;
+
+    // 3. Start and wait for the promotion. The private socket trusts any role that exists.
+    const users = [...new Set([parseConnectionString(ctx.config.databaseUrl).user ?? process.env.PGUSER ?? 'postgres', 'postgres'])];
+    for (let attempt = 1; ; attempt++) {
+      await phase('starting');
+      server = new RestoredServer({ dataDir: dir, socketDir: socket.dir, logFile, port, postgresOptions });
+      const logOffset = (await server.logText()).length;
+      server.start(PG_CTL_WAIT_SECONDS);
+      const outcome = await waitForPromotion(ctx, server, plan, timer, users);
+      if (outcome === 'promoted') break;
+      const log = (await server.logText()).slice(logOffset);
+      // Another process took the port between our probe and the server's bind.
+      if (/could not bind|Address already in use/i.test(log) && attempt < 5 && !(await server.isRunning())) {
+        releasePort(port);
+        port = await allocatePort();
+        await writeRecoveryConfig({ ...config, port });
+        continue;
+      }
+      const why = fatalLine(log) ?? (server.startFailed ? errorText(server.startFailed).split('\n').slice(-1)[0] : 'the server stopped');
+      throw new JobFailure(`restored cluster did not reach its target: ${why}`);
+    }
+
+    // 4. Validate.
+    await phase('validating');
+    const user = await findSuperuser(server, users);
+    const { reached, validation } = await validateRestore({
+      server,
+      user,
+      plan,
+      manifestProblems: problems,
+      onDatabase: (done, total) => ctx.progress.report(done, total, 'validating'),
+    });
+    const rto = (performance.now() - claimedAt) / 1000;
+    stopIfAsked();
+    ctx.log('info', `job ${ctx.jobId}: ${plan.recovery_bk} validated ${validation.status} in ${rto.toFixed(1)} s (reached ${reached.lsn}): ${validation.detail}`);
+
+    // 5. A drill leaves nothing behind; a recovery stays up for the operator.
+    keep = plan.keep_running && !plan.drill;
+    if (!keep) {
+      await phase('removing');
+      await server.stop('fast');
+      await rm(dir, { recursive: true, force: true });
+      if (socket.temporary) await rm(socket.dir, { recursive: true, force: true });
+      releasePort(port);
+    }
+    timer.mark('done');
+    const result: RestoreResult = {
+      restore_directory: dir,
+      restore_port: keep ? server.port : null,
+      recovery_end_time: new Date().toISOString(),
+      recovery_duration_seconds: Math.round(rto * 1000) / 1000,
+      reached,
+      validation,
+      kept_running: keep,
+      socket_directory: keep ? socket.dir : null,
+      log_file: logFile,
+      phases_seconds: timer.phases,
+    };
+    return { status: 'succeeded', result };
+  } catch (e) {
+    if (!(e instanceof Stopped) && !(e instanceof JobFailure)) ctx.log('error', `job ${ctx.jobId}: ${errorText(e)}`);
+    // Whatever went wrong, a half-made restore must not stay: stop it, remove it.
+    if (created && !keep) {
+      await server?.stop('immediate').catch((s) => ctx.log('warn', `job ${ctx.jobId}: could not stop the restored server: ${errorText(s)}`));
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      if (socket?.temporary) await rm(socket.dir, { recursive: true, force: true }).catch(() => {});
+    }
+    if (server) releasePort(server.port);
+    if (e instanceof Stopped) return e.message === 'lost' ? { status: 'lost' } : { status: 'released' };
+    // JobFailure is final; anything else the runner judges (a lost connection is retried).
+    throw e;
+  }
+}
+
+type PromotionOutcome = 'promoted' | 'stopped';
+
+/** The first role and database that the restored cluster knows (any will do to ask about recovery). */
+async function connectAny(server: RestoredServer, users: string[]) {
+  let last: unknown;
+  for (const user of users) {
+    for (const db of ['postgres', 'template1']) {
+      try {
+        return await server.connect(user, db, 2_000);
+      } catch (e) {
+        last = e;
+        if (!/does not exist/.test(errorText(e))) throw e;
+      }
+    }
+  }
+  throw last;
+}
+
+/**
+ * Poll until pg_is_in_recovery() is false. Until the server is consistent it
+ * refuses connections; meanwhile the log and pg_ctl tell whether it is alive.
+ */
+async function waitForPromotion(ctx: JobContext, server: RestoredServer, plan: RestorePlan, timer: Timer, users: string[]): Promise<PromotionOutcome> {
+  const base = parseLsn(plan.base.start_lsn);
+  const target = plan.target.lsn ? parseLsn(plan.target.lsn) : undefined;
+  let lastSign = Date.now();
+  let lastLsn = '';
+  let lastLogSize = 0;
+  let replaying = false;
+  for (;;) {
+    if (ctx.lost.aborted) throw new Stopped('lost');
+    if (ctx.shutdown.aborted) throw new Stopped('shutdown');
+    let c;
+    try {
+      c = await connectAny(server, users);
+      const r = await c.query<{ rec: boolean; lsn: string | null }>('SELECT pg_catalog.pg_is_in_recovery() AS rec, pg_catalog.pg_last_wal_replay_lsn()::text AS lsn');
+      const row = r.rows[0]!;
+      if (!row.rec) return 'promoted';
+      if (!replaying) {
+        replaying = true;
+        timer.mark('replaying');
+      }
+      if (row.lsn && row.lsn !== lastLsn) {
+        lastLsn = row.lsn;
+        lastSign = Date.now();
+        const done = Number(parseLsn(row.lsn) - base);
+        ctx.progress.report(done, target ? Number(target - base) : null, 'replaying');
+      }
+    } catch {
+      // Not accepting connections yet (or any more): is it still alive?
+      if (server.startFailed || !(await server.isRunning().catch(() => true))) {
+        await sleep(POLL_MS);
+        if (!(await server.isRunning().catch(() => false))) return 'stopped';
+      }
+    } finally {
+      await c?.end().catch(() => {});
+    }
+    const size = await server.logSize();
+    if (size !== lastLogSize) {
+      lastLogSize = size;
+      lastSign = Date.now();
+    }
+    if (Date.now() - lastSign > STALL_MS) {
+      throw new JobFailure(`recovery made no progress for ${STALL_MS / 1000} s (last replayed ${lastLsn || 'nothing'}): ${fatalLine(await server.logText()) ?? 'see the restored cluster log'}`);
+    }
+    await sleep(POLL_MS);
+  }
+}

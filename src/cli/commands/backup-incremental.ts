@@ -1,0 +1,52 @@
+// `backup-mgmt backup incremental [--base ID] [--location DIR] [--wait] [--json]`:
+// create_incremental_backup. On PostgreSQL < 17 a proven WAL range on top of
+// the latest valid chain (or --base). With --wait: exit 0 only for COMPLETED
+// and VERIFIED (every WAL segment of the chain present and intact).
+import { Command, Option } from 'commander';
+import type { BackupListRow } from '../../client/index.js';
+import { printBackup } from '../backup-view.js';
+import { withClient } from '../client.js';
+import { parseInput } from '../config.js';
+import { timeoutExit } from '../errors.js';
+import { withCommon, type CommonOptions } from '../options.js';
+import { progressDisplay } from '../progress-display.js';
+import { parseTimeoutMs, timeoutOption } from './backup.js';
+
+interface Flags extends CommonOptions {
+  base?: string;
+  location?: string;
+  wait?: boolean;
+  timeout: string;
+}
+
+export function incrementalCommand(): Command {
+  return withCommon(new Command('incremental').description('queue an incremental backup (create_incremental_backup) and optionally wait for it'))
+    .addOption(new Option('--base <id>', 'parent backup (hash key or business key; default: the latest valid chain)'))
+    .addOption(new Option('--location <dir>', 'repository inside a configured root (default: the repository)'))
+    .addOption(new Option('--wait', 'wait for the outcome, showing progress'))
+    .addOption(timeoutOption())
+    .addHelpText('after', '\nExit codes: 0 queued (or with --wait: COMPLETED and VERIFIED), 1 refused or not verified, 2 usage, 3 --wait timed out.')
+    .action(async (flags: Flags) => {
+      const { CreateIncrementalBackupOptions } = await import('../../client/inputs.js');
+      const options = parseInput(CreateIncrementalBackupOptions, { base: flags.base, location: flags.location }, 'backup incremental');
+      const timeoutMs = parseTimeoutMs(flags.timeout);
+      await withClient(flags.databaseUrl, async (bm) => {
+        const queued = await bm.createIncrementalBackup(options);
+        if (!flags.wait) {
+          if (flags.json) return printBackup(queued, true);
+          process.stdout.write(`${queued.backup_bk} ${queued.backup_status} (${queued.backup_hk.toString('hex')})\n`);
+          return;
+        }
+        if (!flags.json) process.stderr.write(`${queued.backup_bk} queued, waiting\n`);
+        const display = await progressDisplay();
+        let final: BackupListRow;
+        try {
+          final = await timeoutExit(bm.awaitBackup(queued.backup_hk.toString('hex'), { timeoutMs, onProgress: (p) => display.update(p) }));
+        } finally {
+          display.stop();
+        }
+        printBackup(final, flags.json);
+        if (final.backup_status !== 'COMPLETED' || final.verification_status !== 'VERIFIED') process.exitCode = 1;
+      });
+    });
+}

@@ -1,0 +1,73 @@
+// `backup-mgmt recovery list | show <id> | approve <id> [--comment C] |
+// reject <id> --comment C | cancel <id>`: recoveries and drills, and the
+// second person's decision about a pending recovery.
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { withClient } from '../client.js';
+import { parseInput } from '../config.js';
+import { withCommon, type CommonOptions } from '../options.js';
+import { printJson } from '../output.js';
+import { printRecovery, printRecoveryTable, recoveryJson } from '../recovery-view.js';
+
+const limitSchema = z.coerce.number().int().positive().max(100_000);
+
+async function recoveryId(id: string): Promise<string> {
+  return parseInput((await import('../../client/inputs.js')).RecoveryId, id, 'recovery id');
+}
+
+async function comment(c: string | undefined, required: boolean): Promise<string | undefined> {
+  if (c === undefined && !required) return undefined;
+  return parseInput((await import('../../client/inputs.js')).Comment, c ?? '', '--comment');
+}
+
+export function recoveryCommand(): Command {
+  const cmd = new Command('recovery')
+    .description('list, show, approve, reject or cancel recoveries and drills')
+    .addHelpText('after', '\nExit codes: 0 done, 1 refused by the catalog (e.g. 42501: you may not approve; 55000: not PENDING), 2 usage.');
+
+  withCommon(cmd.command('list').description('recoveries and drills, newest first'))
+    .addOption(new Option('--limit <n>', 'at most this many').default('50'))
+    .addOption(new Option('--drills', 'drills only'))
+    .addOption(new Option('--no-drills', 'recoveries only'))
+    .action(async (flags: CommonOptions & { limit: string; drills?: boolean }) => {
+      const limit = parseInput(limitSchema, flags.limit, '--limit');
+      await withClient(flags.databaseUrl, async (bm) => {
+        const rows = await bm.listRecoveries({ limit, drills: flags.drills });
+        if (flags.json) printJson(rows.map(recoveryJson));
+        else printRecoveryTable(rows);
+      });
+    });
+
+  withCommon(cmd.command('show').description('one recovery or drill').argument('<id>', 'hex hash key or business key (RECOVERY_…)')).action(
+    async (id: string, flags: CommonOptions) => {
+      const key = await recoveryId(id);
+      await withClient(flags.databaseUrl, async (bm) => printRecovery(await bm.getRecovery(key), flags.json));
+    },
+  );
+
+  withCommon(cmd.command('approve').description('approve a PENDING recovery (recovery_approver, not the requester); it is queued at once'))
+    .argument('<id>', 'hex hash key or business key')
+    .addOption(new Option('--comment <text>', 'why it may run'))
+    .action(async (id: string, flags: CommonOptions & { comment?: string }) => {
+      const key = await recoveryId(id);
+      const c = await comment(flags.comment, false);
+      await withClient(flags.databaseUrl, async (bm) => printRecovery(await bm.approveRecovery(key, c), flags.json));
+    });
+
+  withCommon(cmd.command('reject').description('reject a PENDING recovery (recovery_approver, not the requester); it never runs'))
+    .argument('<id>', 'hex hash key or business key')
+    .addOption(new Option('--comment <text>', 'the reason (required)'))
+    .action(async (id: string, flags: CommonOptions & { comment?: string }) => {
+      const key = await recoveryId(id);
+      const c = await comment(flags.comment, true);
+      await withClient(flags.databaseUrl, async (bm) => printRecovery(await bm.rejectRecovery(key, c!), flags.json));
+    });
+
+  withCommon(cmd.command('cancel').description('withdraw a PENDING or APPROVED recovery, or stop a RUNNING one (requester or admin)'))
+    .argument('<id>', 'hex hash key or business key')
+    .action(async (id: string, flags: CommonOptions) => {
+      const key = await recoveryId(id);
+      await withClient(flags.databaseUrl, async (bm) => printRecovery(await bm.cancelRecovery(key), flags.json));
+    });
+  return cmd;
+}

@@ -1,0 +1,138 @@
+// Unpacking a stored tar-format backup into a data directory: base.tar first,
+// then tablespace archives into pg_tblspc/<oid> as plain directories and
+// pg_wal.tar into pg_wal. zstd and tar do the byte work as one OS pipe; this
+// process only feeds the compressed file in, which is where progress is counted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { findArchives, type BackupArchive } from './verify-common.js';
+
+const STDERR_LIMIT = 4096;
+
+export interface ExtractOptions {
+  /** Compressed (stored) bytes consumed so far, of all archives together. */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExtractResult {
+  archives: string[];
+  storedBytes: number;
+}
+
+function exited(child: ChildProcess, what: string, stderr: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(new Error(`could not run ${what}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      reject(new Error(`${what} ${why}${stderr().trim() ? `: ${stderr().trim()}` : ''}`));
+    });
+  });
+}
+
+function collect(child: ChildProcess): () => string {
+  let text = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    if (text.length < STDERR_LIMIT) text += s;
+  });
+  return () => text;
+}
+
+/**
+ * `[zstd -dc |] tar -x -C dir` for one archive. zstd's stdout is tar's stdin
+ * directly; this process reads the stored file and counts what it feeds in.
+ */
+export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<void> {
+  // --no-same-owner: a root agent chowns afterwards; never trust uids from the archive.
+  const tarArgs = ['-x', '-f', '-', '-C', dir, '--no-same-owner'];
+  const children: ChildProcess[] = [];
+  const kill = () => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
+  signal?.addEventListener('abort', kill);
+  try {
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        onBytes?.(chunk.length);
+        done(null, chunk);
+      },
+    });
+    let feeder;
+    let waits: Promise<void>[];
+    if (a.compressed) {
+      const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(zstd);
+      const tar = spawn('tar', tarArgs, { stdio: [zstd.stdout, 'ignore', 'pipe'] });
+      children.push(tar);
+      // tar holds its own copy of the pipe; ours would only keep it open.
+      zstd.stdout.destroy();
+      // EPIPE when zstd dies early; its exit status tells why.
+      zstd.stdin.on('error', () => {});
+      feeder = pipeline(createReadStream(a.path, { highWaterMark: 1 << 20 }), counter, zstd.stdin);
+      waits = [exited(zstd, `zstd -d of ${a.name}`, collect(zstd)), exited(tar, `tar -x of ${a.name}`, collect(tar))];
+    } else {
+      const tar = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
+      children.push(tar);
+      tar.stdin.on('error', () => {});
+      feeder = pipeline(createReadStream(a.path, { highWaterMark: 1 << 20 }), counter, tar.stdin);
+      waits = [exited(tar, `tar -x of ${a.name}`, collect(tar))];
+    }
+    if (signal?.aborted) kill();
+    // The tools' verdict explains a broken pipe better than the pipe does.
+    const [feed, ...tools] = await Promise.allSettled([feeder, ...waits]);
+    const failed = tools.find((t): t is PromiseRejectedResult => t.status === 'rejected');
+    if (signal?.aborted) throw new Error(`extraction of ${a.name} stopped`);
+    if (failed) throw failed.reason;
+    if (feed!.status === 'rejected') throw feed.reason;
+  } finally {
+    signal?.removeEventListener('abort', kill);
+    kill();
+  }
+}
+
+/** pg_tblspc entries that are still symlinks: they would point at the source's live tablespaces. */
+export async function tablespaceLinks(dataDir: string): Promise<string[]> {
+  const dir = join(dataDir, 'pg_tblspc');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const links: string[] = [];
+  for (const n of names) if ((await lstat(join(dir, n))).isSymbolicLink()) links.push(n);
+  return links;
+}
+
+/**
+ * Extract every archive of the backup in `backupDir` into `dataDir` (which
+ * exists). Tablespaces become directories pg_tblspc/<oid> inside the copy, so
+ * nothing is written where the source's tablespaces live.
+ */
+export async function extractBackup(backupDir: string, dataDir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  const { archives, problems } = await findArchives(backupDir);
+  if (problems.length > 0) throw new Error(`cannot restore ${backupDir}: ${problems.join('; ')}`);
+  const sizes = await Promise.all(archives.map(async (a) => (await lstat(a.path)).size));
+  const total = sizes.reduce((n, s) => n + s, 0);
+  let done = 0;
+  const onBytes = (n: number) => {
+    done += n;
+    opts.onProgress?.(done, total);
+  };
+  const ordered = [...archives].sort((x, y) => Number(y.role === 'base') - Number(x.role === 'base'));
+  for (const a of ordered) {
+    let target = dataDir;
+    if (a.role === 'tablespace') {
+      target = join(dataDir, 'pg_tblspc', String(a.tablespaceOid));
+      // base.tar may have put a symlink to the original location here; never follow it.
+      await rm(target, { force: true, recursive: true });
+    } else if (a.role === 'wal') {
+      target = join(dataDir, 'pg_wal');
+    }
+    await mkdir(target, { recursive: true, mode: 0o700 });
+    await extractArchive(a, target, onBytes, opts.signal);
+  }
+  return { archives: ordered.map((a) => a.name), storedBytes: total };
+}
