@@ -47,7 +47,7 @@ BEGIN
             PERFORM backup_mgmt._apply_delete_result(v_job, p_result, p_agent_id);
         ELSE
             RAISE EXCEPTION 'complete_job: results of % jobs are not supported yet', v_job.job_type
-                USING ERRCODE = '0A000', HINT = 'Only BACKUP, VERIFY and RESTORE jobs can complete in this version.';
+                USING ERRCODE = '0A000', HINT = 'Only BACKUP, VERIFY, RESTORE and DELETE jobs can complete.';
     END CASE;
 
     UPDATE backup_mgmt.job AS j

@@ -16,6 +16,7 @@ DECLARE
     v_bad text;
     v_purged integer;
 BEGIN
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'sync_wal_presence');
     IF p_system_identifier IS NULL OR p_present IS NULL THEN
         RAISE EXCEPTION 'sync_wal_presence: p_system_identifier and p_present must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the cluster''s system identifier and every WAL file name the repository holds (possibly none).';

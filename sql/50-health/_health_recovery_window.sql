@@ -11,23 +11,28 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
--- The newest timeline of recoverable_window(): no earliest recoverable time
--- (no verified full backup with its WAL archived) is CRITICAL; a window
--- (latest - earliest recoverable time) shorter than health.min_recovery_window,
--- or WAL gaps after the oldest kept backup (targets inside a gap cannot be
--- reached), is WARNING.
+-- The window that reaches the newest archived segment (_health_recoverability,
+-- the recoverability view's rules computed from indexes): none (no verified
+-- full backup whose WAL up to the newest segment is archived) is CRITICAL; a
+-- window (latest - earliest recoverable time) shorter than
+-- health.min_recovery_window, or WAL gaps after the oldest kept backup
+-- (targets inside a gap cannot be reached), is WARNING.
 DECLARE
     v_min interval := backup_mgmt._health_interval('health.min_recovery_window');
     v_w record;
     v_length interval;
 BEGIN
     threshold := format('>= %s', backup_mgmt._health_duration_text(v_min));
-    SELECT w.* INTO v_w FROM backup_mgmt.recoverable_window() AS w ORDER BY w.timeline_id DESC LIMIT 1;
+    SELECT * INTO v_w FROM backup_mgmt._health_recoverability();
     IF v_w.earliest_recoverable_time IS NULL THEN
         status := 'CRITICAL';
         value := 'none';
-        detail := CASE WHEN v_w.timeline_id IS NULL THEN 'no backup and no archived WAL of this cluster in the catalog'
-                       ELSE format('timeline %s has no verified full backup whose WAL is archived: point-in-time recovery is impossible; take a full backup', v_w.timeline_id) END;
+        detail := CASE WHEN v_w.timeline_id IS NULL THEN 'no archived WAL of this cluster in the catalog'
+                       ELSE format('timeline %s has no verified full backup whose WAL is archived up to the newest segment %s: point-in-time recovery to now is impossible; take a full backup',
+                                   v_w.timeline_id, v_w.newest_segment) END;
+        IF v_w.missing_segments > 0 THEN
+            detail := detail || format('; %s WAL segment(s) missing, first %s', v_w.missing_segments, v_w.first_missing_segment);
+        END IF;
         RETURN;
     END IF;
 
@@ -40,8 +45,8 @@ BEGIN
                      v_w.timeline_id);
     IF v_w.missing_segments > 0 THEN
         status := 'WARNING';
-        detail := detail || format('; %s WAL segment(s) missing, first %s: targets inside the gap cannot be reached',
-                                   v_w.missing_segments, v_w.wal_gaps[1]);
+        detail := detail || format('; %s WAL segment(s) missing, first %s: targets before the gap cannot be reached from this window',
+                                   v_w.missing_segments, v_w.first_missing_segment);
     ELSIF v_length < v_min THEN
         status := 'WARNING';
         detail := detail || format('; shorter than health.min_recovery_window (%s)', backup_mgmt._health_duration_text(v_min));
@@ -52,4 +57,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_recovery_window() IS
-'Internal (health_check, metrics_snapshot): the point-in-time recovery window of the newest timeline in recoverable_window(). CRITICAL without one (no verified full backup whose WAL is archived); WARNING when latest - earliest recoverable time is shorter than health.min_recovery_window (1 day) or WAL segments are missing after the oldest kept backup. window_seconds is NULL without a window.';
+'Internal (health_check, metrics_snapshot): the point-in-time recovery window that reaches the newest archived segment (_health_recoverability). CRITICAL without one (no verified full backup whose WAL up to the newest segment is archived); WARNING when latest - earliest recoverable time is shorter than health.min_recovery_window (1 day) or WAL segments are missing after the oldest kept backup. window_seconds is NULL without a window.';

@@ -11,11 +11,12 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
--- From recoverable_window() (newest timeline of this cluster): RPO = time
--- since the newest archived segment known to the catalog was archived. When
--- the server has written no WAL beyond that segment (an idle primary: its
--- current WAL file is not newer), nothing is at risk: RPO 0. No archived WAL
--- at all: CRITICAL. Thresholds health.rpo_warning / health.rpo_critical.
+-- As recoverable_window()'s rpo_seconds: time since the newest archived
+-- segment of this cluster known to the catalog was archived (found through
+-- the primary key backwards, not through the view). When the server has
+-- written no WAL beyond that segment (an idle primary: its current WAL file
+-- is not newer), nothing is at risk: RPO 0. No archived WAL at all: CRITICAL.
+-- Thresholds health.rpo_warning / health.rpo_critical.
 DECLARE
     v_warn interval := backup_mgmt._health_interval('health.rpo_warning');
     v_crit interval := backup_mgmt._health_interval('health.rpo_critical');
@@ -23,10 +24,12 @@ DECLARE
     v_current text;
 BEGIN
     threshold := format('warning > %s, critical > %s', backup_mgmt._health_duration_text(v_warn), backup_mgmt._health_duration_text(v_crit));
-    SELECT w.timeline_id, w.newest_segment, w.newest_archived_at, w.rpo_seconds INTO v_w
-      FROM backup_mgmt.recoverable_window() AS w
-     WHERE w.newest_segment IS NOT NULL
-     ORDER BY w.timeline_id DESC
+    SELECT w.timeline_id, w.file_name AS newest_segment, w.archived_at AS newest_archived_at,
+           round(extract(epoch FROM now() - w.archived_at), 3) AS rpo_seconds INTO v_w
+      FROM backup_mgmt.wal_archive AS w
+     WHERE w.system_identifier = (SELECT c.system_identifier::text FROM pg_control_system() AS c)
+       AND w.purged_at IS NULL AND length(w.file_name) = 24
+     ORDER BY w.file_name DESC
      LIMIT 1;
     IF v_w.newest_segment IS NULL THEN
         status := 'CRITICAL';
@@ -58,4 +61,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_rpo() IS
-'Internal (health_check, metrics_snapshot): recovery point objective now, from recoverable_window(): the age of the newest archived segment registered in the catalog, or 0 when this (primary) server has written no WAL beyond it. WARNING above health.rpo_warning (5 minutes), CRITICAL above health.rpo_critical (15 minutes) or without any archived WAL. rpo_seconds is NULL when unknown.';
+'Internal (health_check, metrics_snapshot): recovery point objective now, as recoverable_window().rpo_seconds: the age of the newest archived segment of this cluster registered in the catalog, or 0 when this (primary) server has written no WAL beyond it. WARNING above health.rpo_warning (5 minutes), CRITICAL above health.rpo_critical (15 minutes) or without any archived WAL. rpo_seconds is NULL when unknown.';

@@ -34,7 +34,7 @@ BEGIN
             RAISE EXCEPTION 'set_setting: % is out of range: %', p_name, v_value
                 USING ERRCODE = '22023', DETAIL = v_description;
         END IF;
-        RETURN v_number::text;
+        RETURN trim_scale(v_number)::text;
     END IF;
 
     IF p_name = 'health.failed_backups_critical' THEN

@@ -14,8 +14,8 @@ AS $$
 -- PENDING (the partial index on verification_status; verified backups are
 -- not read). FAILED within health.verification_failed_window: CRITICAL until
 -- the backup is verified again or expires. PENDING for longer than
--- health.verification_max_pending (since its VERIFY job was queued, else
--- since that version was written): WARNING.
+-- health.verification_max_pending (since its queued or running VERIFY job
+-- was created, else since that version was written): WARNING.
 DECLARE
     v_max_pending interval := backup_mgmt._health_interval('health.verification_max_pending');
     v_window interval := backup_mgmt._health_interval('health.verification_failed_window');
@@ -27,13 +27,20 @@ BEGIN
            array_agg(x.backup_bk ORDER BY x.at) FILTER (WHERE x.verification_status = 'PENDING' AND x.at < now() - v_max_pending),
            max(now() - x.at) FILTER (WHERE x.verification_status = 'PENDING')
       INTO v_failed, v_pending, v_oldest
-      FROM (SELECT s.backup_bk, s.verification_status,
-                   CASE WHEN s.verification_status = 'FAILED' THEN coalesce(s.verification_date, s.load_date)
+      FROM (
+            -- Materialized: otherwise the planner, misled by the many PENDING
+            -- versions in the history, walks all completed backups instead.
+            WITH c AS MATERIALIZED (
+                SELECT s.backup_hk, s.backup_bk, s.backup_status, s.verification_status, s.verification_date, s.load_date
+                  FROM backup_mgmt.backup_execution_s AS s
+                 WHERE s.load_end_date IS NULL AND s.verification_status IN ('FAILED', 'PENDING'))
+            SELECT c.backup_bk, c.verification_status,
+                   CASE WHEN c.verification_status = 'FAILED' THEN coalesce(c.verification_date, c.load_date)
                         ELSE coalesce((SELECT max(j.created_at) FROM backup_mgmt.job AS j
-                                        WHERE j.subject_hk = s.backup_hk AND j.job_type = 'VERIFY'), s.load_date) END AS at
-              FROM backup_mgmt.backup_execution_s AS s
-             WHERE s.load_end_date IS NULL AND s.verification_status IN ('FAILED', 'PENDING')
-               AND s.backup_status = 'COMPLETED') AS x;
+                                        WHERE j.subject_hk = c.backup_hk AND j.job_type = 'VERIFY'
+                                          AND j.status IN ('QUEUED', 'RUNNING')), c.load_date) END AS at
+              FROM c
+             WHERE c.backup_status = 'COMPLETED') AS x;
 
     status := CASE WHEN cardinality(v_failed) > 0 THEN 'CRITICAL' WHEN cardinality(v_pending) > 0 THEN 'WARNING' ELSE 'OK' END;
     value := format('%s failed, %s pending too long', coalesce(cardinality(v_failed), 0), coalesce(cardinality(v_pending), 0));

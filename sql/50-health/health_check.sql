@@ -28,6 +28,8 @@ DECLARE
         'cron_jobs',              'SELECT status, value, threshold, detail FROM backup_mgmt._health_cron_jobs()',
         'repository_space',       'SELECT status, value, threshold, detail FROM backup_mgmt._health_repository_space()'];
 BEGIN
+    -- System-wide figures: a role bound to a tenant must not see them.
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'health_check');
     FOR v_i IN 1 .. array_length(v_checks, 1) BY 2 LOOP
         check_name := v_checks[v_i];
         BEGIN

@@ -28,8 +28,11 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
--- One big query over small tables: JIT compiling it costs seconds, running it milliseconds.
+-- One big query over small tables: JIT compiling it costs seconds, running it
+-- milliseconds. Without statistics (a fresh catalog) the planner takes the
+-- current-row views for one row each and nests loops over them: quadratic.
 SET jit = off
+SET enable_nestloop = off
 AS $$
 #variable_conflict use_column
 -- One row per COMPLETED, FAILED, CANCELLED or PARTIAL backup of the tenant
@@ -98,92 +101,79 @@ BEGIN
          WHERE k.dep IS NULL
          ORDER BY a.hk, a.ancestor
     ),
-    root AS (
-        SELECT b.backup_hk AS hk, coalesce(t.ancestor, b.backup_hk) AS root_hk
-          FROM b
-          LEFT JOIN top AS t ON t.hk = b.backup_hk
-    ),
     in_use AS (
-        SELECT j.subject_hk AS hk, format('VERIFY job %s is %s', j.job_id, j.status) AS why
-          FROM backup_mgmt.job AS j
-         WHERE j.job_type = 'VERIFY' AND j.status IN ('QUEUED', 'RUNNING')
-        UNION ALL
-        SELECT r.backup_hk, format('recovery %s is %s', o.recovery_bk, o.recovery_status)
-          FROM backup_mgmt.recovery_backup_l AS r
-          JOIN backup_mgmt.recovery_operation_current AS o ON o.recovery_hk = r.recovery_hk
-         WHERE o.recovery_status IN ('PENDING', 'APPROVED', 'RUNNING')
+        SELECT u.hk, string_agg(u.why, '; ' ORDER BY u.why) AS why
+          FROM (SELECT j.subject_hk AS hk, format('VERIFY job %s is %s', j.job_id, j.status) AS why
+                  FROM backup_mgmt.job AS j
+                 WHERE j.job_type = 'VERIFY' AND j.status IN ('QUEUED', 'RUNNING')
+                UNION ALL
+                SELECT r.backup_hk, format('recovery %s is %s', o.recovery_bk, o.recovery_status)
+                  FROM backup_mgmt.recovery_backup_l AS r
+                  JOIN backup_mgmt.recovery_operation_current AS o ON o.recovery_hk = r.recovery_hk
+                 WHERE o.recovery_status IN ('PENDING', 'APPROVED', 'RUNNING')) AS u
+         GROUP BY u.hk
     ),
-    pf AS (
-        -- Full backups whose files are stored, newest first per cluster;
-        -- redundancy counts verified ones first, then unverified, then failed.
-        SELECT b.backup_hk, b.backup_bk, b.system_identifier, b.end_time, b.verification_status, b.schedule_hk,
-               b.schedule_name, b.sch_min_redundancy,
-               row_number() OVER (PARTITION BY b.system_identifier
-                                  ORDER BY b.end_time DESC, b.stop_lsn DESC, b.backup_bk DESC) AS n_all,
-               row_number() OVER (PARTITION BY b.system_identifier
-                                  ORDER BY CASE b.verification_status WHEN 'VERIFIED' THEN 0 WHEN 'FAILED' THEN 2 ELSE 1 END,
-                                           b.end_time DESC, b.stop_lsn DESC, b.backup_bk DESC) AS n_redundancy,
-               row_number() OVER (PARTITION BY b.system_identifier, b.schedule_hk
-                                  ORDER BY CASE b.verification_status WHEN 'VERIFIED' THEN 0 WHEN 'FAILED' THEN 2 ELSE 1 END,
-                                           b.end_time DESC, b.stop_lsn DESC, b.backup_bk DESC) AS n_schedule_redundancy,
+    r AS (
+        -- Each backup with the root of its chain and what the rules below rank by.
+        SELECT b.*, coalesce(t.ancestor, b.backup_hk) AS root_hk, u.why AS used_by,
                (b.end_time AT TIME ZONE 'UTC')::date AS day,
                date_trunc('week', b.end_time AT TIME ZONE 'UTC')::date AS week,
-               date_trunc('month', b.end_time AT TIME ZONE 'UTC')::date AS month
+               date_trunc('month', b.end_time AT TIME ZONE 'UTC')::date AS month,
+               -- Redundancy counts verified full backups first, then unverified, then failed.
+               CASE b.verification_status WHEN 'VERIFIED' THEN 0 WHEN 'FAILED' THEN 2 ELSE 1 END AS ver_rank,
+               (b.present_full AND b.verification_status IS DISTINCT FROM 'FAILED') AS gfs_eligible,
+               -- The base of the recovery window: the newest verified full backup that
+               -- ended before the window starts (else the newest not failed verification).
+               CASE WHEN NOT b.present_full OR b.end_time >= v_window_start OR b.verification_status = 'FAILED' THEN 2
+                    WHEN b.verification_status = 'VERIFIED' THEN 0 ELSE 1 END AS anchor_rank
           FROM b
-         WHERE b.present_full
+          LEFT JOIN top AS t ON t.hk = b.backup_hk
+          LEFT JOIN in_use AS u ON u.hk = b.backup_hk
     ),
-    gfs AS (
-        -- The newest full backup (verification not FAILED) of each day, ISO week and month.
-        SELECT p.backup_hk, p.day, p.week, p.month,
-               p.backup_hk = first_value(p.backup_hk) OVER (PARTITION BY p.system_identifier, p.day ORDER BY p.n_all)
-                   AND p.day > v_today - v_pol.keep_daily AS daily,
-               p.backup_hk = first_value(p.backup_hk) OVER (PARTITION BY p.system_identifier, p.week ORDER BY p.n_all)
-                   AND p.week > date_trunc('week', v_today::timestamp)::date - 7 * v_pol.keep_weekly AS weekly,
-               p.backup_hk = first_value(p.backup_hk) OVER (PARTITION BY p.system_identifier, p.month ORDER BY p.n_all)
-                   AND p.month > (date_trunc('month', v_today::timestamp) - make_interval(months => v_pol.keep_monthly))::date AS monthly
-          FROM pf AS p
-         WHERE p.verification_status IS DISTINCT FROM 'FAILED'
-    ),
-    anchor AS (
-        -- The base of the recovery window: the newest verified full backup that
-        -- ended before its start (else the newest one not failed verification).
-        SELECT DISTINCT ON (p.system_identifier) p.system_identifier, p.backup_hk, p.backup_bk, p.end_time
-          FROM pf AS p
-         WHERE p.end_time < v_window_start AND p.verification_status IS DISTINCT FROM 'FAILED'
-         ORDER BY p.system_identifier, (p.verification_status = 'VERIFIED') DESC, p.n_all
-    ),
-    sched_count AS (
-        -- Rank among the completed backups of the same schedule (max_backup_count).
-        SELECT b.backup_hk,
-               row_number() OVER (PARTITION BY b.schedule_hk ORDER BY b.end_time DESC, b.backup_bk DESC) AS n
-          FROM b
-         WHERE b.schedule_hk IS NOT NULL AND b.backup_status = 'COMPLETED'
+    w AS (
+        -- Ranks by window functions over one set (no joins of the set with itself).
+        SELECT r.*,
+               CASE WHEN r.present_full THEN row_number() OVER redundancy END AS n_redundancy,
+               CASE WHEN r.present_full AND r.schedule_hk IS NOT NULL THEN row_number() OVER schedule_redundancy END AS n_schedule_redundancy,
+               CASE WHEN r.schedule_hk IS NOT NULL AND r.backup_status = 'COMPLETED' THEN row_number() OVER schedule_count END AS n_schedule,
+               r.gfs_eligible AND r.backup_hk = first_value(r.backup_hk) OVER per_day AS newest_of_day,
+               r.gfs_eligible AND r.backup_hk = first_value(r.backup_hk) OVER per_week AS newest_of_week,
+               r.gfs_eligible AND r.backup_hk = first_value(r.backup_hk) OVER per_month AS newest_of_month,
+               first_value(r.anchor_rank) OVER anchor AS anchor_found,
+               first_value(r.backup_hk) OVER anchor AS anchor_hk0,
+               first_value(r.backup_bk) OVER anchor AS anchor_bk0,
+               first_value(r.end_time) OVER anchor AS anchor_end0
+          FROM r
+        WINDOW redundancy AS (PARTITION BY r.present_full, r.system_identifier ORDER BY r.ver_rank, r.end_time DESC, r.stop_lsn DESC, r.backup_bk DESC),
+               schedule_redundancy AS (PARTITION BY r.present_full, r.system_identifier, r.schedule_hk
+                                       ORDER BY r.ver_rank, r.end_time DESC, r.stop_lsn DESC, r.backup_bk DESC),
+               schedule_count AS (PARTITION BY r.backup_status, r.schedule_hk ORDER BY r.end_time DESC, r.backup_bk DESC),
+               per_day AS (PARTITION BY r.gfs_eligible, r.system_identifier, r.day ORDER BY r.end_time DESC, r.stop_lsn DESC, r.backup_bk DESC),
+               per_week AS (PARTITION BY r.gfs_eligible, r.system_identifier, r.week ORDER BY r.end_time DESC, r.stop_lsn DESC, r.backup_bk DESC),
+               per_month AS (PARTITION BY r.gfs_eligible, r.system_identifier, r.month ORDER BY r.end_time DESC, r.stop_lsn DESC, r.backup_bk DESC),
+               anchor AS (PARTITION BY r.system_identifier ORDER BY r.anchor_rank, r.end_time DESC, r.stop_lsn DESC, r.backup_bk DESC)
     ),
     f AS (
-        SELECT b.*, r.root_hk, pp.eff_period, pp.period_source,
-               ((b.finished_at AT TIME ZONE 'UTC') + pp.eff_period)::date AS exp_date,
-               b.backup_status IN ('PENDING', 'RUNNING') AS in_flight,
-               (SELECT string_agg(u.why, '; ' ORDER BY u.why) FROM in_use AS u WHERE u.hk = b.backup_hk) AS used_by,
-               coalesce(p.n_redundancy <= v_pol.min_redundancy, false) AS min_redundancy,
-               coalesce(p.n_schedule_redundancy <= p.sch_min_redundancy, false) AS sch_min_redundancy_kept,
-               coalesce(sc.n > b.sch_max_count, false) AS beyond_max,
-               g.daily, g.weekly, g.monthly, g.day, g.week, g.month,
-               an.backup_hk AS anchor_hk, an.backup_bk AS anchor_bk,
-               (b.backup_status = 'COMPLETED'
-                AND CASE WHEN an.backup_hk IS NOT NULL THEN b.end_time >= an.end_time
-                         ELSE b.end_time >= v_window_start END) AS in_window
-          FROM b
-          JOIN root AS r ON r.hk = b.backup_hk
+        SELECT w.*, pp.eff_period, pp.period_source,
+               ((w.finished_at AT TIME ZONE 'UTC') + pp.eff_period)::date AS exp_date,
+               w.backup_status IN ('PENDING', 'RUNNING') AS in_flight,
+               coalesce(w.n_redundancy <= v_pol.min_redundancy, false) AS min_redundancy,
+               coalesce(w.n_schedule_redundancy <= w.sch_min_redundancy, false) AS sch_min_redundancy_kept,
+               coalesce(w.n_schedule > w.sch_max_count, false) AS beyond_max,
+               w.newest_of_day AND w.day > v_today - v_pol.keep_daily AS daily,
+               w.newest_of_week AND w.week > date_trunc('week', v_today::timestamp)::date - 7 * v_pol.keep_weekly AS weekly,
+               w.newest_of_month AND w.month > (date_trunc('month', v_today::timestamp) - make_interval(months => v_pol.keep_monthly))::date AS monthly,
+               CASE WHEN w.anchor_found < 2 THEN w.anchor_hk0 END AS anchor_hk,
+               CASE WHEN w.anchor_found < 2 THEN w.anchor_bk0 END AS anchor_bk,
+               (w.backup_status = 'COMPLETED'
+                AND w.end_time >= CASE WHEN w.anchor_found < 2 THEN w.anchor_end0 ELSE v_window_start END) AS in_window
+          FROM w
           CROSS JOIN LATERAL (
-              SELECT coalesce(b.sch_period, v_pol.period, b.own_period, v_pol.default_period) AS eff_period,
-                     CASE WHEN b.sch_period IS NOT NULL THEN 'schedule ' || b.schedule_name
+              SELECT coalesce(w.sch_period, v_pol.period, w.own_period, v_pol.default_period) AS eff_period,
+                     CASE WHEN w.sch_period IS NOT NULL THEN 'schedule ' || w.schedule_name
                           WHEN v_pol.period IS NOT NULL THEN 'setting retention.period'
-                          WHEN b.own_period IS NOT NULL THEN 'its retention_period'
+                          WHEN w.own_period IS NOT NULL THEN 'its retention_period'
                           ELSE 'setting backup.retention_period' END AS period_source) AS pp
-          LEFT JOIN pf AS p ON p.backup_hk = b.backup_hk
-          LEFT JOIN gfs AS g ON g.backup_hk = b.backup_hk
-          LEFT JOIN sched_count AS sc ON sc.backup_hk = b.backup_hk
-          LEFT JOIN anchor AS an ON an.system_identifier IS NOT DISTINCT FROM b.system_identifier
     ),
     own AS (
         -- The rules that keep a backup for its own sake.
@@ -214,31 +204,40 @@ BEGIN
     ),
     pend AS (
         -- DELETE jobs not finished yet: the backup they delete and the incrementals that go with it.
-        SELECT j.subject_hk AS hk, j.job_id, j.status
-          FROM backup_mgmt.job AS j
-         WHERE j.job_type = 'DELETE' AND j.status IN ('QUEUED', 'RUNNING') AND j.plan->>'backup_hk' IS NOT NULL
-        UNION ALL
-        SELECT decode(d.value->>'backup_hk', 'hex'), j.job_id, j.status
-          FROM backup_mgmt.job AS j
-         CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(j.plan->'dependents') = 'array'
-                                                      THEN j.plan->'dependents' ELSE '[]'::jsonb END) AS d
-         WHERE j.job_type = 'DELETE' AND j.status IN ('QUEUED', 'RUNNING')
+        SELECT q.hk, min(q.job_id) AS job_id, min(q.status) AS status
+          FROM (SELECT j.subject_hk AS hk, j.job_id, j.status
+                  FROM backup_mgmt.job AS j
+                 WHERE j.job_type = 'DELETE' AND j.status IN ('QUEUED', 'RUNNING') AND j.plan->>'backup_hk' IS NOT NULL
+                UNION ALL
+                SELECT decode(d.value->>'backup_hk', 'hex'), j.job_id, j.status
+                  FROM backup_mgmt.job AS j
+                 CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(j.plan->'dependents') = 'array'
+                                                              THEN j.plan->'dependents' ELSE '[]'::jsonb END) AS d
+                 WHERE j.job_type = 'DELETE' AND j.status IN ('QUEUED', 'RUNNING')) AS q
+         GROUP BY q.hk
     ),
-    fin AS (
+    chain AS (
+        -- A chain (a full backup and everything that depends on it) is kept
+        -- when any of its members is.
         SELECT k.*,
                d.hk IS NOT NULL AS dep_keep, d.n AS dep_n, d.first_bk AS dep_first_bk, d.for_running,
-               rk.backup_bk AS root_bk,
-               (k.backup_status = 'COMPLETED' AND k.root_hk <> k.backup_hk AND rk.present_full IS TRUE
-                AND (rk.keeper OR rd.hk IS NOT NULL)) AS chain_keep,
-               (k.backup_status = 'COMPLETED' AND k.root_hk <> k.backup_hk AND rk.present_full IS TRUE AND rk.has_files IS TRUE
-                AND NOT rk.keeper AND rd.hk IS NULL
-                AND NOT EXISTS (SELECT 1 FROM pend AS q WHERE q.hk = k.root_hk)) AS goes_with_root,
-               (SELECT min(q.job_id) FROM pend AS q WHERE q.hk = k.backup_hk) AS pending_job,
-               (SELECT min(q.status) FROM pend AS q WHERE q.hk = k.backup_hk) AS pending_status
+               q.job_id AS pending_job, q.status AS pending_status,
+               bool_or(k.keeper) OVER c AS chain_has_keeper,
+               bool_or(k.backup_hk = k.root_hk AND k.present_full) OVER c AS root_present,
+               bool_or(k.backup_hk = k.root_hk AND k.has_files) OVER c AS root_has_files,
+               bool_or(k.backup_hk = k.root_hk AND q.job_id IS NOT NULL) OVER c AS root_pending,
+               max(k.backup_bk) FILTER (WHERE k.backup_hk = k.root_hk) OVER c AS root_bk
           FROM k
           LEFT JOIN dep AS d ON d.hk = k.backup_hk
-          LEFT JOIN k AS rk ON rk.backup_hk = k.root_hk
-          LEFT JOIN dep AS rd ON rd.hk = k.root_hk
+          LEFT JOIN pend AS q ON q.hk = k.backup_hk
+        WINDOW c AS (PARTITION BY k.root_hk)
+    ),
+    fin AS (
+        SELECT x.*,
+               (x.backup_status = 'COMPLETED' AND x.root_hk <> x.backup_hk AND x.root_present AND x.chain_has_keeper) AS chain_keep,
+               (x.backup_status = 'COMPLETED' AND x.root_hk <> x.backup_hk AND x.root_present AND x.root_has_files
+                AND NOT x.chain_has_keeper AND NOT x.root_pending) AS goes_with_root
+          FROM chain AS x
     ),
     decided AS (
         SELECT x.*,
@@ -288,7 +287,9 @@ BEGIN
                         WHEN 'KEEP_DEPENDENCY' THEN format('%s%s %s on it', x.dep_first_bk,
                                                            CASE WHEN x.dep_n > 1 THEN format(' and %s more', x.dep_n - 1) ELSE '' END,
                                                            CASE WHEN x.dep_n > 1 THEN 'depend' ELSE 'depends' END)
-                                                    || CASE WHEN x.for_running THEN ' (a backup still being taken among them)' ELSE '' END
+                                                    || CASE WHEN NOT x.for_running THEN ''
+                                                            WHEN x.dep_n > 1 THEN ' (a backup still being taken among them)'
+                                                            ELSE ' (a backup still being taken)' END
                         WHEN 'KEEP_CHAIN' THEN format('its full backup %s is kept, and an incremental goes only together with its full backup', x.root_bk)
                         END, '; ' ORDER BY r.n)
                       FROM unnest(x.rules) WITH ORDINALITY AS r (rule, n))

@@ -27,6 +27,11 @@ AS $$
 DECLARE
     v_kept bytea[];
 BEGIN
+    IF octet_length(p_tenant_hk) <> 32 THEN
+        RAISE EXCEPTION 'cleanup_plan: % is not a tenant hash key', encode(p_tenant_hk, 'hex')
+            USING ERRCODE = '22023', HINT = 'A tenant hash key is 32 bytes (backup_mgmt.hash_key(<tenant>)); NULL = system-wide.';
+    END IF;
+    PERFORM backup_mgmt._require_tenant_access(p_tenant_hk, 'cleanup_plan');
     RETURN QUERY
         SELECT p.backup_hk, p.backup_bk, p.backup_type, p.backup_status, p.verification_status, p.end_time,
                p.expiration_date, p.backup_size_bytes, p.action, p.keep_rules, p.reason, p.job_id
@@ -55,4 +60,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.cleanup_plan(bytea) IS
-'Dry run of the retention policy (sql/60-retention/README.md) for a tenant (NULL = system-wide; physical backups are system-wide, so a tenant matches none of them): one row per COMPLETED, FAILED, CANCELLED or PARTIAL backup, oldest first, with its expiration_date (end date + retention period), action (KEEP_NOT_EXPIRED, KEEP_IN_USE, KEEP_MIN_REDUNDANCY, KEEP_RECOVERY_WINDOW, KEEP_GFS_DAILY, KEEP_GFS_WEEKLY, KEEP_GFS_MONTHLY, KEEP_DEPENDENCY, KEEP_CHAIN: the first rule that keeps it; keep_rules lists all; WOULD_DELETE: a DELETE job would remove its files (an incremental: together with its full backup); WOULD_EXPIRE: marked EXPIRED without a job, it has no files of its own; DELETE_PENDING: a DELETE job is queued or running), the reason in words and the pending job; then, system-wide, one row per timeline whose archived WAL no kept backup needs (backup_id NULL, backup_type WAL, backup_size_bytes = stored bytes, action WOULD_PURGE_WAL or WAL_PURGE_PENDING). Writes nothing.';
+'Dry run of the retention policy (sql/60-retention/README.md) for a tenant (NULL = system-wide; physical backups are system-wide, so a tenant matches none of them): one row per COMPLETED, FAILED, CANCELLED or PARTIAL backup, oldest first, with its expiration_date (end date + retention period), action (KEEP_NOT_EXPIRED, KEEP_IN_USE, KEEP_MIN_REDUNDANCY, KEEP_RECOVERY_WINDOW, KEEP_GFS_DAILY, KEEP_GFS_WEEKLY, KEEP_GFS_MONTHLY, KEEP_DEPENDENCY, KEEP_CHAIN: the first rule that keeps it; keep_rules lists all; WOULD_DELETE: a DELETE job would remove its files (an incremental: together with its full backup); WOULD_EXPIRE: marked EXPIRED without a job, it has no files of its own; DELETE_PENDING: a DELETE job is queued or running), the reason in words and the pending job; then, system-wide, one row per timeline whose archived WAL no kept backup needs (backup_id NULL, backup_type WAL, backup_size_bytes = stored bytes, action WOULD_PURGE_WAL or WAL_PURGE_PENDING). Writes nothing. A caller bound to another tenant (or, for NULL, to any tenant): 42501.';

@@ -24,6 +24,8 @@ AS $$
 DECLARE
     v_pol record;
 BEGIN
+    -- Settings are system-wide objects (sql/90-security).
+    PERFORM backup_mgmt._require_tenant_access(NULL, 'retention_policy');
     SELECT * INTO v_pol FROM backup_mgmt._retention_policy(NULL);
     scope := 'system';
     schedule_name := NULL;

@@ -162,6 +162,11 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
   try {
     if (!(await ctx.progress.flush(0, null, 'checkpoint'))) return { status: 'lost' };
     let bb: BaseBackupOutcome;
+    const releaseWal = await ctx.sql.reserveWal(`backup_mgmt_job_${ctx.jobId}`).catch((e: Error) => {
+      // Without a slot the backup can still succeed when the WAL survives; say why it might not.
+      ctx.log('warn', `job ${ctx.jobId}: no temporary replication slot (${e.message}); WAL may be recycled before pg_basebackup fetches it`);
+      return async () => {};
+    });
     try {
       bb = await runBaseBackup(ctx, plan, staging);
     } catch (e) {
@@ -169,6 +174,8 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
       if (ctx.shutdown.aborted) return { status: 'released' };
       if (e instanceof BaseBackupError) return { status: 'failed', error: e.message, retryable: e.retryable };
       throw e;
+    } finally {
+      await releaseWal();
     }
     // From here on the bytes are all here: a shutdown lets the job finish (publish, verify, report).
     // Transactions from this id on began after the backup ended: the bound for xid recovery targets.

@@ -79,7 +79,8 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   try {
     sw = await ctx.sql.switchWal();
   } catch (e) {
-    throw new JobFailure(`pg_switch_wal() failed: ${errorText(e)}`);
+    const hint = (e as { code?: string }).code === '42501' ? ' (GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() TO the agent\'s role)' : '';
+    throw new JobFailure(`pg_switch_wal() failed: ${errorText(e)}${hint}`);
   }
   if (sw.systemIdentifier !== plan.system_identifier) {
     throw new JobFailure(`the server is system ${sw.systemIdentifier}, the plan is for ${plan.system_identifier}`);
@@ -107,7 +108,8 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
       segment: stopWalFile,
       timeoutMs: ctx.config.archiveWaitSeconds * 1000,
       signal: stopWait.signal,
-      onPoll: (ms) => ctx.progress.report(ms, ctx.config.archiveWaitSeconds * 1000, 'waiting for the archiver'),
+      // Reported (throttled) so that a cancellation is heard while waiting.
+      onPoll: () => ctx.progress.report(0, null, 'waiting for the archiver'),
     });
   } catch (e) {
     if (e instanceof ArchiveWaitError) throw new JobFailure(e.message);
@@ -123,7 +125,8 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   // 3. From the segment containing the chain's start (not pg_walfile_name's rounding) to the switch.
   const first = walFileNameForLsn(plan.timeline_id, plan.chain_start_lsn, segSize);
   const names = walSegmentRange(first, stopWalFile, segSize);
-  if (!(await ctx.progress.flush(0, names.length, 'checking WAL'))) return { status: 'lost' };
+  // Progress in WAL bytes, as the backup views show progress.
+  if (!(await ctx.progress.flush(0, names.length * segSize, 'checking WAL'))) return { status: 'lost' };
   const checkStarted = Date.now();
   let check;
   try {
@@ -136,7 +139,7 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
       verifyContent: plan.verify,
       segSize,
       signal: ctx.lost,
-      onSegment: (done, total) => ctx.progress.report(done, total, 'checking WAL'),
+      onSegment: (done, total) => ctx.progress.report(done * segSize, total * segSize, 'checking WAL'),
     });
   } catch (e) {
     if (ctx.lost.aborted) return { status: 'lost' };
@@ -145,7 +148,7 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   const verification = verificationOf(check, first, stopWalFile, plan.verify, ((Date.now() - checkStarted) / 1000).toFixed(1));
   ctx.log('info', `job ${ctx.jobId}: ${verification.status}: ${verification.detail}`);
 
-  await ctx.progress.flush(names.length, names.length, 'registering WAL');
+  await ctx.progress.flush(names.length * segSize, names.length * segSize, 'registering WAL');
   await registerRange(ctx, plan, new Set(names));
   if (ctx.lost.aborted) return { status: 'lost' };
 

@@ -67,7 +67,7 @@ const count = z.number();
 export const MetricsSnapshotSchema = z.object({
   at: z.number(),
   system_identifier: z.string().nullable(),
-  backups: z.array(z.object({ type: z.string(), status: z.string(), count })),
+  backups: z.array(z.object({ status: z.string(), count })),
   last_success: z.array(
     z.object({
       type: z.string(),
@@ -180,8 +180,8 @@ export function renderMetrics(snap: MetricsSnapshot | undefined, info: ScrapeInf
   e.sample(`${P}scrape_duration_seconds`, Math.round(info.durationSeconds * 1e6) / 1e6, { agent_id: info.agentId });
   if (!snap) return e.text();
 
-  e.family(`${P}backups`, 'gauge', 'Backups in the catalog by type and current status.');
-  for (const b of snap.backups) e.sample(`${P}backups`, b.count, { type: b.type, status: b.status });
+  e.family(`${P}backups`, 'gauge', 'Backups in the catalog by current status.');
+  for (const b of snap.backups) e.sample(`${P}backups`, b.count, { status: b.status });
 
   e.family(`${P}last_success_timestamp_seconds`, 'gauge', 'End time of the newest completed backup of each type (Unix time).');
   e.family(`${P}last_success_age_seconds`, 'gauge', 'Seconds since the newest completed backup of each type ended.');
@@ -314,7 +314,7 @@ export class AgentMonitor {
       const a = this.address!;
       this.log('info', `metrics on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`);
     }
-    this.reportStorage();
+    await this.reportStorage();
     this.timer = setInterval(() => this.reportStorage(), this.opts.storageIntervalMs ?? DEFAULT_STORAGE_INTERVAL_MS);
   }
 

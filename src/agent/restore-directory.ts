@@ -3,7 +3,7 @@
 // already has content, a running cluster's files. A marker file tells this
 // restore's own leftovers (an earlier attempt that died) from anyone else's.
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { resolveInsideRoot } from '../storage/layout.js';
 import { JobFailure } from './job-context.js';
@@ -120,6 +120,8 @@ export async function prepareRestoreDirectory(o: PrepareDirectoryOptions): Promi
     }
   }
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
+  // PostgreSQL refuses a data directory others can read; an existing empty one may be 0755.
+  await chmod(o.dir, 0o700);
   await writeFile(join(o.dir, RESTORE_MARKER), `${JSON.stringify(o.marker, null, 2)}\n`, { mode: 0o600 });
   return { leftoverRemoved };
 }

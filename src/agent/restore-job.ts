@@ -5,7 +5,8 @@
 // it (drill). The RTO is measured from the claim to the validated cluster.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { allocatePort, releasePort } from '../pg/local-cluster.js';
 import { extractBackup } from '../storage/extract.js';
@@ -47,10 +48,22 @@ async function manifestProblems(backupDir: string, dataDir: string): Promise<str
   }
 }
 
-async function socketDirFor(dataDir: string): Promise<{ dir: string; temporary: boolean }> {
+/**
+ * <dir>/socket, or when that path is too long for a Unix socket a directory
+ * in /tmp named after the restore directory: a retry finds (and clears) the
+ * same one, and an operator or a test can tell which restore it serves.
+ */
+export function restoreSocketDir(dataDir: string): { dir: string; temporary: boolean } {
   const inside = join(dataDir, 'socket');
   if (inside.length <= MAX_SOCKET_DIR) return { dir: inside, temporary: false };
-  return { dir: await mkdtemp(join(tmpdir(), 'bm-restore-')), temporary: true };
+  return { dir: join(tmpdir(), `bm-restore-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`), temporary: true };
+}
+
+async function socketDirFor(dataDir: string): Promise<{ dir: string; temporary: boolean }> {
+  const s = restoreSocketDir(dataDir);
+  // A crashed earlier attempt's directory: its server is gone (the data directory was cleared).
+  if (s.temporary) await rm(s.dir, { recursive: true, force: true });
+  return s;
 }
 
 interface Timer {
@@ -58,15 +71,20 @@ interface Timer {
   mark(phase: string): void;
 }
 
+/** Seconds spent per phase (a phase entered twice, e.g. a restart on another port, adds up). */
 function phaseTimer(): Timer {
   let current: string | undefined;
   let since = performance.now();
+  const ms: Record<string, number> = {};
   const phases: Record<string, number> = {};
   return {
     phases,
     mark(phase) {
       const now = performance.now();
-      if (current) phases[current] = Math.round((phases[current] ?? 0) + now - since) / 1000;
+      if (current) {
+        ms[current] = (ms[current] ?? 0) + now - since;
+        phases[current] = Math.round(ms[current]!) / 1000;
+      }
       current = phase;
       since = now;
     },
@@ -123,7 +141,9 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
 
     // Recovery settings; the copy keeps the backup's preload libraries.
     await phase('configuring');
-    const preload = await configuredValue(dir, 'shared_preload_libraries');
+    const [preload, externalPidFile, configuredData] = await Promise.all(
+      ['shared_preload_libraries', 'external_pid_file', 'data_directory'].map((n) => configuredValue(dir, n).catch(() => '')),
+    );
     socket = await socketDirFor(dir);
     const logFile = join(dir, 'log', 'backup_mgmt_restore.log');
     const repo = plan.base.repository_root ?? ctx.config.repo;
@@ -135,12 +155,12 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       restoreCommand: restoreCommand(repo, plan.base.system_identifier),
       restoreSettings: plan.restore_settings,
       clusterName: `restore ${plan.recovery_bk}`,
-      pgCron: preloads(preload, 'pg_cron'),
+      pgCron: preloads(preload!, 'pg_cron'),
+      externalPidFile: externalPidFile!,
     };
     await writeRecoveryConfig(config);
     await createLogFile(logFile);
     // A data_directory in the copied postgresql.conf would point at the source's files.
-    const configuredData = await configuredValue(dir, 'data_directory').catch(() => dir);
     const postgresOptions = configuredData === dir || configuredData === '' ? undefined : `-c data_directory='${dir.replace(/'/g, `'\\''`)}'`;
 
     // 3. Start and wait for the promotion. The private socket trusts any role that exists.
@@ -175,7 +195,8 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       onDatabase: (done, total) => ctx.progress.report(done, total, 'validating'),
     });
     const rto = (performance.now() - claimedAt) / 1000;
-    stopIfAsked();
+    // Cancelled while validating: nothing may stay running for a recovery that will read CANCELLED.
+    await phase('finishing');
     ctx.log('info', `job ${ctx.jobId}: ${plan.recovery_bk} validated ${validation.status} in ${rto.toFixed(1)} s (reached ${reached.lsn}): ${validation.detail}`);
 
     // 5. A drill leaves nothing behind; a recovery stays up for the operator.
@@ -261,18 +282,20 @@ async function waitForPromotion(ctx: JobContext, server: RestoredServer, plan: R
       if (row.lsn && row.lsn !== lastLsn) {
         lastLsn = row.lsn;
         lastSign = Date.now();
-        const done = Number(parseLsn(row.lsn) - base);
-        ctx.progress.report(done, target ? Number(target - base) : null, 'replaying');
       }
     } catch {
       // Not accepting connections yet (or any more): is it still alive?
-      if (server.startFailed || !(await server.isRunning().catch(() => true))) {
+      if (server.startFailed || !(await server.alive())) {
+        // pg_ctl has the last word (the pid file may be between two states).
         await sleep(POLL_MS);
         if (!(await server.isRunning().catch(() => false))) return 'stopped';
       }
     } finally {
       await c?.end().catch(() => {});
     }
+    // Reported every round (the reporter throttles): its answer is how a cancellation arrives.
+    if (replaying && lastLsn) ctx.progress.report(Number(parseLsn(lastLsn) - base), target ? Number(target - base) : null, 'replaying');
+    else ctx.progress.report(0, null, 'starting');
     const size = await server.logSize();
     if (size !== lastLogSize) {
       lastLogSize = size;

@@ -2,7 +2,8 @@
 // its log, connect through its private socket, stop it. The postmaster is not
 // our child (pg_ctl detaches it), so a kept restore outlives the agent.
 import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { CommandError, pgTool, runAsPostgres } from '../util/process.js';
 
@@ -31,6 +32,7 @@ export class RestoredServer {
   port: number;
   private pgCtlStart: Promise<void> | undefined;
   private startError: Error | undefined;
+  private startSettled = false;
 
   constructor(private readonly o: RestoredServerOptions) {
     this.port = o.port;
@@ -61,9 +63,13 @@ export class RestoredServer {
     const args = ['-l', this.o.logFile, '-w', '-t', String(waitSeconds)];
     if (this.o.postgresOptions) args.push('-o', this.o.postgresOptions);
     this.startError = undefined;
+    this.startSettled = false;
     this.pgCtlStart = this.pgCtl([...args, 'start'], (waitSeconds + 30) * 1000).then(
-      () => undefined,
+      () => {
+        this.startSettled = true;
+      },
       (e: Error) => {
+        this.startSettled = true;
         this.startError = e;
       },
     );
@@ -72,6 +78,27 @@ export class RestoredServer {
   /** pg_ctl start has failed (the postmaster exited or it timed out). */
   get startFailed(): Error | undefined {
     return this.startError;
+  }
+
+  /**
+   * Cheap liveness for polling: the postmaster named in postmaster.pid exists.
+   * While pg_ctl start has not finished, a missing pid file means "not yet".
+   */
+  async alive(): Promise<boolean> {
+    let pid: number;
+    try {
+      pid = Number((await readFile(join(this.o.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    } catch {
+      return this.pgCtlStart !== undefined && this.startError === undefined && !this.startSettled;
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      // EPERM: it exists, it just is not ours to signal (the agent is not the server's OS user).
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
   }
 
   /** pg_ctl status: 0 running, 3 not running, 4 no data directory. */

@@ -101,6 +101,32 @@ export class AgentSql {
   }
 
   /** The next transaction id the server will assign (xid8, as text). */
+  /**
+   * pg_basebackup -X fetch copies the WAL at the end of the backup; a
+   * checkpoint in between (another backup's, or write load) may recycle it
+   * ("requested WAL segment … has already been removed"). A temporary
+   * physical slot created with immediately_reserve holds that WAL for as long
+   * as this session lives. Resolves to the release function.
+   */
+  async reserveWal(slotName: string): Promise<() => Promise<void>> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_catalog.pg_create_physical_replication_slot($1, true, true)', [slotName]);
+    } catch (e) {
+      client.release();
+      throw e;
+    }
+    return async () => {
+      try {
+        await client.query('SELECT pg_catalog.pg_drop_replication_slot($1)', [slotName]);
+        client.release();
+      } catch {
+        // Ending the session drops a temporary slot anyway.
+        client.release(true);
+      }
+    };
+  }
+
   async nextXid(): Promise<string> {
     const r = await this.pool.query<{ x: string }>('SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text AS x');
     return r.rows[0]!.x;

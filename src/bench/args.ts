@@ -15,6 +15,11 @@ export interface BenchOptions {
   catalogBackups: number;
   /** create_full_backup requests timed for the pickup latency. */
   pickupRequests: number;
+  /**
+   * Below scale 20 the run is a smoke run (CI): the same sections and runs,
+   * shorter workloads, fewer samples, the restore on the pgbench data set only.
+   */
+  smoke: boolean;
   /** Keep clusters and repositories on disk for inspection. */
   keep: boolean;
   quiet: boolean;
@@ -26,8 +31,8 @@ export const USAGE = `usage: npm run bench -- [--scale N] [--runs N] [--only NAM
   --runs N              repetitions of every timed run (default 3)
   --only NAMES          sections to run: ${SECTION_NAMES.join(', ')} (default all)
   --json FILE           also write the report as JSON to FILE
-  --catalog-backups N   backup executions seeded for the catalog section (default 1000000 × min(1, scale/50))
-  --pickup-requests N   requests timed for the job pickup latency (default 100)
+  --catalog-backups N   backup executions seeded for the catalog section (default 1000000 × min(1, scale/50)²)
+  --pickup-requests N   requests timed for the job pickup latency (default 100; 30 below scale 20)
   --keep                leave clusters and repositories on disk (they are stopped)
   --quiet               no progress lines on stderr`;
 
@@ -75,14 +80,16 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     }
   }
   if (only.length === 0) throw new UsageError('--only: name at least one section');
-  const catalogDefault = Math.max(10_000, Math.round(1_000_000 * Math.min(1, scale / 50)));
+  const catalogDefault = Math.max(10_000, Math.round(1_000_000 * Math.min(1, scale / 50) ** 2));
+  const smoke = scale < 20;
   return {
     scale,
     runs,
     only: only as SectionName[],
     json: v.json,
     catalogBackups: positiveInt('--catalog-backups', v['catalog-backups'], catalogDefault, 1000),
-    pickupRequests: positiveInt('--pickup-requests', v['pickup-requests'], 100, 5),
+    pickupRequests: positiveInt('--pickup-requests', v['pickup-requests'], smoke ? 30 : 100, 5),
+    smoke,
     keep: v.keep ?? false,
     quiet: v.quiet ?? false,
   };

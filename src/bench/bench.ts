@@ -139,6 +139,8 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     process.stderr.write(`\nbench: ${sig}: cleaning up\n`);
+    // Servers go down under open connections now; nothing of that may stop the cleanup.
+    process.on('uncaughtException', (e) => process.stderr.write(`bench: during cleanup: ${e.message}\n`));
     void runCleanups().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);

@@ -4,15 +4,20 @@
 // pseudo-random distributions and consistent WAL positions, so PITR planning,
 // retention and the health checks see a catalog that grew over years.
 //
+// seed_b is written in hash-key order, so the satellites filled from it
+// arrive in primary-key order without sorting their wide rows.
+//
 // Shape for N backups (N = 1,000,000 by default), one every minute:
 //   - 1 in 96 a FULL backup (PG_BASEBACKUP), the rest WAL-range INCREMENTALs
 //     chained to the previous completed backup (backup_dependency_l);
 //   - 97.5 % COMPLETED (1 % verification FAILED, 3 % SKIPPED), 2 % FAILED,
-//     0.5 % CANCELLED; fulls kept 90 days, incrementals 30; everything past
-//     its expiration date by more than a week is EXPIRED and its files gone;
+//     0.5 % CANCELLED; fulls kept 30 days, incrementals 14; everything past
+//     its expiration date by more than 3 days is EXPIRED and its files gone
+//     (the newer ones are what cleanup_expired_backups finds to do);
 //   - versions per backup: PENDING, RUNNING, COMPLETED, verification, EXPIRED
 //     (2–5, about 4.6 on average);
-//   - one archived WAL segment per minute (wal_archive), purged after 35 days;
+//   - one archived WAL segment per minute (wal_archive), purged after 35 days
+//     (longer than the oldest kept full backup needs);
 //   - N / 10 recoveries (a fifth of them restore drills, 2–4 versions each),
 //     max(100, N / 100) schedules with 5 versions each, and every backup
 //     linked to one of 100 backup schedules.
@@ -31,6 +36,9 @@ export function seedShape(backups: number): SeedShape {
 
 export const FULL_EVERY = 96;
 export const WAL_KEPT_DAYS = 35;
+export const FULL_KEPT_DAYS = 30;
+export const INCREMENTAL_KEPT_DAYS = 14;
+const CLEANUP_LAG_DAYS = 3;
 
 /** The statements, in order, with a label for progress output. */
 export function seedStatements(shape: SeedShape, sysid: string): Array<[string, string]> {
@@ -59,21 +67,23 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
          SELECT b.*, b.t_req + (1 + b.i % 3) * interval '1 second' AS t_start,
                 CASE WHEN b.full THEN 20 + (b.i * 13) % 30 ELSE 2 + (b.i * 7) % 8 END::numeric + ((b.i * 31) % 1000) / 1000.0 AS dur,
                 CASE WHEN b.status <> 'COMPLETED' THEN NULL WHEN b.r2 < 10 THEN 'FAILED' WHEN b.r2 < 40 THEN 'SKIPPED' ELSE 'VERIFIED' END AS ver,
-                ((b.t_req AT TIME ZONE 'UTC') + CASE WHEN b.full THEN interval '90 days' ELSE interval '30 days' END)::date AS exp_date,
+                ((b.t_req AT TIME ZONE 'UTC') + CASE WHEN b.full THEN interval '${FULL_KEPT_DAYS} days' ELSE interval '${INCREMENTAL_KEPT_DAYS} days' END)::date AS exp_date,
                 (CASE WHEN b.full THEN 'FULL_BACKUP_SYSTEM_' ELSE 'INCREMENTAL_BACKUP_SYSTEM_' END) || to_char(b.t_req AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS_US') AS bk
            FROM base AS b
        )
        SELECT t.*, t.t_start + t.dur * interval '1 second' AS t_end,
               t.t_start + t.dur * interval '1 second' + CASE WHEN t.full THEN interval '15 seconds' ELSE interval '2 seconds' END AS t_ver,
-              (t.status = 'COMPLETED' AND t.exp_date < ((a.anchor AT TIME ZONE 'UTC') - interval '7 days')::date) AS expired,
+              (t.status = 'COMPLETED' AND t.exp_date < ((a.anchor AT TIME ZONE 'UTC') - interval '${CLEANUP_LAG_DAYS} days')::date) AS expired,
               (t.exp_date + interval '2 hours') AT TIME ZONE 'UTC' AS t_exp,
               sha256(convert_to(t.bk, 'UTF8')) AS hk,
               1000 + t.i::bigint AS segno,
               CASE WHEN t.full THEN 10737418240 + (t.i::bigint * 104729) % 1073741824 ELSE 16777216 END AS size,
               max(t.i) FILTER (WHERE t.status = 'COMPLETED') OVER (ORDER BY t.i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS parent_i
-         FROM timed AS t, seed_anchor AS a`,
+         FROM timed AS t, seed_anchor AS a
+        ORDER BY hk`,
     ],
     ['index seed_b', `CREATE UNIQUE INDEX ON seed_b (i)`],
+    ['analyze seed_b', `ANALYZE seed_b`],
     [
       'backup_execution_h',
       `INSERT INTO backup_mgmt.backup_execution_h (backup_hk, backup_bk, tenant_hk, load_date, record_source)
@@ -98,7 +108,7 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
               CASE WHEN b.status = 'COMPLETED' AND k >= 3 THEN 68.75 END,
               'zstd',
               CASE WHEN NOT b.full AND b.status = 'COMPLETED' AND k >= 3 THEN b.size END,
-              '/backup/repo', 'LOCAL', CASE WHEN b.full THEN interval '90 days' ELSE interval '30 days' END, b.exp_date,
+              '/backup/repo', 'LOCAL', CASE WHEN b.full THEN interval '${FULL_KEPT_DAYS} days' ELSE interval '${INCREMENTAL_KEPT_DAYS} days' END, b.exp_date,
               CASE WHEN b.status <> 'COMPLETED' THEN 'SKIPPED'
                    WHEN b.ver = 'SKIPPED' THEN 'SKIPPED'
                    WHEN k <= 3 THEN 'PENDING' ELSE b.ver END,
@@ -170,17 +180,19 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
       `INSERT INTO backup_mgmt.backup_dependency_l (link_backup_dependency_hk, source_backup_hk, dependent_backup_hk, tenant_hk, load_date, record_source)
        SELECT sha256(p.hk || b.hk), p.hk, b.hk, NULL, b.t_req, 'backup_mgmt.create_incremental_backup'
          FROM seed_b AS b JOIN seed_b AS p ON p.i = b.parent_i
-        WHERE NOT b.full`,
+        WHERE NOT b.full
+       ORDER BY 1`,
     ],
     [
       'wal_archive',
       `INSERT INTO backup_mgmt.wal_archive (system_identifier, file_name, timeline_id, start_lsn, bytes, stored_bytes, sha256, archived_at,
           first_commit_time, last_commit_time, registered_at, purged_at)
-       SELECT '${sysid}', ${walName('b.segno')}, 1, '0/0'::pg_lsn + (b.segno * 16777216)::numeric, 16777216, 4000000 + (b.i * 7919) % 2000000,
+       SELECT '${sysid}', ${walName('b.segno')}, 1, '0/0'::pg_lsn + (b.segno * 16777216)::numeric, 16777216, 4000000 + (b.i::bigint * 7919) % 2000000,
               ${hex64("'wal' || b.segno::text")}, b.t_req + interval '61 seconds',
               b.t_req + interval '0.5 seconds', b.t_req + interval '59.5 seconds', b.t_req + interval '62 seconds',
               CASE WHEN b.t_req < a.anchor - interval '${WAL_KEPT_DAYS} days' THEN b.t_req + interval '${WAL_KEPT_DAYS} days' END
-         FROM seed_b AS b, seed_anchor AS a`,
+         FROM seed_b AS b, seed_anchor AS a
+       ORDER BY 2`,
     ],
     [
       'recovery facts',
@@ -198,10 +210,12 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
          FROM generate_series(0, ${R - 1}) AS j (j), seed_anchor AS a,
               LATERAL (SELECT a.anchor - (${R} - j.j) * interval '${Math.round((N * 60) / R)} seconds' + (j.j % 13) * interval '1 second' AS t) AS t`,
     ],
+    ['analyze seed_r', `ANALYZE seed_r`],
     [
       'recovery_operation_h',
       `INSERT INTO backup_mgmt.recovery_operation_h (recovery_hk, recovery_bk, tenant_hk, load_date, record_source)
-       SELECT sha256(convert_to(bk, 'UTF8')), bk, NULL, t, CASE WHEN drill THEN 'backup_mgmt.create_restore_drill' ELSE 'backup_mgmt.initiate_recovery' END FROM seed_r`,
+       SELECT sha256(convert_to(bk, 'UTF8')), bk, NULL, t, CASE WHEN drill THEN 'backup_mgmt.create_restore_drill' ELSE 'backup_mgmt.initiate_recovery' END FROM seed_r
+       ORDER BY 1`,
     ],
     [
       'recovery_operation_s (versions)',
@@ -269,13 +283,15 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
                                          WHEN 'PENDING' THEN ARRAY[r.t]
                                          ELSE ARRAY[r.t, r.t + interval '5 minutes'] END END AS times
         ) AS v
-        CROSS JOIN LATERAL generate_subscripts(v.codes, 1) AS k`,
+        CROSS JOIN LATERAL generate_subscripts(v.codes, 1) AS k
+       ORDER BY 1, 2`,
     ],
     [
       'recovery_backup_l',
       `INSERT INTO backup_mgmt.recovery_backup_l (link_recovery_backup_hk, recovery_hk, backup_hk, tenant_hk, load_date, record_source)
        SELECT sha256(sha256(convert_to(r.bk, 'UTF8')) || b.hk), sha256(convert_to(r.bk, 'UTF8')), b.hk, NULL, r.t, 'backup_mgmt.initiate_recovery'
-         FROM seed_r AS r JOIN seed_b AS b ON b.i = r.base_i`,
+         FROM seed_r AS r JOIN seed_b AS b ON b.i = r.base_i
+       ORDER BY 1`,
     ],
     [
       'schedule facts',
@@ -291,7 +307,8 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
       'backup_schedule_h',
       `INSERT INTO backup_mgmt.backup_schedule_h (schedule_hk, schedule_bk, tenant_hk, load_date, record_source)
        SELECT sha256(convert_to(upper(name), 'UTF8')), name, NULL, anchor - interval '700 days' + k * interval '1 minute', 'backup_mgmt.create_backup_schedule'
-         FROM seed_s`,
+         FROM seed_s
+       ORDER BY 1`,
     ],
     [
       'backup_schedule_s (versions)',
@@ -311,7 +328,8 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
           SELECT n, s.anchor - interval '700 days' + s.k * interval '1 minute' + (n - 1) * interval '150 days' AS ld,
                  CASE WHEN n < 5 THEN s.anchor - interval '700 days' + s.k * interval '1 minute' + n * interval '150 days' END AS led
             FROM generate_series(1, 5) AS n
-        ) AS v`,
+        ) AS v
+       ORDER BY 1, 2`,
     ],
     [
       'schedule_execution_l',
@@ -319,10 +337,63 @@ export function seedStatements(shape: SeedShape, sysid: string): Array<[string, 
        SELECT sha256(sh.hk || b.hk), sh.hk, b.hk, NULL, b.t_req, 'backup_mgmt.run_schedule'
          FROM seed_b AS b
          JOIN (SELECT row_number() OVER (ORDER BY schedule_bk) - 1 AS n, schedule_hk AS hk FROM backup_mgmt.backup_schedule_h) AS sh
-           ON sh.n = b.i % ${BACKUP_SCHEDULES}`,
+           ON sh.n = b.i % ${BACKUP_SCHEDULES}
+       ORDER BY 1`,
     ],
     ['drop seed tables', 'DROP TABLE seed_b, seed_r, seed_s, seed_anchor'],
   ];
+}
+
+export const SEEDED_TABLES = [
+  'backup_execution_h',
+  'backup_execution_s',
+  'backup_lsn_s',
+  'backup_storage_s',
+  'backup_dependency_l',
+  'wal_archive',
+  'recovery_operation_h',
+  'recovery_operation_s',
+  'recovery_backup_l',
+  'backup_schedule_h',
+  'backup_schedule_s',
+  'schedule_execution_l',
+];
+
+interface Deferred {
+  /** Statements that put the secondary indexes and unique constraints back. */
+  restore: string[];
+}
+
+/**
+ * What a bulk loader does: drop the secondary indexes and unique constraints
+ * of the tables it fills (primary keys stay; rows arrive in key order), load
+ * with triggers (and so foreign-key checks) off, then build the indexes in
+ * one sorted pass each.
+ */
+async function deferIndexes(client: pg.Client): Promise<Deferred> {
+  const r = await client.query<{ kind: string; name: string; tbl: string; def: string }>(
+    `SELECT 'constraint' AS kind, k.conname AS name, c.relname AS tbl, pg_get_constraintdef(k.oid) AS def
+       FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'backup_mgmt' AND c.relname = ANY ($1) AND k.contype = 'u'
+     UNION ALL
+     SELECT 'index', i.relname, c.relname, pg_get_indexdef(i.oid)
+       FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid JOIN pg_class AS c ON c.oid = x.indrelid
+       JOIN pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'backup_mgmt' AND c.relname = ANY ($1) AND NOT x.indisprimary
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = x.indexrelid)`,
+    [SEEDED_TABLES],
+  );
+  const restore: string[] = [];
+  for (const row of r.rows) {
+    if (row.kind === 'constraint') {
+      await client.query(`ALTER TABLE backup_mgmt.${row.tbl} DROP CONSTRAINT ${row.name}`);
+      restore.push(`ALTER TABLE backup_mgmt.${row.tbl} ADD CONSTRAINT ${row.name} ${row.def}`);
+    } else {
+      await client.query(`DROP INDEX backup_mgmt.${row.name}`);
+      restore.push(row.def);
+    }
+  }
+  return { restore };
 }
 
 /** Runs the seed and VACUUM ANALYZE; returns seconds and row counts. */
@@ -331,14 +402,20 @@ export async function seedCatalog(client: pg.Client, shape: SeedShape, sysid: st
   await client.query('SET synchronous_commit = off');
   await client.query(`SET maintenance_work_mem = '512MB'`);
   await client.query(`SET work_mem = '256MB'`);
+  const deferred = await deferIndexes(client);
+  await client.query(`SET session_replication_role = replica`);
   for (const [label, sql] of seedStatements(shape, sysid)) {
     const t = performance.now();
     await client.query(sql);
     log(`catalog seed: ${label} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
   }
+  await client.query('RESET session_replication_role');
+  let t = performance.now();
+  for (const sql of deferred.restore) await client.query(sql);
+  log(`catalog seed: ${deferred.restore.length} indexes and unique constraints built (${((performance.now() - t) / 1000).toFixed(1)} s)`);
   await client.query('RESET work_mem');
-  const t = performance.now();
-  await client.query('VACUUM (ANALYZE) backup_mgmt.backup_execution_h, backup_mgmt.backup_execution_s, backup_mgmt.backup_lsn_s, backup_mgmt.backup_storage_s, backup_mgmt.backup_dependency_l, backup_mgmt.wal_archive, backup_mgmt.recovery_operation_h, backup_mgmt.recovery_operation_s, backup_mgmt.recovery_backup_l, backup_mgmt.backup_schedule_h, backup_mgmt.backup_schedule_s, backup_mgmt.schedule_execution_l');
+  t = performance.now();
+  await client.query(`VACUUM (ANALYZE) ${SEEDED_TABLES.map((x) => `backup_mgmt.${x}`).join(', ')}`);
   log(`catalog seed: VACUUM ANALYZE (${((performance.now() - t) / 1000).toFixed(1)} s)`);
   const counts = await client.query<{ t: string; n: string; b: string }>(
     `SELECT c.relname AS t, c.reltuples::bigint AS n, pg_total_relation_size(c.oid) AS b

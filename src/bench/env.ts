@@ -247,6 +247,13 @@ export async function createBenchCluster(name: string, settings: Settings = {}):
   await cli(['migrate', 'up'], env);
   const repo = await mkdirForPostgres(join(pgc.baseDir, 'repo'));
   const restoreRoot = await mkdirForPostgres(join(pgc.baseDir, 'restores'));
+  // Before the cluster goes: any server the agent restored and left running.
+  onCleanup(`restores of ${pgc.name}`, async () => {
+    if (!existsSync(restoreRoot)) return;
+    for (const e of readdirSync(restoreRoot, { withFileTypes: true })) {
+      if (e.isDirectory() && existsSync(join(restoreRoot, e.name, 'postmaster.pid'))) await stopRestored(join(restoreRoot, e.name));
+    }
+  });
   const catalog = await connectClient(pgc, catalogDb);
   onCleanup(`catalog connection of ${pgc.name}`, () => catalog.end());
   const [{ sysid }] = (await catalog.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()')).rows as [{ sysid: string }];

@@ -28,6 +28,7 @@ export interface AgentBackup {
 }
 
 interface BackupRow {
+  backup_bk: string;
   backup_status: string;
   verification_status: string | null;
   backup_size_bytes: string | null;
@@ -41,18 +42,13 @@ interface BackupRow {
 export async function agentFullBackup(c: BenchCluster, opts: { verify: boolean; pollMs?: number; timeoutMs?: number }): Promise<AgentBackup> {
   const pollMs = opts.pollMs ?? 25;
   const t0 = nowMs();
-  const req = await one<{ hk: string; bk: string }>(
-    c.catalog,
-    `SELECT encode(b.backup_id, 'hex') AS hk, h.backup_bk AS bk
-       FROM backup_mgmt.create_full_backup(p_verify_backup => $1) AS b
-       JOIN backup_mgmt.backup_execution_h AS h ON h.backup_hk = b.backup_id`,
-    [opts.verify],
-  );
+  // (The request's own rows are not visible to the rest of its statement: read them afterwards.)
+  const req = await one<{ hk: string }>(c.catalog, `SELECT encode(backup_id, 'hex') AS hk FROM backup_mgmt.create_full_backup(p_verify_backup => $1)`, [opts.verify]);
   const deadline = Date.now() + (opts.timeoutMs ?? 3_600_000);
   for (;;) {
     const r = await one<BackupRow>(
       c.catalog,
-      `SELECT backup_status, verification_status, backup_size_bytes, compressed_size_bytes, backup_duration_seconds, error_message, verification_detail
+      `SELECT backup_bk, backup_status, verification_status, backup_size_bytes, compressed_size_bytes, backup_duration_seconds, error_message, verification_detail
          FROM backup_mgmt.get_backup($1)`,
       [req.hk],
     );
@@ -64,11 +60,11 @@ export async function agentFullBackup(c: BenchCluster, opts: { verify: boolean; 
         [req.hk],
       );
       if (opts.verify && r.verification_status !== 'VERIFIED') {
-        throw new Error(`backup ${req.bk} verification ${r.verification_status}: ${r.verification_detail ?? ''}`);
+        throw new Error(`backup ${r.backup_bk} verification ${r.verification_status}: ${r.verification_detail ?? ''}`);
       }
       return {
         hk: req.hk,
-        bk: req.bk,
+        bk: r.backup_bk,
         wallSeconds: (t1 - t0) / 1000,
         serverSeconds: Number(srv.s),
         backupSeconds: Number(r.backup_duration_seconds),
@@ -80,9 +76,9 @@ export async function agentFullBackup(c: BenchCluster, opts: { verify: boolean; 
       };
     }
     if (['FAILED', 'CANCELLED', 'EXPIRED'].includes(r.backup_status)) {
-      throw new Error(`agent backup ${req.bk} ended ${r.backup_status}: ${r.error_message ?? ''}`);
+      throw new Error(`agent backup ${r.backup_bk} ended ${r.backup_status}: ${r.error_message ?? ''}`);
     }
-    if (Date.now() > deadline) throw new Error(`agent backup ${req.bk} still ${r.backup_status} after ${(opts.timeoutMs ?? 0) / 1000} s`);
+    if (Date.now() > deadline) throw new Error(`agent backup ${r.backup_bk} still ${r.backup_status} after ${(opts.timeoutMs ?? 0) / 1000} s`);
     await sleep(pollMs);
   }
 }

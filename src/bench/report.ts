@@ -27,6 +27,8 @@ export interface Row {
   ratio?: number;
   ratioLabel?: string;
   target?: Target;
+  /** Which statistic the target is judged on (default: p95 for samples, median for runs). */
+  targetStat?: 'median' | 'p95';
   note?: string;
   /** Set instead of values when the measurement could not run. */
   unavailable?: string;
@@ -77,7 +79,7 @@ export function fmt(n: number | undefined, digits = 2): string {
   if (abs >= 1000) return n.toFixed(0);
   if (abs >= 100) return n.toFixed(Math.min(digits, 1));
   if (abs >= 1) return n.toFixed(digits);
-  if (abs === 0) return '0';
+  if (abs < 1e-3) return '0';
   return n.toPrecision(Math.max(2, digits));
 }
 
@@ -136,7 +138,8 @@ export function targetRows(report: Report): Array<{ section: string; row: Row }>
 function measuredText(r: Row): string {
   if (r.unavailable !== undefined) return r.unavailable;
   const s = summarize(r.values);
-  const v = r.kind === 'samples' ? `p95 ${fmt(s.p95)} ${r.unit}` : `median ${fmt(s.median)} ${r.unit}`;
+  const stat = r.targetStat ?? (r.kind === 'samples' ? 'p95' : 'median');
+  const v = stat === 'p95' ? `p95 ${fmt(s.p95)} ${r.unit}` : `median ${fmt(s.median)} ${r.unit}`;
   return r.ratio === undefined ? v : `${v}; ratio ${fmt(r.ratio)}${r.ratioLabel ? ` ${r.ratioLabel}` : ''}`;
 }
 

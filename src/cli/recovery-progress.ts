@@ -9,7 +9,7 @@ const EVERY_MS = 5_000;
 function amount(p: RecoveryProgress): string {
   if (p.done === null) return '';
   if (p.phase === 'restoring') return ` ${formatBytes(p.done)}${p.total ? ` of ${formatBytes(p.total)}` : ''}`;
-  if (p.phase === 'replaying') return ` ${formatBytes(p.done)} of WAL${p.total ? ` of ${formatBytes(p.total)}` : ''}`;
+  if (p.phase === 'replaying') return ` ${formatBytes(p.done)}${p.total ? ` of ${formatBytes(p.total)}` : ''} of WAL replayed`;
   return p.total ? ` ${p.done}/${p.total}` : '';
 }
 

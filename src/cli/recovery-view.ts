@@ -82,7 +82,7 @@ export function printRecoveryTable(rows: RecoveryListRow[]): void {
 /** The plan in a few lines: what will be restored and replayed, and what it will take. */
 export function planSummary(plan: RecoveryPlan, restoreDirectory?: string | null): string {
   const lines = [
-    `target:       ${plan.target.kind}${plan.target.value ? ` ${plan.target.value}` : ''}${plan.target.restore_point ? ` (LSN ${plan.target.restore_point.lsn})` : ''}`,
+    `target:       ${plan.target.kind}${plan.target.value && plan.target.value !== plan.target.kind ? ` ${plan.target.value}` : ''}${plan.target.restore_point ? ` (LSN ${plan.target.restore_point.lsn})` : ''}`,
     `base backup:  ${plan.base.backup_bk} (ended ${plan.base.stop_time}, ${plan.base.verification_status}, ${formatBytes(plan.base.backup_size_bytes)})`,
     `WAL replay:   ${plan.wal.from_segment} .. ${plan.wal.to_segment} (${plan.wal.segments} segment(s), ${formatBytes(plan.wal.bytes)})`,
     `chain:        ${plan.chain.length} backup(s) (the base and ${plan.chain.length - 1} incremental(s) proving the WAL)`,

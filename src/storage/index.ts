@@ -7,4 +7,5 @@ export * from './manifest.js';
 export * from './wal-archive.js';
 export { verifyStoredBackup, verifyTarBackup, type VerifyTarOptions, type VerifyStoredOptions } from './verify-tar.js';
 export { verifyByExtract, type VerifyExtractOptions } from './verify-extract.js';
+export { extractBackup, type ExtractOptions, type ExtractResult } from './extract.js';
 export type { VerifyResult } from './verify-common.js';

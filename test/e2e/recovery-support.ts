@@ -10,6 +10,7 @@ import type { TestCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
 import { pgTool, runAsPostgres } from '../../src/util/process.js';
 import { archiveCommand } from '../../src/util/wal-commands.js';
+import { restoreSocketDir } from '../../src/agent/restore-job.js';
 import { AgentProcess, ensureBuilt, postgresDir, query, removeDir, waitFor } from './support.js';
 
 export interface ArchivingSetup {
@@ -151,6 +152,11 @@ export class Workload {
     })();
   }
 
+  /** n transactions now, in the foreground. */
+  async run(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await this.step();
+  }
+
   /** Run fn between two transactions (e.g. a restore point that must not straddle a commit). */
   between<T>(fn: () => Promise<T>): Promise<{ result: T; after: number }> {
     if (!this.running) return fn().then((result) => ({ result, after: this.commits.length }));
@@ -223,10 +229,30 @@ export async function dropRestored(dir: string | null | undefined): Promise<void
     );
   }
   await removeDir(dir);
+  const socket = restoreSocketDir(dir);
+  if (socket.temporary) await removeDir(socket.dir);
 }
 
 export function restoredUrl(port: number, db: string): string {
   return `postgresql://postgres@127.0.0.1:${port}/${db}`;
+}
+
+/** Where a member's data starts in an uncompressed (ustar) tar, as pg_basebackup writes it. */
+export function tarMember(tar: Buffer, name: string): { dataOffset: number; size: number } {
+  const field = (off: number, len: number) => {
+    const raw = tar.subarray(off, off + len);
+    const nul = raw.indexOf(0);
+    return raw.toString('utf8', 0, nul === -1 ? len : nul);
+  };
+  for (let off = 0; off + 512 <= tar.length; ) {
+    if (tar.subarray(off, off + 512).every((b) => b === 0)) break;
+    const prefix = tar.toString('latin1', off + 257, off + 263) === 'ustar\0' ? field(off + 345, 155) : '';
+    const path = prefix ? `${prefix}/${field(off, 100)}` : field(off, 100);
+    const size = parseInt(field(off + 124, 12).trim() || '0', 8);
+    if (path === name) return { dataOffset: off + 512, size };
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`${name} is not in the tar`);
 }
 
 /** Microseconds since the epoch of an ISO 8601 text, for ordering times finer than Date does. */

@@ -122,7 +122,7 @@ export class RetentionDb {
   }
 
   /** A full backup that started at `start` in segment `startSeg` and was consistent at `stop`. */
-  async fullBackup(spec: { startSeg: number; stopSeg?: number; start: Date; stop: Date; verification?: 'VERIFIED' | 'FAILED' }): Promise<Made> {
+  async fullBackup(spec: { startSeg: number; stopSeg?: number; start: Date; stop: Date; verification?: 'VERIFIED' | 'FAILED'; tl?: number }): Promise<Made> {
     const row = await this.one<{ backup_id: Buffer }>('SELECT * FROM backup_mgmt.create_full_backup()');
     const hex = row.backup_id.toString('hex');
     const job = await this.claimBackup(hex);
@@ -136,9 +136,9 @@ export class RetentionDb {
       compressed_size_bytes: 20 * 1024 * 1024,
       start_lsn: lsn(spec.startSeg, 0x28),
       stop_lsn: lsn(stopSeg, 0x1000),
-      timeline_id: 1,
-      start_wal_file: segName(spec.startSeg),
-      stop_wal_file: segName(stopSeg),
+      timeline_id: spec.tl ?? 1,
+      start_wal_file: segName(spec.startSeg, spec.tl),
+      stop_wal_file: segName(stopSeg, spec.tl),
       start_time: start,
       stop_time: stop,
       next_xid: '1000',
@@ -202,6 +202,14 @@ export class RetentionDb {
     const m: Made = { ...base, status: 'COMPLETED', verification: status, end: spec.stop, finished: ended };
     this.made.push(m);
     return m;
+  }
+
+  /** An incremental on `baseHex` that an agent has claimed and is still taking (RUNNING). */
+  async runningIncremental(baseHex: string): Promise<string> {
+    const row = await this.one<{ backup_id: Buffer }>('SELECT * FROM backup_mgmt.create_incremental_backup(NULL, decode($1, \'hex\'))', [baseHex]);
+    const hex = row.backup_id.toString('hex');
+    await this.claimBackup(hex);
+    return hex;
   }
 
   /** A full backup whose job failed (no files), between `start` and `end`. */

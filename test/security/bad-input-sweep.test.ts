@@ -286,16 +286,20 @@ describe('bad-input sweep', () => {
     };
   });
 
-  it('gives every public function a clean SQLSTATE or a harmless success, and never changes the catalog on bad input', async () => {
+  /** The API functions of the schema whose name matches `pattern`, with their IN arguments. */
+  async function discover(pattern: string): Promise<Fn[]> {
     const fns = (await db.q<{ oid: number; name: string; variadic: boolean; argnames: string[] | null; argmodes: string[] | null; types: string[]; ndefaults: number }>(`
       SELECT p.oid, p.proname AS name, p.provariadic <> 0 AS variadic, p.proargnames AS argnames, p.proargmodes::text[] AS argmodes,
              ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) WITH ORDINALITY AS u (t, i) ORDER BY i) AS types,
              p.pronargdefaults AS ndefaults
         FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
-       WHERE n.nspname = 'backup_mgmt' AND p.prokind = 'f' AND p.proname !~ '^_' AND p.proname !~ '_s_load$'
-       ORDER BY p.proname, p.oid`)).map((r): Fn => {
+       WHERE n.nspname = 'backup_mgmt' AND p.prokind = 'f' AND p.proname !~ '^_' AND p.proname !~ '_s_load$' AND p.proname ~ $1
+       ORDER BY p.proname, p.oid`, [pattern])).map((r): Fn => {
       const names = r.argmodes ? (r.argnames ?? []).filter((_, i) => ['i', 'b', 'v'].includes(r.argmodes![i]!)) : (r.argnames ?? []);
-      return { oid: r.oid, name: r.name, variadic: r.variadic, args: r.types.map((type, i) => ({ name: names[i] ?? `$${i + 1}`, type, hasDefault: i >= r.types.length - r.ndefaults, defaultNull: false })) };
+      return {
+        oid: r.oid, name: r.name, variadic: r.variadic,
+        args: r.types.map((type, i) => ({ name: names[i] ?? `$${i + 1}`, type, hasDefault: i >= r.types.length - r.ndefaults, defaultNull: false })),
+      };
     });
     const defaults = await db.q<{ fn: string; name: string; def: string | null }>(`
       SELECT p.proname AS fn, x.parameter_name AS name, x.parameter_default AS def
@@ -308,8 +312,12 @@ describe('bad-input sweep', () => {
         a.defaultNull = !!d?.def && /^NULL(::|$)/.test(d.def);
       }
     }
-    const { byName, byFunction } = baselines(db, fixture);
+    return fns;
+  }
 
+  /** Sweeps `fns` as sec_sweeper (a system role with every pack role). */
+  async function sweep(fns: Fn[]) {
+    const { byName, byFunction } = baselines(db, fixture);
     const sweeper = await db.connect('sec_sweeper');
     await sweeper.query(`SET statement_timeout = '5s'`);
     const watcher = await db.connect();
@@ -375,12 +383,62 @@ describe('bad-input sweep', () => {
         }
       }
     }
+    await sweeper.end();
+    await watcher.end();
+    return { findings, coverage, weakBaselines, calls };
+  }
 
+  it('gives every public function a clean SQLSTATE or a harmless success, and never changes the catalog on bad input', async () => {
+    const fns = await discover('');
+    const { findings, coverage, weakBaselines, calls } = await sweep(fns);
     const skipped = fns.filter((f) => f.args.length === 0).map((f) => f.name);
     console.log(`bad-input sweep: ${calls} calls over ${Object.keys(coverage).length} functions (${skipped.length} without arguments: ${skipped.join(', ')})\n`
       + Object.entries(coverage).map(([fn, n]) => `  ${fn}: ${n}`).join('\n')
       + (weakBaselines.length ? `\nvalid calls that were refused (their other arguments were swept less deeply):\n  ${weakBaselines.join('\n  ')}` : ''));
     expect(findings).toEqual([]);
     expect(Object.keys(coverage).length).toBeGreaterThanOrEqual(40);
+    // The lists above are not stale: every function they name exists.
+    const names = new Set(fns.map((f) => f.name));
+    expect([...STATE_CHANGING].filter((n) => !names.has(n))).toEqual([]);
+    expect(Object.keys(LEGIT).map((k) => k.split('.')[0]!).filter((n) => !STATE_CHANGING.has(n))).toEqual([]);
+  });
+
+  it('catches what it is meant to catch: injection, bare errors and writes on bad input', async () => {
+    // Three functions written the way the pack must not be.
+    await db.q(`
+      CREATE FUNCTION backup_mgmt.zz_canary_injectable(p_name text) RETURNS bigint LANGUAGE plpgsql
+      SET search_path = pg_catalog, pg_temp AS $$
+      DECLARE v_n bigint;
+      BEGIN
+          -- Concatenated into SQL: a quote makes a syntax error, a fragment runs.
+          EXECUTE 'SELECT count(*) FROM backup_mgmt.setting WHERE name = ''' || p_name || '''' INTO v_n;
+          RETURN v_n;
+      END $$;
+      CREATE FUNCTION backup_mgmt.zz_canary_writer(p_note text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+      SET search_path = pg_catalog, pg_temp AS $$
+      BEGIN
+          -- Stores whatever it gets.
+          INSERT INTO backup_mgmt.setting (name, value) VALUES ('zz.note.' || left(md5(coalesce(p_note, '')), 8), coalesce(p_note, ''))
+          ON CONFLICT (name) DO NOTHING;
+      END $$;
+      CREATE FUNCTION backup_mgmt.zz_canary_sloppy(p_count integer) RETURNS integer LANGUAGE plpgsql
+      SET search_path = pg_catalog, pg_temp AS $$
+      BEGIN
+          -- No validation: a bare RAISE.
+          IF p_count IS NULL OR p_count < 0 THEN RAISE EXCEPTION 'bad count'; END IF;
+          RETURN p_count;
+      END $$;
+      GRANT EXECUTE ON FUNCTION backup_mgmt.zz_canary_injectable(text), backup_mgmt.zz_canary_writer(text),
+                                backup_mgmt.zz_canary_sloppy(integer) TO sec_sweeper`);
+    try {
+      const { findings } = await sweep(await discover('^zz_canary_'));
+      const problems = (fn: string) => findings.filter((f) => f.call.startsWith(fn)).map((f) => f.problem);
+      expect(problems('zz_canary_injectable')).toContainEqual(expect.stringMatching(/^SQLSTATE 42601/));
+      expect(problems('zz_canary_writer')).toContainEqual(expect.stringMatching(/^succeeded and changed setting/));
+      expect(problems('zz_canary_sloppy')).toContainEqual(expect.stringMatching(/^SQLSTATE P0001/));
+    } finally {
+      await db.q(`DROP FUNCTION backup_mgmt.zz_canary_injectable(text), backup_mgmt.zz_canary_writer(text), backup_mgmt.zz_canary_sloppy(integer)`);
+      await db.q(`DELETE FROM backup_mgmt.setting WHERE name LIKE 'zz.note.%'`);
+    }
   });
 });

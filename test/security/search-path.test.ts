@@ -19,6 +19,7 @@ import {
   type Row,
   type SecurityDb,
   segName,
+  sqlState,
   useSecurityPack,
 } from './helpers.js';
 import { sqlDir } from '../../src/util/paths.js';
@@ -343,7 +344,7 @@ describe('a caller with public first in its search_path', () => {
       'SELECT * FROM backup_mgmt.job', 'SELECT * FROM backup_mgmt.recoverability', 'SELECT * FROM backup_mgmt.get_next_scheduled_backups(5)']) {
       expect(await q(sql, [], tv), sql).toEqual([]);
     }
-    expect((await tv.query('SELECT * FROM backup_mgmt.get_backup($1)', [full.backup_id.toString('hex')]).catch((e: { code: string }) => e)).code).toBe('P0002');
+    expect(await sqlState(tv.query('SELECT * FROM backup_mgmt.get_backup($1)', [full.backup_id.toString('hex')]))).toBe('P0002');
     await q(`SELECT backup_mgmt.create_backup_schedule('shadow-tenant', 'VERIFY', '@hourly', backup_mgmt.hash_key('SHADOW_TENANT'))`, [], tv);
 
     expect(warnings).toEqual([]);

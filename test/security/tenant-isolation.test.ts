@@ -5,7 +5,8 @@
 // functions (which bypass it) refusing other tenants' rows as if missing.
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changedTables, PACK_ROLES, type Row, type SecurityDb, sqlError, sqlState, useSecurityPack } from './helpers.js';
+import { migrateUp } from '../../src/migrate/runner.js';
+import { changedTables, fullBackupResult, PACK_ROLES, REPO, type Row, SecurityDb, segName, sqlError, sqlState, useSecurityPack } from './helpers.js';
 
 const pack = useSecurityPack('security-tenants');
 
@@ -369,5 +370,80 @@ describe('acting', () => {
     await as.sec_admin!.query(`SELECT backup_mgmt.unbind_role_from_tenant('sec_a_view')`);
     const { rows: [r] } = await as.sec_a_view!.query('SELECT count(*)::int AS n FROM backup_mgmt.backup_list');
     expect(r.n).toBe(7);
+  });
+});
+
+describe('with a non-superuser owner', () => {
+  // FORCE ROW LEVEL SECURITY filters the tables' owner too, and the SECURITY
+  // DEFINER functions run as that owner: the policies must let it through
+  // (superusers, the harness's usual installer, bypass row security anyway).
+  it('keeps the SECURITY DEFINER functions working under forced row security, and isolates tenants', async () => {
+    const c = pack.cluster();
+    await c.query('CREATE ROLE sec_owner LOGIN CREATEROLE');
+    await c.query('CREATE DATABASE sec_owned OWNER sec_owner');
+    await migrateUp(c.connectionString('sec_owned', 'sec_owner'));
+    const as = async (role: string) => {
+      const client = await c.connect('sec_owned', role);
+      client.on('error', () => {});
+      return client;
+    };
+    const owner = await as('sec_owner');
+    try {
+      await owner.query(`CREATE ROLE sec_o_sys LOGIN IN ROLE backup_operator, recovery_approver, backup_agent`);
+      await owner.query(`CREATE ROLE sec_o_a LOGIN IN ROLE backup_operator`);
+      const { rows: [t] } = await owner.query(`SELECT backup_mgmt.hash_key('OWNED_TENANT_A') AS a`);
+      await owner.query(`SELECT backup_mgmt.bind_role_to_tenant('sec_o_a', $1)`, [t.a]);
+      expect(await sqlState(owner.query(`SELECT backup_mgmt.bind_role_to_tenant('sec_owner', $1)`, [t.a]))).toBe('22023');
+      const [{ sysid }] = await c.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()');
+
+      // A system role: a backup through the agent protocol.
+      const sys = await as('sec_o_sys');
+      await sys.query(`SELECT backup_mgmt.agent_register('agent-o', 'host-o', 1, $1, NULL, '{}')`, [REPO]);
+      const { rows: [b] } = await sys.query('SELECT * FROM backup_mgmt.create_full_backup()');
+      const { rows: [job] } = await sys.query(`SELECT * FROM backup_mgmt.claim_job('agent-o')`);
+      await sys.query(`SELECT backup_mgmt.complete_job($1, 'agent-o', $2)`, [job.job_id, fullBackupResult(job.plan, sysid!, 3, new Date().toISOString())]);
+      const { rows: [done] } = await sys.query(`SELECT * FROM backup_mgmt.await_backup($1, interval '0')`, [b.backup_id]);
+      expect(done).toMatchObject({ backup_status: 'COMPLETED', verification_status: 'VERIFIED' });
+      await sys.query(`SELECT backup_mgmt.create_backup_schedule('o-sys', 'FULL', '0 2 * * *')`);
+
+      // A tenant role: its own schedule works end to end; system rows are missing.
+      const a = await as('sec_o_a');
+      await a.query(`SELECT backup_mgmt.create_backup_schedule('o-a', 'VERIFY', '0 1 * * *', $1)`, [t.a]);
+      await a.query(`SELECT backup_mgmt.alter_backup_schedule('o-a', p_timezone => 'Europe/Berlin')`);
+      await a.query(`SELECT backup_mgmt.pause_backup_schedule('o-a'), backup_mgmt.resume_backup_schedule('o-a')`);
+      const { rows: next } = await a.query('SELECT schedule_name FROM backup_mgmt.get_next_scheduled_backups(10)');
+      expect(next).toEqual([{ schedule_name: 'o-a' }]);
+      const { rows: [seen] } = await a.query(`SELECT (SELECT count(*) FROM backup_mgmt.backup_list)::int AS backups,
+                                                     (SELECT count(*) FROM backup_mgmt.job)::int AS jobs,
+                                                     (SELECT count(*) FROM backup_mgmt.agent)::int AS agents`);
+      expect(seen).toEqual({ backups: 0, jobs: 0, agents: 0 });
+      expect(await sqlState(a.query('SELECT * FROM backup_mgmt.get_backup($1)', [b.backup_id.toString('hex')]))).toBe('P0002');
+      expect(await sqlState(a.query('SELECT * FROM backup_mgmt.cancel_backup($1)', [b.backup_id]))).toBe('P0002');
+      expect(await sqlState(a.query(`SELECT backup_mgmt.pause_backup_schedule('o-sys')`))).toBe('42704');
+
+      // Definer code run for a tenant reads system-wide rows it cannot see
+      // itself: approving A's recovery checks the (system-wide) WAL archive.
+      await owner.query(`CREATE ROLE sec_o_a2 LOGIN IN ROLE recovery_approver`);
+      await owner.query(`SELECT backup_mgmt.bind_role_to_tenant('sec_o_a2', $1)`, [t.a]);
+      await sys.query('SELECT backup_mgmt.register_wal($1, $2)', [sysid, JSON.stringify([{
+        file_name: segName(1), timeline_id: 1, start_lsn: '0/1000000', bytes: 16777216, stored_bytes: 1000,
+        sha256: '1'.padStart(64, '0'), archived_at: new Date().toISOString() }])]);
+      const seed = await new SecurityDb(c, 'sec_owned').init();
+      const backupA = await seed.tenantBackup(t.a, 'LOGICAL_BACKUP_OWNED_20260101_000001');
+      const recoveryA = await seed.tenantRecovery(t.a, 'RECOVERY_OWNED_20260101_000001', backupA, 'sec_o_a');
+      const a2 = await as('sec_o_a2');
+      const { rows: [approved] } = await a2.query(`SELECT * FROM backup_mgmt.approve_recovery($1, 'ok')`, [recoveryA]);
+      expect(approved).toMatchObject({ recovery_status: 'APPROVED', job_status: 'QUEUED' });
+      await a2.end();
+
+      // The owner reads everything itself, forced or not.
+      const { rows: [all] } = await owner.query(`SELECT (SELECT count(*) FROM backup_mgmt.backup_schedule_h)::int AS schedules,
+                                                         (SELECT count(*) FROM backup_mgmt.backup_list)::int AS backups`);
+      expect(all).toEqual({ schedules: 2, backups: 2 });
+      await Promise.all([sys.end(), a.end()]);
+    } finally {
+      await owner.end();
+      await c.query('DROP DATABASE sec_owned WITH (FORCE)');
+    }
   });
 });

@@ -1,7 +1,9 @@
 // 2. Restore / RTO: an approved PITR request (approval skipped as admin) until
 // the agent reports a promoted, validated cluster, against pgBackRest restore
 // to the same target time plus pg_ctl start until promotion.
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { BenchContext, DataCluster } from '../context.js';
 import { connectClient, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
 import { agentFullBackup, freePort, makeRestoreDir, queryPort, startRestored, waitPromoted } from '../ops.js';
@@ -68,6 +70,8 @@ interface AgentRestore {
   rto: number;
   validation: string;
   correct: boolean;
+  /** The agent's own breakdown of the RTO (job result phases_seconds). */
+  phases: Record<string, number>;
 }
 
 async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> {
@@ -90,6 +94,7 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
     );
     if (['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'].includes(r.recovery_status)) {
       const wall = (nowMs() - t0) / 1000;
+      let socketDir: string | undefined;
       try {
         if (r.recovery_status !== 'COMPLETED') throw new Error(`agent recovery ended ${r.recovery_status}: ${r.error_message ?? ''}`);
         let correct = false;
@@ -99,9 +104,17 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
           const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
           correct = before === MARKERS_BEFORE && after === 0;
         }
-        return { wall, rto: Number(r.recovery_duration_seconds), validation: r.validation_status ?? '-', correct };
+        const job = await c.catalog.query<{ phases: Record<string, number> | null; sock: string | null }>(
+          `SELECT result->'phases_seconds' AS phases, result->>'socket_directory' AS sock FROM backup_mgmt.job
+            WHERE subject_hk = decode($1, 'hex') AND job_type = 'RESTORE' ORDER BY job_id DESC LIMIT 1`,
+          [req.hk],
+        );
+        socketDir = job.rows[0]?.sock ?? undefined;
+        return { wall, rto: Number(r.recovery_duration_seconds), validation: r.validation_status ?? '-', correct, phases: job.rows[0]?.phases ?? {} };
       } finally {
         if (r.restore_directory) await stopRestored(r.restore_directory);
+        // A restore directory with a long path gets its socket in a temporary directory.
+        if (socketDir && basename(socketDir).startsWith('bm-restore-') && dirname(socketDir) === tmpdir()) await rm(socketDir, { recursive: true, force: true });
       }
     }
     if (Date.now() > deadline) throw new Error('agent recovery did not finish within an hour');
@@ -140,9 +153,20 @@ async function pgbrRestore(d: DataCluster, p: Prepared, run: number): Promise<Pg
   }
 }
 
+/** Median seconds per phase of the agent's restore, in the order the phases ran. */
+function phaseText(all: Array<Record<string, number>>): string {
+  const names = [...new Set(all.flatMap((p) => Object.keys(p)))];
+  return names
+    .map((n) => `${n} ${fmt(summarize(all.map((p) => p[n] ?? 0)).median, 1)}`)
+    .join(', ')
+    .concat(names.length ? ' s' : '');
+}
+
 export async function restoreSection(ctx: BenchContext): Promise<Section> {
   const section = newSection('restore', '2. Restore / RTO (point-in-time recovery)');
-  for (const name of ['pgbench', 'mix'] as const) {
+  const names = ctx.opts.smoke ? (['pgbench'] as const) : (['pgbench', 'mix'] as const);
+  if (ctx.opts.smoke) section.notes.push('Smoke run: the pgbench data set only.');
+  for (const name of names) {
     const d = await ctx.dataset(name);
     const hasExecutor = d.c.agent?.jobTypes.includes('RESTORE') ?? false;
     const p = await prepare(d);
@@ -192,6 +216,7 @@ export async function restoreSection(ctx: BenchContext): Promise<Section> {
           unit: 's',
           kind: 'runs',
           values: agentRuns.map((r) => r.rto),
+          extra: phaseText(agentRuns.map((r) => r.phases)),
         },
       );
       section.notes.push(

@@ -131,8 +131,8 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
   const d = await ctx.dataset('pgbench');
   const base = await mkdirForPostgres(join(d.c.pg.baseDir, 'wal-bench'));
   const cpArchive = await mkdirForPostgres(join(base, 'cp-archive'));
-  const seconds = ctx.opts.scale >= 50 ? 20 : Math.round(8 + (ctx.opts.scale / 50) * 12);
-  const k = ctx.opts.scale >= 50 ? 12 : 6;
+  const seconds = ctx.opts.smoke ? 5 : ctx.opts.scale >= 50 ? 20 : 12;
+  const k = ctx.opts.smoke ? 4 : 12;
 
   const commands: Array<{ name: string; command: string }> = [
     { name: 'cp', command: `test ! -f ${cpArchive}/%f && cp %p ${cpArchive}/%f` },
@@ -213,6 +213,7 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
         reference: { name: 'pgbench WAL rate', value: cpWal, unit: 'MB/s' },
         ratio,
         ratioLabel: '× WAL rate',
+        targetStat: 'median',
         target: {
           text: '≥ 2 × pgbench WAL rate, archiver lag not growing',
           pass: ratio >= 2 && !anyGrowing,

@@ -35,7 +35,8 @@ export function explainCheckError(e: unknown): string {
   if (code === '28P01' || code === '28000') return `cannot log in: ${describeError(e)}`;
   if (code === '3D000') return `no such database: ${describeError(e)}`;
   if (code === '57014') return `the health checks took too long: ${describeError(e)}`;
-  if (!code || /^(08|57P)/.test(code)) return `cannot connect to the database: ${describeError(e)}`;
+  // No SQLSTATE (ECONNREFUSED, ENOTFOUND, a timeout) or a connection class one: the server was not reached.
+  if (!code || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57P)/.test(code)) return `cannot connect to the database: ${describeError(e)}`;
   return describeError(e);
 }
 
