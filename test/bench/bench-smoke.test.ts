@@ -24,7 +24,7 @@ describe('bench arguments', () => {
 
   it('scales the catalog with --scale and takes --only lists', () => {
     const o = parseBenchArgs(['--scale', '5', '--only', 'catalog,pickup', '--json', '/tmp/x.json']);
-    expect(o).toMatchObject({ scale: 5, catalogBackups: 100_000, only: ['catalog', 'pickup'], json: '/tmp/x.json' });
+    expect(o).toMatchObject({ scale: 5, catalogBackups: 10_000, only: ['catalog', 'pickup'], json: '/tmp/x.json' });
   });
 
   it('refuses unknown sections and bad numbers', () => {
