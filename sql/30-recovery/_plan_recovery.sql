@@ -54,6 +54,8 @@ DECLARE
     v_warnings jsonb := '[]'::jsonb;
     v_wal_bytes bigint;
     v_gaps text;
+    v_from_name text;
+    v_bound_name text;
 BEGIN
     -- A physical recovery restores every tenant: system callers only.
     PERFORM backup_mgmt._require_tenant_access(NULL, 'recovery planning');
@@ -210,14 +212,22 @@ BEGIN
                st.repository_root, st.repository_path,
                backup_mgmt.wal_segno_of_lsn(l.start_lsn) AS start_segno,
                backup_mgmt.wal_segno_of_lsn(l.stop_lsn - 1::numeric) AS stop_segno
-          FROM backup_mgmt.backup_execution_current AS c
-          JOIN backup_mgmt.backup_lsn_current AS l ON l.backup_hk = c.backup_hk
-          LEFT JOIN backup_mgmt.backup_storage_current AS st ON st.backup_hk = c.backup_hk
-         WHERE (v_given IS NULL OR c.backup_hk = v_given)
+          -- The current rows of the satellites, not the *_current views: each
+          -- view joins the hub again, three hub lookups per candidate for a
+          -- backup_bk the execution satellite carries itself.
+          FROM backup_mgmt.backup_execution_s AS c
+          JOIN backup_mgmt.backup_lsn_s AS l ON l.backup_hk = c.backup_hk AND l.load_end_date IS NULL
+          LEFT JOIN backup_mgmt.backup_storage_s AS st ON st.backup_hk = c.backup_hk AND st.load_end_date IS NULL
+         WHERE c.load_end_date IS NULL
+           AND (v_given IS NULL OR c.backup_hk = v_given)
            AND c.backup_type = 'FULL' AND c.backup_status = 'COMPLETED' AND st.files_present IS NOT FALSE
            AND (c.verification_status = 'VERIFIED' OR (p_drill AND v_given IS NOT NULL))
            AND l.system_identifier = v_sysid AND l.timeline_id IS NOT NULL
            AND l.start_lsn IS NOT NULL AND l.stop_lsn > l.start_lsn
+           -- Implied by the time test below (a backup starts before it stops),
+           -- but on the execution row alone: full backups newer than the
+           -- target are passed over without reading their other satellites.
+           AND (v_kind <> 'time' OR c.backup_start_time < v_time)
            AND CASE v_kind
                    WHEN 'time' THEN coalesce(l.stop_time, c.backup_end_time) < v_time
                    WHEN 'lsn' THEN l.stop_lsn <= v_lsn
@@ -225,7 +235,11 @@ BEGIN
                    WHEN 'xid' THEN l.next_xid <= v_xid
                    ELSE true
                END
-         ORDER BY coalesce(l.stop_time, c.backup_end_time) DESC NULLS LAST, l.stop_lsn DESC, c.backup_bk DESC
+         -- Newest first by end time: backups run one at a time, so this is the
+         -- order of stop times too, and idx_backup_execution_s_completed_type_end
+         -- delivers it, so the loop reads candidates lazily instead of joining
+         -- and sorting every kept full backup first.
+         ORDER BY c.backup_end_time DESC, l.stop_lsn DESC, c.backup_bk DESC
     LOOP
         SELECT backup_mgmt.wal_segno(w.file_name) INTO v_newest
           FROM backup_mgmt.wal_archive AS w
@@ -239,10 +253,23 @@ BEGIN
                 -- segment holding it is the last one needed. None archived:
                 -- PostgreSQL 15 would end recovery before the target and refuse to promote.
                 -- (Name order is segment order: walk forward from the base's start.)
+                -- In two index probes rather than one query: that one read every
+                -- segment after T (idx_wal_archive_last_commit) to sort them by
+                -- name. First the segment with the earliest last commit after T
+                -- (the first entry of that index): the answer is not after it.
+                v_from_name := backup_mgmt.wal_file_name(v_cand.timeline_id, v_cand.start_segno);
+                SELECT w.file_name INTO v_bound_name
+                  FROM backup_mgmt.wal_archive AS w
+                 WHERE w.system_identifier = v_sysid AND w.timeline_id = v_cand.timeline_id
+                   AND w.purged_at IS NULL AND w.last_commit_time > v_time
+                   AND w.file_name >= v_from_name AND w.file_name ~ '^[0-9A-F]{24}$'
+                 ORDER BY w.last_commit_time
+                 LIMIT 1;
+                CONTINUE WHEN NOT FOUND;
                 SELECT backup_mgmt.wal_segno(w.file_name) INTO v_to
                   FROM backup_mgmt.wal_archive AS w
                  WHERE w.system_identifier = v_sysid AND w.timeline_id = v_cand.timeline_id
-                   AND w.file_name >= backup_mgmt.wal_file_name(v_cand.timeline_id, v_cand.start_segno)
+                   AND w.file_name >= v_from_name AND w.file_name <= v_bound_name
                    AND w.file_name ~ '^[0-9A-F]{24}$'
                    AND w.purged_at IS NULL AND w.last_commit_time > v_time
                  ORDER BY w.file_name
@@ -326,8 +353,9 @@ BEGIN
                         FILTER (WHERE c.verification_status = 'FAILED'), '[]'::jsonb)
       INTO v_chain, v_warnings
       FROM d
-      JOIN backup_mgmt.backup_execution_current AS c ON c.backup_hk = d.hk
-      JOIN backup_mgmt.backup_lsn_current AS l ON l.backup_hk = d.hk
+      -- Current satellite rows directly (the views would add two hub lookups per link).
+      JOIN backup_mgmt.backup_execution_s AS c ON c.backup_hk = d.hk AND c.load_end_date IS NULL
+      JOIN backup_mgmt.backup_lsn_s AS l ON l.backup_hk = d.hk AND l.load_end_date IS NULL
      WHERE v_kind <> 'immediate'
        AND c.backup_type = 'INCREMENTAL' AND c.backup_status = 'COMPLETED'
        AND l.stop_lsn IS NOT NULL AND backup_mgmt.wal_segno_of_lsn(l.stop_lsn - 1::numeric) <= v_base_to

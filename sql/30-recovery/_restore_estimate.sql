@@ -6,7 +6,7 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
--- Throughput = bytes / seconds over the last 20 COMPLETED recoveries and
+-- Throughput = bytes / seconds over the 20 newest COMPLETED recoveries and
 -- drills (bytes as their own estimate counted them: base backup + WAL to
 -- replay), default 1 GiB per minute when none was measured yet. Returns
 -- {bytes, throughput_bytes_per_second, basis: measured|default, minutes >= 1}.
@@ -22,7 +22,10 @@ BEGIN
               FROM backup_mgmt.recovery_operation_current AS r
               LEFT JOIN backup_mgmt.backup_execution_current AS b ON b.backup_hk = r.source_backup_hk
              WHERE r.recovery_status = 'COMPLETED' AND r.recovery_duration_seconds > 0
-             ORDER BY r.recovery_end_time DESC NULLS LAST
+             -- Newest by start: a backward scan of idx_recovery_operation_s_start_time
+             -- that stops after 20 rows (by end time every completed recovery was
+             -- read and sorted, plans and all: 0.35 s at 100,000 recoveries).
+             ORDER BY r.recovery_start_time DESC
              LIMIT 20) AS m
      WHERE m.bytes > 0;
     IF v_rate IS NULL OR v_rate <= 0 THEN

@@ -5,6 +5,10 @@ RETURNS SETOF backup_mgmt.recoverability
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
+-- The view's estimated cost is far above jit_above_cost on a big archive: JIT
+-- compiling it took 6 s of an 8 s call at 20,000 segments, for a query that
+-- then runs in milliseconds.
+SET jit = off
 AS $$
     -- One row per timeline of the current system identifier, newest first.
     SELECT w.*

@@ -6,6 +6,7 @@ LANGUAGE sql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
     -- problems lists the checks that are not OK, worst first, as name=STATUS.
     SELECT CASE WHEN count(*) FILTER (WHERE c.status = 'CRITICAL') > 0 THEN 'CRITICAL'

@@ -6,6 +6,7 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 -- One JSON object, times as epoch seconds; src/agent/metrics.ts turns it into
 -- the exposition format. Only current rows (partial indexes), the newest

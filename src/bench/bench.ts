@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { archiveCommand } from '../cli/commands/setup.js';
+import { archiveCommand } from '../util/wal-commands.js';
 import { pgTool } from '../util/process.js';
 import { parseBenchArgs, SECTION_NAMES, type SectionName, USAGE, UsageError } from './args.js';
 import type { BackupFacts, BenchContext, DataCluster } from './context.js';

@@ -10,12 +10,20 @@ WITH segment AS (
       FROM backup_mgmt.wal_archive AS w
      WHERE w.purged_at IS NULL AND w.file_name ~ '^[0-9A-F]{24}$'
 ),
-run AS (
-    -- Maximal runs of consecutive segments (gaps-and-islands).
-    SELECT g.system_identifier, g.timeline_id, min(g.segno) AS first_segno, max(g.segno) AS last_segno
-      FROM (SELECT s.system_identifier, s.timeline_id, s.segno,
+grouped AS (
+    -- Maximal runs of consecutive segments (gaps-and-islands), and for every
+    -- segment the newest commit from it to the end of its run (a suffix max:
+    -- one sort, where a subquery per backup re-read the segments, quadratic).
+    SELECT g.*,
+           max(g.last_commit_time) OVER (PARTITION BY g.system_identifier, g.timeline_id, g.grp ORDER BY g.segno DESC
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS newest_commit_to_run_end
+      FROM (SELECT s.system_identifier, s.timeline_id, s.segno, s.last_commit_time,
                    s.segno - row_number() OVER (PARTITION BY s.system_identifier, s.timeline_id ORDER BY s.segno) AS grp
               FROM segment AS s) AS g
+),
+run AS (
+    SELECT g.system_identifier, g.timeline_id, min(g.segno) AS first_segno, max(g.segno) AS last_segno
+      FROM grouped AS g
      GROUP BY g.system_identifier, g.timeline_id, g.grp
 ),
 kept AS (
@@ -37,12 +45,12 @@ usable AS (
     -- segment is archived; the run they sit in is how far replay can go.
     SELECT k.backup_hk, k.backup_bk, k.system_identifier, k.timeline_id, k.stop_lsn, k.stop_time,
            r.first_segno AS run_first_segno, r.last_segno AS run_last_segno,
-           (SELECT max(s.last_commit_time) FROM segment AS s
-             WHERE s.system_identifier = k.system_identifier AND s.timeline_id = k.timeline_id
-               AND s.segno BETWEEN k.start_segno AND r.last_segno) AS newest_commit_time
+           g.newest_commit_to_run_end AS newest_commit_time
       FROM kept AS k
       JOIN run AS r ON r.system_identifier = k.system_identifier AND r.timeline_id = k.timeline_id
                    AND k.start_segno BETWEEN r.first_segno AND r.last_segno
+      JOIN grouped AS g ON g.system_identifier = k.system_identifier AND g.timeline_id = k.timeline_id
+                       AND g.segno = k.start_segno
      WHERE k.verification_status = 'VERIFIED' AND r.last_segno >= k.stop_segno
 ),
 line AS (
@@ -54,13 +62,14 @@ bounds AS (
     -- Gaps are looked for from the oldest kept backup's start segment (else
     -- the oldest archived segment) to the newest archived segment.
     SELECT li.system_identifier, li.timeline_id,
-           coalesce((SELECT min(k.start_segno) FROM kept AS k
-                      WHERE k.system_identifier = li.system_identifier AND k.timeline_id = li.timeline_id),
-                    (SELECT min(s.segno) FROM segment AS s
-                      WHERE s.system_identifier = li.system_identifier AND s.timeline_id = li.timeline_id)) AS from_segno,
-           (SELECT max(s.segno) FROM segment AS s
-             WHERE s.system_identifier = li.system_identifier AND s.timeline_id = li.timeline_id) AS to_segno
+           coalesce(kb.first_start, sb.first_segno) AS from_segno, sb.last_segno AS to_segno
       FROM line AS li
+      LEFT JOIN (SELECT k.system_identifier, k.timeline_id, min(k.start_segno) AS first_start
+                   FROM kept AS k GROUP BY k.system_identifier, k.timeline_id) AS kb
+             ON kb.system_identifier = li.system_identifier AND kb.timeline_id = li.timeline_id
+      LEFT JOIN (SELECT s.system_identifier, s.timeline_id, min(s.segno) AS first_segno, max(s.segno) AS last_segno
+                   FROM segment AS s GROUP BY s.system_identifier, s.timeline_id) AS sb
+             ON sb.system_identifier = li.system_identifier AND sb.timeline_id = li.timeline_id
 ),
 gap AS (
     -- Missing ranges [gap_from, gap_to] between present segments.

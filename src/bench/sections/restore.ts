@@ -72,6 +72,8 @@ interface AgentRestore {
   correct: boolean;
   /** The agent's own breakdown of the RTO (job result phases_seconds). */
   phases: Record<string, number>;
+  /** WAL segments the plan replays (base start to the target's segment). */
+  segments: number;
 }
 
 async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> {
@@ -87,9 +89,12 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
       restore_port: number | null;
       restore_directory: string | null;
       error_message: string | null;
+      segments: string | null;
     }>(
       c.catalog,
-      `SELECT recovery_status, recovery_duration_seconds, validation_status, restore_port, restore_directory, error_message FROM backup_mgmt.get_recovery($1)`,
+      `SELECT recovery_status, recovery_duration_seconds, validation_status, restore_port, restore_directory, error_message,
+              plan->'wal'->>'segments' AS segments
+         FROM backup_mgmt.get_recovery($1)`,
       [req.hk],
     );
     if (['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'].includes(r.recovery_status)) {
@@ -110,7 +115,7 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
           [req.hk],
         );
         socketDir = job.rows[0]?.sock ?? undefined;
-        return { wall, rto: Number(r.recovery_duration_seconds), validation: r.validation_status ?? '-', correct, phases: job.rows[0]?.phases ?? {} };
+        return { wall, rto: Number(r.recovery_duration_seconds), validation: r.validation_status ?? '-', correct, phases: job.rows[0]?.phases ?? {}, segments: Number(r.segments ?? 0) };
       } finally {
         if (r.restore_directory) await stopRestored(r.restore_directory);
         // A restore directory with a long path gets its socket in a temporary directory.
@@ -220,7 +225,8 @@ export async function restoreSection(ctx: BenchContext): Promise<Section> {
         },
       );
       section.notes.push(
-        `${name}: agent validation ${[...new Set(agentRuns.map((r) => r.validation))].join('/')}; marker rows at the target ${agentRuns.every((r) => r.correct) ? 'correct in every run' : 'WRONG in some run'}.`,
+        `${name}: agent validation ${[...new Set(agentRuns.map((r) => r.validation))].join('/')}; marker rows at the target ${agentRuns.every((r) => r.correct) ? 'correct in every run' : 'WRONG in some run'}; ` +
+          `the plan replays ${agentRuns[0]?.segments ?? '?'} WAL segments, each fetched by restore_command (backup-mgmt wal-fetch for the agent, pgbackrest archive-get for pgBackRest: see their per-segment latency in section 3).`,
       );
     } else {
       rows.push({

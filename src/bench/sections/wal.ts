@@ -5,10 +5,10 @@
 import { readdirSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { archiveCommand } from '../../cli/commands/setup.js';
+import { archiveCommand, restoreCommand } from '../../util/wal-commands.js';
 import type { BenchContext, DataCluster } from '../context.js';
 import { chownTreeToPostgres, connectClient, currentLsnBytes, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, timed } from '../env.js';
-import { PgBackRest } from '../pgbackrest.js';
+import { PGBACKREST, PgBackRest } from '../pgbackrest.js';
 import { startPgbench } from '../pgbench.js';
 import { fmt, newSection, type Row, type Section } from '../report.js';
 import { slope, summarize } from '../stats.js';
@@ -131,8 +131,8 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
   const d = await ctx.dataset('pgbench');
   const base = await mkdirForPostgres(join(d.c.pg.baseDir, 'wal-bench'));
   const cpArchive = await mkdirForPostgres(join(base, 'cp-archive'));
-  const seconds = ctx.opts.smoke ? 5 : ctx.opts.scale >= 50 ? 20 : 12;
-  const k = ctx.opts.smoke ? 4 : 12;
+  const seconds = ctx.opts.smoke ? 4 : 15;
+  const k = ctx.opts.smoke ? 4 : 10;
 
   const commands: Array<{ name: string; command: string }> = [
     { name: 'cp', command: `test ! -f ${cpArchive}/%f && cp %p ${cpArchive}/%f` },
@@ -162,15 +162,25 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
       scratch = new PgBackRest(d.c, d.pgbr.stanza, 'pgbackrest-latency');
       await scratch.init();
     }
-    const lat = { cp: [] as number[], push: [] as number[], pgbr: [] as number[], pushLoad: [] as number[] };
+    const lat = { cp: [] as number[], push: [] as number[], pgbr: [] as number[], pushLoad: [] as number[], fetch: [] as number[], pgbrGet: [] as number[] };
     log(`wal: per-segment latency on ${segs.length} real segments`);
     for (const f of segs) {
       lat.cp.push((await sh(`test ! -f ${dst}/${f} && cp pg_wal/${f} ${dst}/${f}`, src)).ms);
       lat.push.push((await sh(archiveCommand(repoIdle).replace('%p', `pg_wal/${f}`), src)).ms);
       if (scratch) lat.pgbr.push((await sh(scratch.archivePushCommand().replace('%p', join(src, 'pg_wal', f)), src)).ms);
     }
+    // The way back, as restore_command runs during recovery: what PITR replay waits for per segment.
+    const fetched = await mkdirForPostgres(join(base, 'fetched'));
+    for (const f of segs) {
+      lat.fetch.push((await sh(restoreCommand(repoIdle, d.c.systemIdentifier).replace('%f', f).replace('%p', `fetched/${f}`), base)).ms);
+      await rm(join(fetched, f), { force: true });
+      if (scratch) {
+        lat.pgbrGet.push((await sh(`${PGBACKREST} --config=${scratch.conf} --stanza=${scratch.stanza} archive-get ${f} ${join(fetched, f)}`, base)).ms);
+        await rm(join(fetched, f), { force: true });
+      }
+    }
     // The same wal-push while pgbench writes (archive_command = cp meanwhile).
-    const loadSeconds = Math.ceil((summarize(lat.push).median / 1000) * segs.length * 3 + 5);
+    const loadSeconds = Math.ceil((summarize(lat.push).median / 1000) * segs.length * 2.5 + 3);
     log(`wal: wal-push latency under pgbench load (${loadSeconds} s)`);
     const bench = startPgbench(d.c, { seconds: loadSeconds });
     await sleep(1000);
@@ -197,6 +207,18 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
       },
     ];
     if (scratch) rows.push({ name: 'per-segment latency: pgbackrest archive-push (idle)', unit: 'ms', kind: 'samples', values: lat.pgbr });
+    rows.push(
+      {
+        name: 'per-segment latency: backup-mgmt wal-fetch (restore_command, idle)',
+        unit: 'ms',
+        kind: 'samples',
+        values: lat.fetch,
+        reference: scratch ? { name: 'pgbackrest archive-get', value: summarize(lat.pgbrGet).median } : undefined,
+        ratio: scratch ? summarize(lat.fetch).median / summarize(lat.pgbrGet).median : undefined,
+        ratioLabel: '× pgBackRest',
+      },
+    );
+    if (scratch) rows.push({ name: 'per-segment latency: pgbackrest archive-get (idle)', unit: 'ms', kind: 'samples', values: lat.pgbrGet });
     rows.push(
       { name: 'per-segment latency: backup-mgmt wal-push (under pgbench load)', unit: 'ms', kind: 'samples', values: lat.pushLoad },
       {
@@ -255,7 +277,8 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
     }
     section.details.push(lines.join('\n'));
     section.notes.push(
-      `Latency: each command run the way the archiver runs it (sh -c, as the postgres OS user, cwd = a directory holding pg_wal/<segment>) on ${segs.length} real 16 MiB segments written by pgbench; cp does not fsync, wal-push compresses (zstd 3), hashes (SHA-256) and fsyncs, pgbackrest archive-push compresses (zst 3) and checksums.`,
+      `Latency: each command run the way the archiver runs it (sh -c, as the postgres OS user, cwd = a directory holding pg_wal/<segment>) on ${segs.length} real 16 MiB segments written by pgbench; cp does not fsync, wal-push compresses (zstd 3), hashes (SHA-256) and fsyncs, pgbackrest archive-push compresses (zst 3) and checksums. ` +
+        `wal-fetch and pgbackrest archive-get then bring the same segments back the way restore_command does (decompress, check the checksum): recovery asks for one segment at a time.`,
       `The archiver is one process and archives one segment at a time, so its capacity is 16 MiB / per-segment latency; the target compares that, measured while pgbench runs, with the WAL rate pgbench reaches with a free archiver (cp), checkpoint just before each run (full-page writes: the heaviest WAL).`,
       `Backlog "trend" is the least-squares slope of the .ready count over the second half of the run; lag counts as growing when it ends above 2 files and still rises.`,
     );
