@@ -10,6 +10,11 @@
 CREATE INDEX idx_backup_execution_s_completed_type_end ON backup_mgmt.backup_execution_s (backup_type, backup_end_time)
     WHERE load_end_date IS NULL AND backup_status = 'COMPLETED';
 
+-- The same by start time: PITR planning walks them newest first from the
+-- target time backwards (a backup that ended before the target started before it).
+CREATE INDEX idx_backup_execution_s_completed_type_start ON backup_mgmt.backup_execution_s (backup_type, backup_start_time)
+    WHERE load_end_date IS NULL AND backup_status = 'COMPLETED';
+
 -- The health checks ask for a few current rows in a state that is common in
 -- the history (every backup was PENDING once, many verifications and backups
 -- failed over the years). Statistics describe all versions, so the planner
@@ -28,7 +33,20 @@ CREATE INDEX idx_recovery_operation_s_drill_completed ON backup_mgmt.recovery_op
 CREATE INDEX idx_recovery_operation_s_drill_at ON backup_mgmt.recovery_operation_s ((coalesce(recovery_end_time, load_date)))
     WHERE load_end_date IS NULL AND recovery_type = 'RESTORE_DRILL';
 
+-- Archived segments not purged, by name: counting those of a range (are
+-- they all there?) reads only this index (_health_recoverability, 50,400
+-- segments: 31 ms through the heap, a fraction from here).
+CREATE INDEX idx_wal_archive_present_segments ON backup_mgmt.wal_archive (system_identifier, file_name)
+    WHERE purged_at IS NULL AND length(file_name) = 24;
+
+-- Active schedules of a type (the age checks of health_check).
+CREATE INDEX idx_backup_schedule_s_active_type ON backup_mgmt.backup_schedule_s (backup_type)
+    WHERE load_end_date IS NULL AND is_active;
+
 -- Down Migration
+DROP INDEX IF EXISTS backup_mgmt.idx_backup_execution_s_completed_type_start;
+DROP INDEX IF EXISTS backup_mgmt.idx_backup_schedule_s_active_type;
+DROP INDEX IF EXISTS backup_mgmt.idx_wal_archive_present_segments;
 DROP INDEX IF EXISTS backup_mgmt.idx_recovery_operation_s_drill_at;
 DROP INDEX IF EXISTS backup_mgmt.idx_recovery_operation_s_drill_completed;
 DROP INDEX IF EXISTS backup_mgmt.idx_recovery_operation_s_pending;

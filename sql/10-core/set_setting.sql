@@ -62,6 +62,12 @@ BEGIN
                     USING ERRCODE = '22023', DETAIL = v_description;
             END IF;
             v_value := v_number::text;
+        WHEN 'backup.manifest_checksums' THEN
+            v_value := upper(v_value);
+            IF v_value NOT IN ('CRC32C', 'SHA224', 'SHA256', 'SHA384', 'SHA512') THEN
+                RAISE EXCEPTION 'set_setting: backup.manifest_checksums must be CRC32C, SHA224, SHA256, SHA384 or SHA512, not %', quote_literal(p_value)
+                    USING ERRCODE = '22023', DETAIL = v_description;
+            END IF;
         WHEN 'backup.max_rate' THEN
             -- pg_basebackup's syntax: kilobytes per second, or a k/M suffix.
             IF v_value !~ '^[0-9]{1,7}[kM]?$' THEN

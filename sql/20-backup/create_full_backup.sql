@@ -124,7 +124,7 @@ BEGIN
                                                     'workers', v_workers)
                             ELSE jsonb_build_object('enabled', false, 'method', NULL, 'level', NULL, 'workers', NULL) END,
         'checkpoint', 'fast',
-        'manifest_checksums', 'SHA256',
+        'manifest_checksums', backup_mgmt.setting('backup.manifest_checksums'),
         'wal_method', 'fetch',
         'verify', p_verify_backup,
         'max_rate', backup_mgmt.setting('backup.max_rate'));

@@ -10,6 +10,14 @@ RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+-- Each target has its own best plan: a session planning many targets would
+-- otherwise switch to generic plans after five calls, and those read every
+-- candidate from the newest backwards (p50 53 ms instead of 10 ms at
+-- 1,000,000 backups). Planning each statement costs far less.
+SET plan_cache_mode = force_custom_plan
+-- Estimated costs over a big history pass jit_above_cost; compiling costs
+-- more than these index lookups.
+SET jit = off
 AS $$
 -- The base is the newest COMPLETED + VERIFIED full backup of this cluster
 -- that ENDED before the target (a backup is consistent only from its end)
@@ -235,11 +243,12 @@ BEGIN
                    WHEN 'xid' THEN l.next_xid <= v_xid
                    ELSE true
                END
-         -- Newest first by end time: backups run one at a time, so this is the
-         -- order of stop times too, and idx_backup_execution_s_completed_type_end
-         -- delivers it, so the loop reads candidates lazily instead of joining
-         -- and sorting every kept full backup first.
-         ORDER BY c.backup_end_time DESC, l.stop_lsn DESC, c.backup_bk DESC
+         -- Newest first by start time: backups of a cluster run one at a time,
+         -- so this is the order of stop times too, and
+         -- idx_backup_execution_s_completed_type_start delivers it from the
+         -- target backwards: the loop reads a few candidates lazily instead of
+         -- every kept full backup newer than the target.
+         ORDER BY c.backup_start_time DESC, l.stop_lsn DESC, c.backup_bk DESC
     LOOP
         SELECT backup_mgmt.wal_segno(w.file_name) INTO v_newest
           FROM backup_mgmt.wal_archive AS w

@@ -47,13 +47,22 @@ BEGIN
      ORDER BY s.backup_end_time DESC
      LIMIT 1;
 
+    -- Once per distinct (expression, time zone): schedules that share them
+    -- (one nightly schedule per tenant, say) have the same runs, and the
+    -- cron evaluator is the expensive part (1,286 active schedules with 6
+    -- distinct expressions took 2 s one by one).
     FOR v_s IN
-        SELECT c.schedule_name, c.schedule_expression, coalesce(c.timezone, 'UTC') AS zone
-          FROM backup_mgmt.backup_schedule_current AS c
-         WHERE c.backup_type = p_type AND c.is_active AND NOT coalesce(c.tags ? 'dropped_at', false)
-         ORDER BY c.schedule_name
+        -- The current satellite rows alone (idx_backup_schedule_s_active_type): the view would add the hub.
+        SELECT c.schedule_expression, coalesce(c.timezone, 'UTC') AS zone,
+               min(c.schedule_name) AS schedule_name, count(*) AS schedules
+          FROM backup_mgmt.backup_schedule_s AS c
+         -- (A dropped schedule is not active: its tags need not be read.)
+         WHERE c.load_end_date IS NULL AND c.is_active AND c.backup_type = p_type
+         GROUP BY c.schedule_expression, coalesce(c.timezone, 'UTC')
+         ORDER BY min(c.schedule_name)
     LOOP
-        v_names := v_names || format('%s (%s %s)', v_s.schedule_name, v_s.schedule_expression, v_s.zone);
+        v_names := v_names || format('%s (%s %s)%s', v_s.schedule_name, v_s.schedule_expression, v_s.zone,
+                                     CASE WHEN v_s.schedules > 1 THEN format(' and %s more like it', v_s.schedules - 1) ELSE '' END);
         CONTINUE WHEN v_last IS NULL;
         v_runs := ARRAY(SELECT backup_mgmt.cron_next_n(v_s.schedule_expression, v_last, 2, v_s.zone));
         CONTINUE WHEN cardinality(v_runs) < 2;
@@ -61,8 +70,9 @@ BEGIN
         IF v_warn_at IS NULL OR v_runs[1] + (v_w - 1) * v_step < v_warn_at THEN
             v_warn_at := v_runs[1] + (v_w - 1) * v_step;
             v_crit_at := v_runs[1] + (v_c - 1) * v_step;
-            v_schedule := format('schedule %s (%s %s, every %s there)', v_s.schedule_name, v_s.schedule_expression, v_s.zone,
-                                 backup_mgmt._health_duration_text(v_step));
+            v_schedule := format('schedule %s%s (%s %s, every %s there)', v_s.schedule_name,
+                                 CASE WHEN v_s.schedules > 1 THEN format(' and %s more like it', v_s.schedules - 1) ELSE '' END,
+                                 v_s.schedule_expression, v_s.zone, backup_mgmt._health_duration_text(v_step));
         END IF;
     END LOOP;
 

@@ -24,8 +24,8 @@ DECLARE
 BEGIN
     threshold := 'job missing or inactive: warning';
     SELECT count(*)::integer INTO v_expected
-      FROM backup_mgmt.backup_schedule_current AS c
-     WHERE c.is_active AND NOT coalesce(c.tags ? 'dropped_at', false) AND c.cron_job_name IS NOT NULL;
+      FROM backup_mgmt.backup_schedule_s AS c
+     WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL;
 
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
         status := CASE WHEN v_expected > 0 THEN 'WARNING' ELSE 'OK' END;
@@ -36,16 +36,16 @@ BEGIN
         RETURN;
     END IF;
 
+    -- One pass over each side (a hash join), not a cron.job lookup per schedule.
     EXECUTE $sql$
-        SELECT array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE j.present IS NULL),
-               array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE j.present AND NOT j.active)
-          FROM backup_mgmt.backup_schedule_current AS c
-          LEFT JOIN LATERAL (
-                SELECT true AS present, bool_or(cj.active) AS active
-                  FROM cron.job AS cj
-                 WHERE cj.jobname = c.cron_job_name AND cj.database = current_database()
-                HAVING count(*) > 0) AS j ON true
-         WHERE c.is_active AND NOT coalesce(c.tags ? 'dropped_at', false) AND c.cron_job_name IS NOT NULL
+        SELECT array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE j.jobname IS NULL),
+               array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE NOT j.active)
+          FROM backup_mgmt.backup_schedule_s AS c
+          LEFT JOIN (SELECT cj.jobname, bool_or(cj.active) AS active
+                       FROM cron.job AS cj
+                      WHERE cj.database = current_database()
+                      GROUP BY cj.jobname) AS j ON j.jobname = c.cron_job_name
+         WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL
     $sql$ INTO v_missing, v_inactive;
 
     value := format('%s of %s jobs missing, %s inactive', coalesce(cardinality(v_missing), 0), v_expected, coalesce(cardinality(v_inactive), 0));

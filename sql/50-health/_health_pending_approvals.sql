@@ -19,14 +19,19 @@ DECLARE
     v_late text[];
     v_oldest interval;
 BEGIN
-    SELECT count(*)::integer, max(now() - h.load_date),
-           array_agg(format('%s requested by %s %s ago', h.recovery_bk, coalesce(r.initiated_by, 'unknown'),
-                            backup_mgmt._health_duration_text(now() - h.load_date)) ORDER BY h.load_date)
-               FILTER (WHERE h.load_date < now() - v_max_wait)
+    -- The request time per pending row from the hub's key (a correlated
+    -- lookup): statistics of every version expect thousands of PENDING rows
+    -- and would hash the whole hub for the handful there are.
+    SELECT count(*)::integer, max(now() - p.requested_at),
+           array_agg(format('%s requested by %s %s ago', p.recovery_bk, coalesce(p.initiated_by, 'unknown'),
+                            backup_mgmt._health_duration_text(now() - p.requested_at)) ORDER BY p.requested_at)
+               FILTER (WHERE p.requested_at < now() - v_max_wait)
       INTO v_count, v_oldest, v_late
-      FROM backup_mgmt.recovery_operation_s AS r
-      JOIN backup_mgmt.recovery_operation_h AS h ON h.recovery_hk = r.recovery_hk
-     WHERE r.load_end_date IS NULL AND r.recovery_status = 'PENDING';
+      FROM (SELECT r.initiated_by, h.recovery_bk, h.load_date AS requested_at
+              FROM backup_mgmt.recovery_operation_s AS r
+              CROSS JOIN LATERAL (SELECT h.recovery_bk, h.load_date FROM backup_mgmt.recovery_operation_h AS h
+                                   WHERE h.recovery_hk = r.recovery_hk OFFSET 0) AS h
+             WHERE r.load_end_date IS NULL AND r.recovery_status = 'PENDING') AS p;
 
     threshold := format('waiting > %s: warning', backup_mgmt._health_duration_text(v_max_wait));
     value := format('%s pending, %s too long', v_count, coalesce(cardinality(v_late), 0));

@@ -115,13 +115,27 @@ BEGIN
 
     -- PostgreSQL 15 ends a time-targeted recovery only at a later commit: the
     -- newest archived commit after the backup closes the window for time targets.
-    SELECT w.last_commit_time INTO latest_recoverable_time
+    -- The newest archived commit (idx_wal_archive_last_commit, one entry) is
+    -- normally inside the range, since commit times grow with segment names;
+    -- only if not, the range is searched. (As one query with the name range,
+    -- the planner read the whole range and sorted it: 21 ms at 50,000 segments.)
+    SELECT w.file_name, w.last_commit_time INTO v_b
       FROM backup_mgmt.wal_archive AS w
      WHERE w.system_identifier = v_sysid AND w.timeline_id = v_tl
-       AND w.purged_at IS NULL AND w.last_commit_time IS NOT NULL AND length(w.file_name) = 24
-       AND w.file_name BETWEEN backup_mgmt.wal_file_name(v_tl, v_start) AND v_name
+       AND w.purged_at IS NULL AND w.last_commit_time IS NOT NULL
      ORDER BY w.last_commit_time DESC
      LIMIT 1;
+    IF length(v_b.file_name) = 24 AND v_b.file_name BETWEEN backup_mgmt.wal_file_name(v_tl, v_start) AND v_name THEN
+        latest_recoverable_time := v_b.last_commit_time;
+    ELSE
+        SELECT w.last_commit_time INTO latest_recoverable_time
+          FROM backup_mgmt.wal_archive AS w
+         WHERE w.system_identifier = v_sysid AND w.timeline_id = v_tl
+           AND w.purged_at IS NULL AND w.last_commit_time IS NOT NULL AND length(w.file_name) = 24
+           AND w.file_name BETWEEN backup_mgmt.wal_file_name(v_tl, v_start) AND v_name
+         ORDER BY w.last_commit_time DESC
+         LIMIT 1;
+    END IF;
     IF latest_recoverable_time <= earliest_recoverable_time THEN
         latest_recoverable_time := NULL;
     END IF;

@@ -161,6 +161,8 @@ export interface RestoreResult {
   socket_directory?: string | null;
   log_file?: string;
   phases_seconds?: Record<string, number>;
+  /** WAL segments the agent decompressed and checked ahead of replay (restore_command only moved them). */
+  wal_segments_read_ahead?: number;
 }
 
 export type VerificationStatus = 'VERIFIED' | 'FAILED' | 'SKIPPED';

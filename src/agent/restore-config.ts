@@ -28,7 +28,7 @@ export interface RecoveryConfig {
 
 /** The server's OS user owns what a root agent writes; otherwise the agent's user already does. */
 export async function giveToServerUser(paths: string[], recursive = false): Promise<void> {
-  if (!isRoot()) return;
+  if (!isRoot() || paths.length === 0) return;
   const { uid, gid } = postgresIds();
   if (recursive) {
     await runCommand('chown', ['-R', `${uid}:${gid}`, '--', ...paths], { timeoutMs: 600_000 });

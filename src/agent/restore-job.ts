@@ -6,14 +6,15 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { allocatePort, releasePort } from '../pg/local-cluster.js';
 import { extractBackup } from '../storage/extract.js';
 import { MANIFEST_NAME } from '../storage/layout.js';
 import { parseLsn } from '../storage/wal-names.js';
 import { CommandError, pgTool, runCommand } from '../util/process.js';
-import { restoreCommand } from '../util/wal-commands.js';
+import { HISTORY_DIR, walRoot } from '../storage/layout.js';
+import { spooledRestoreCommand } from '../util/wal-commands.js';
 import { parseConnectionString } from './conninfo.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
 import { errorText } from './log.js';
@@ -22,6 +23,7 @@ import { configuredValue, createLogFile, giveToServerUser, preloads, scrubDataDi
 import { prepareRestoreDirectory, RESTORE_MARKER } from './restore-directory.js';
 import { fatalLine, RestoredServer } from './restored-server.js';
 import { findSuperuser, validateRestore } from './restore-validation.js';
+import { createSpoolDir, SPOOL_DIR_NAME, startWalPrefetch, type WalPrefetch } from './wal-prefetch.js';
 
 /** Replay that shows no sign of life (no LSN progress, no log line) for this long is given up. */
 const STALL_MS = 10 * 60_000;
@@ -37,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** pg_verifybackup on the extracted copy: PostgreSQL's verdict on every restored file. */
 async function manifestProblems(backupDir: string, dataDir: string): Promise<string[]> {
-  const args = ['--quiet', `--manifest-path=${join(backupDir, MANIFEST_NAME)}`, `--ignore=${RESTORE_MARKER}`, dataDir];
+  const args = ['--quiet', `--manifest-path=${join(backupDir, MANIFEST_NAME)}`, `--ignore=${RESTORE_MARKER}`, `--ignore=${SPOOL_DIR_NAME}`, dataDir];
   try {
     await runCommand(pgTool('pg_verifybackup'), args, { timeoutMs: 6 * 3600_000 });
     return [];
@@ -100,6 +102,7 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
   let socket: { dir: string; temporary: boolean } | undefined;
   let created = false;
   let keep = false;
+  let prefetch: WalPrefetch | undefined;
 
   // Progress that also notices a cancellation: job_progress answers false.
   const phase = async (name: string, done = 0, total: number | null = null) => {
@@ -126,8 +129,23 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     created = true;
     if (prepared.leftoverRemoved) ctx.log('warn', `job ${ctx.jobId}: removed ${dir}, left by an earlier attempt of ${plan.recovery_bk}`);
 
-    // 2. Restore the base backup.
+    // 2. Restore the base backup, and meanwhile read the WAL to replay ahead.
     await phase('restoring', 0, null);
+    const repo = plan.base.repository_root ?? ctx.config.repo;
+    const spoolDir = join(dir, SPOOL_DIR_NAME);
+    await createSpoolDir(spoolDir);
+    if (plan.wal?.from_segment && plan.wal.to_segment) {
+      prefetch = startWalPrefetch({
+        repo,
+        systemIdentifier: plan.base.system_identifier,
+        fromSegment: plan.wal.from_segment,
+        toSegment: plan.wal.to_segment,
+        spoolDir,
+        signal: ctx.lost,
+        // Not fatal: wal-fetch gets the segment at replay and reports what is wrong with it.
+        onError: (name, e) => ctx.log('warn', `job ${ctx.jobId}: reading ${name} ahead failed (wal-fetch will retry it): ${errorText(e)}`),
+      });
+    }
     await extractBackup(plan.base.repository_path, dir, {
       signal: ctx.lost,
       onProgress: (done, total) => ctx.progress.report(done, total, 'restoring'),
@@ -137,7 +155,9 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     const problems = await manifestProblems(plan.base.repository_path, dir);
     if (problems.length) ctx.log('warn', `job ${ctx.jobId}: restored files do not match backup_manifest: ${problems.join('; ')}`);
     await scrubDataDirectory(dir);
-    await giveToServerUser([dir], true);
+    // The spool is the server user's already, and its files come and go meanwhile (chown -R would trip over them).
+    await giveToServerUser([dir]);
+    await giveToServerUser((await readdir(dir)).filter((f) => f !== SPOOL_DIR_NAME).map((f) => join(dir, f)), true);
 
     // Recovery settings; the copy keeps the backup's preload libraries.
     await phase('configuring');
@@ -146,13 +166,12 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     );
     socket = await socketDirFor(dir);
     const logFile = join(dir, 'log', 'backup_mgmt_restore.log');
-    const repo = plan.base.repository_root ?? ctx.config.repo;
     let port = await allocatePort();
     const config = {
       dataDir: dir,
       port,
       socketDir: socket.dir,
-      restoreCommand: restoreCommand(repo, plan.base.system_identifier),
+      restoreCommand: spooledRestoreCommand(spoolDir, join(walRoot(repo, plan.base.system_identifier), HISTORY_DIR), repo, plan.base.system_identifier),
       restoreSettings: plan.restore_settings,
       clusterName: `restore ${plan.recovery_bk}`,
       pgCron: preloads(preload!, 'pg_cron'),
@@ -184,6 +203,12 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       throw new JobFailure(`restored cluster did not reach its target: ${why}`);
     }
 
+    // Recovery has ended: nothing more to read ahead.
+    const spooled = prefetch?.spooled() ?? 0;
+    await prefetch?.stop();
+    prefetch = undefined;
+    await rm(spoolDir, { recursive: true, force: true });
+
     // 4. Validate.
     await phase('validating');
     const user = await findSuperuser(server, users);
@@ -197,7 +222,7 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     const rto = (performance.now() - claimedAt) / 1000;
     // Cancelled while validating: nothing may stay running for a recovery that will read CANCELLED.
     await phase('finishing');
-    ctx.log('info', `job ${ctx.jobId}: ${plan.recovery_bk} validated ${validation.status} in ${rto.toFixed(1)} s (reached ${reached.lsn}): ${validation.detail}`);
+    ctx.log('info', `job ${ctx.jobId}: ${plan.recovery_bk} validated ${validation.status} in ${rto.toFixed(1)} s (reached ${reached.lsn}, ${spooled} WAL segments read ahead): ${validation.detail}`);
 
     // 5. A drill leaves nothing behind; a recovery stays up for the operator.
     keep = plan.keep_running && !plan.drill;
@@ -220,9 +245,11 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       socket_directory: keep ? socket.dir : null,
       log_file: logFile,
       phases_seconds: timer.phases,
+      wal_segments_read_ahead: spooled,
     };
     return { status: 'succeeded', result };
   } catch (e) {
+    await prefetch?.stop().catch(() => {});
     if (!(e instanceof Stopped) && !(e instanceof JobFailure)) ctx.log('error', `job ${ctx.jobId}: ${errorText(e)}`);
     // Whatever went wrong, a half-made restore must not stay: stop it, remove it.
     if (created && !keep) {

@@ -22,3 +22,20 @@ export function restoreCommand(repo: string, systemIdentifier?: string): string 
   if (systemIdentifier !== undefined) parts.push('--system-identifier', systemIdentifier);
   return commandLine(parts, ['%f', '%p']);
 }
+
+/**
+ * restore_command for a restore whose agent reads WAL ahead into `spoolDir`
+ * (src/agent/wal-prefetch.ts): a spooled file is moved into place by the
+ * shell; a timeline history file the repository does not hold is answered
+ * "not found" by the shell too (recovery probes for several); anything else
+ * goes to wal-fetch as without a spool.
+ */
+export function spooledRestoreCommand(spoolDir: string, historyDir: string, repo: string, systemIdentifier: string): string {
+  const spooled = `${shellQuote(spoolDir)}/$f`;
+  return [
+    'f=%f',
+    `if [ -f ${spooled} ]; then exec mv -f ${spooled} %p; fi`,
+    `case $f in *.history) set -- ${shellQuote(historyDir)}/$f-*.zst; [ -e "$1" ] || exit 1;; esac`,
+    `exec ${restoreCommand(repo, systemIdentifier)}`,
+  ].join('; ');
+}

@@ -5,6 +5,8 @@
 // point, an LSN and an xid are each recovered by the agent into a new
 // directory, started with pg_ctl, and compared with the state the workload
 // recorded for that target. Targets outside the window are refused.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupMgmt } from '../../src/client/index.js';
 import { useCluster } from '../harness/cluster.js';
@@ -158,6 +160,14 @@ async function recoverAndCompare(label: string, expectedCommits: number, initiat
   const got = await workloadChecksums(restoredUrl(row!.restore_port, 'shop'));
   expect(got, `${label}: the restored data equals the state after ${expectedCommits} commits`).toEqual(workload.expected(expectedCommits));
   rtos.push({ target: label, seconds: Number(row!.recovery_duration_seconds) });
+  // Replay took its WAL from the agent's read-ahead spool, which is gone once the copy promoted.
+  const [job] = await query<{ ahead: number | null }>(
+    env.url,
+    `SELECT (result->>'wal_segments_read_ahead')::int AS ahead FROM backup_mgmt.job WHERE subject_hk = $1 AND job_type = 'RESTORE' AND status = 'SUCCEEDED'`,
+    [hk],
+  );
+  expect(job!.ahead, `${label}: WAL segments read ahead`).toBeGreaterThan(0);
+  expect(existsSync(join(row!.restore_directory, 'backup_mgmt_wal_spool'))).toBe(false);
   await dropRestored(row!.restore_directory);
   restored.delete(row!.restore_directory);
   return row!;

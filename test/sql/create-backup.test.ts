@@ -55,7 +55,7 @@ describe('create_full_backup', () => {
       repository_root: REPO,
       compression: { enabled: true, method: 'server-zstd', level: 3, workers: 3 },
       checkpoint: 'fast',
-      manifest_checksums: 'SHA256',
+      manifest_checksums: 'CRC32C',
       wal_method: 'fetch',
       verify: true,
       max_rate: null,

@@ -14,6 +14,7 @@ describe('settings', () => {
     expect(await get('job.max_attempts')).toBe('3');
     expect(await get('backup.compression_level')).toBe('3');
     expect(await get('backup.max_rate')).toBeNull();
+    expect(await get('backup.manifest_checksums')).toBe('CRC32C');
     expect(await get('backup.retention_period')).toBe('7 years');
     expect(await get('repository.roots')).toBeNull();
     expect(await get('repository.root')).toBeNull();
@@ -23,6 +24,8 @@ describe('settings', () => {
     expect(await set('repository.roots', '/b/, /a//x ,/b')).toEqual({ v: '/a/x,/b' });
     expect(await set('backup.max_rate', '20480k')).toEqual({ v: '20480k' });
     expect(await set('backup.max_rate', null)).toEqual({ v: null });
+    expect(await set('backup.manifest_checksums', 'sha256')).toEqual({ v: 'SHA256' });
+    expect(await set('backup.manifest_checksums', null)).toEqual({ v: 'CRC32C' });
     expect(await set('job.lease_seconds', null)).toEqual({ v: '30' });
     const row = await db.one('SELECT * FROM backup_mgmt.setting WHERE name = $1', ['repository.roots']);
     expect(row.updated_by).toBe('postgres');
@@ -36,6 +39,8 @@ describe('settings', () => {
       ['backup.compression_level', 'high'],
       ['backup.max_rate', '10k'],
       ['backup.max_rate', '2G'],
+      ['backup.manifest_checksums', 'MD5'],
+      ['backup.manifest_checksums', 'NONE'],
       ['backup.retention_period', 'forever'],
       ['backup.retention_period', '-1 day'],
       ['repository.roots', 'relative'],

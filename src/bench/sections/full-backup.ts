@@ -53,7 +53,7 @@ async function measure(ctx: BenchContext, d: DataCluster): Promise<Samples> {
       },
     },
   ];
-  // What the agent's SHA-256 manifest costs by itself (left out of smoke runs).
+  // What a SHA-256 manifest (backup.manifest_checksums = SHA256) would cost by itself (left out of smoke runs).
   if (!ctx.opts.smoke) {
     steps.splice(2, 0, {
       name: 'pg_basebackup + SHA256 manifest',
@@ -121,7 +121,7 @@ function rowsFor(ctx: BenchContext, d: DataCluster, s: Samples): Row[] {
   ];
   if (s.rawSha.length) {
     rows.splice(1, 0, {
-      name: `[${name}] the same + --manifest-checksums=SHA256 (what the agent asks for)`,
+      name: `[${name}] the same + --manifest-checksums=SHA256 (backup.manifest_checksums = SHA256)`,
       unit: 's',
       kind: 'runs',
       values: s.rawSha,
@@ -176,7 +176,7 @@ export async function fullBackupSection(ctx: BenchContext): Promise<Section> {
   }
   section.notes.push(
     'Every tool starts with a fast checkpoint (pg_basebackup --checkpoint=fast, pgBackRest start-fast=y) and includes the WAL needed for consistency (-X fetch; pgBackRest archive-check=n, its WAL arrives through archive_command).',
-    "The agent's wall time includes the request in SQL, the pickup by the agent, pg_basebackup itself (server-side zstd, SHA-256 manifest checksums), publishing the directory with fsync, hashing the stored files and complete_job.",
+    "The agent's wall time includes the request in SQL, the pickup by the agent, pg_basebackup itself (server-side zstd, CRC-32C manifest checksums, the setting's default), publishing the directory with fsync, hashing the stored files and complete_job.",
     'Verification on: the stored tar is streamed and checked against the manifest (every file checksum, the manifest checksum, WAL parse); pg_basebackup and pgBackRest full do not verify, so no target applies to that row.',
   );
   return section;
