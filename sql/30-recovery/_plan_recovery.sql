@@ -217,7 +217,7 @@ BEGIN
     FOR v_cand IN
         SELECT c.backup_hk, c.backup_bk, c.verification_status, c.backup_size_bytes,
                l.timeline_id, l.start_lsn, l.stop_lsn, coalesce(l.stop_time, c.backup_end_time) AS stop_time, l.next_xid,
-               st.repository_root, st.repository_path,
+               st.repository_root, st.repository_path, st.stored_files,
                backup_mgmt.wal_segno_of_lsn(l.start_lsn) AS start_segno,
                backup_mgmt.wal_segno_of_lsn(l.stop_lsn - 1::numeric) AS stop_segno
           -- The current rows of the satellites, not the *_current views: each
@@ -424,7 +424,9 @@ BEGIN
             'stop_lsn', v_base.stop_lsn::text,
             'stop_time', backup_mgmt._iso_time(v_base.stop_time),
             'verification_status', v_base.verification_status,
-            'backup_size_bytes', v_base.backup_size_bytes),
+            'backup_size_bytes', v_base.backup_size_bytes,
+            -- The agent compares the archives it restores with these checksums.
+            'stored_files', v_base.stored_files),
         'chain', v_chain,
         'wal', jsonb_build_object(
             'timeline_id', v_base.timeline_id,

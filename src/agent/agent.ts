@@ -73,7 +73,9 @@ export class Agent {
     this.agentId = opts.config.agentId;
     this.log = opts.log ?? stderrLogger;
     this.intervals = { ...DEFAULT_INTERVALS, walScanMs: opts.config.walScanSeconds * 1000, ...opts.intervals };
-    this.pool = new pg.Pool({ connectionString: opts.config.databaseUrl, max: 3, application_name: 'backup-mgmt agent' });
+    // Idle connections stay open: a job's first statements (progress, the WAL
+    // slot) would otherwise wait for a new connection after every quiet spell.
+    this.pool = new pg.Pool({ connectionString: opts.config.databaseUrl, max: 3, idleTimeoutMillis: 0, application_name: 'backup-mgmt agent' });
     // An idle pooled connection that dies must not take the agent down.
     this.pool.on('error', (e) => this.log('warn', `database connection lost: ${e.message}`));
     this.sql = new AgentSql(this.pool);

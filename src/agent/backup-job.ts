@@ -1,6 +1,7 @@
 // BACKUP job, kind "full": pg_basebackup into a staging directory, publish it
 // atomically under backups/<bk>, describe what was stored, verify on request.
 // Until the rename nothing exists under backups/; after it, everything does.
+import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -100,12 +101,15 @@ async function publish(
   bb: BaseBackupOutcome & { nextXid: string },
   startedAt: Date,
 ): Promise<Published> {
-  const manifestBytes = await readFile(join(staging, MANIFEST_NAME));
-  const manifest = parseManifest(manifestBytes);
   const baseTar = BASE_TAR_NAMES.find((n) => existsSync(join(staging, n)));
   if (!baseTar) throw new JobFailure(`pg_basebackup left no ${BASE_TAR_NAMES.join(' or ')} in ${staging}`);
-  const label = await readBackupLabel(staging, baseTar);
-  const storedFiles = await describeStoredFiles(staging);
+  // Independent reads, side by side: they are on the backup's critical path.
+  const [manifestBytes, label, storedFiles] = await Promise.all([
+    readFile(join(staging, MANIFEST_NAME)),
+    readBackupLabel(staging, baseTar),
+    describeStoredFiles(staging),
+  ]);
+  const manifest = parseManifest(manifestBytes);
 
   // The manifest's WAL ranges are the server's word; the verbose lines are the fallback.
   const first = manifest.walRanges[0];
@@ -161,12 +165,14 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
   let published: Published | undefined;
   try {
     if (!(await ctx.progress.flush(0, null, 'checkpoint'))) return { status: 'lost' };
+    const t0 = performance.now();
     let bb: BaseBackupOutcome;
     const releaseWal = await ctx.sql.reserveWal(`backup_mgmt_job_${ctx.jobId}`).catch((e: Error) => {
       // Without a slot the backup can still succeed when the WAL survives; say why it might not.
       ctx.log('warn', `job ${ctx.jobId}: no temporary replication slot (${e.message}); WAL may be recycled before pg_basebackup fetches it`);
       return async () => {};
     });
+    const t1 = performance.now();
     try {
       bb = await runBaseBackup(ctx, plan, staging);
     } catch (e) {
@@ -179,10 +185,12 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
     }
     // From here on the bytes are all here: a shutdown lets the job finish (publish, verify, report).
     // Transactions from this id on began after the backup ended: the bound for xid recovery targets.
+    const t2 = performance.now();
     const nextXid = await ctx.sql.nextXid();
     published = await publish(plan, facts, staging, { ...bb, nextXid }, startedAt);
     const endedAt = new Date();
-    ctx.log('info', `job ${ctx.jobId}: published ${published.path}`);
+    const s = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
+    ctx.log('info', `job ${ctx.jobId}: published ${published.path} (WAL slot ${s(t0, t1)} s, pg_basebackup ${s(t1, t2)} s, publish ${s(t2, performance.now())} s)`);
     const verification = await verifyIfAsked(ctx, plan, published.path, published.result.backup_size_bytes);
     if (ctx.lost.aborted) {
       await removeQuietly(published.path);

@@ -119,6 +119,9 @@ export const RestorePlan = z.object({
     timeline_id: z.number().int().min(1),
     start_lsn: lsn,
     stop_lsn: lsn,
+    verification_status: z.string().nullish(),
+    /** What the backup job stored, with the SHA-256 of each file (backup_storage_s.stored_files). */
+    stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish(),
   }),
   wal: z
     .object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() })

@@ -3,6 +3,7 @@
 // pg_wal.tar into pg_wal. zstd and tar do the byte work as one OS pipe; this
 // process only feeds the compressed file in, which is where progress is counted.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export interface ExtractOptions {
 export interface ExtractResult {
   archives: string[];
   storedBytes: number;
+  /** SHA-256 of each stored archive as it was read (name → hex): proof of what was restored. */
+  sha256: Record<string, string>;
 }
 
 function exited(child: ChildProcess, what: string, stderr: () => string): Promise<void> {
@@ -46,16 +49,18 @@ function collect(child: ChildProcess): () => string {
  * `[zstd -dc |] tar -x -C dir` for one archive. zstd's stdout is tar's stdin
  * directly; this process reads the stored file and counts what it feeds in.
  */
-export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<void> {
+export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
   // --no-same-owner: a root agent chowns afterwards; never trust uids from the archive.
   const tarArgs = ['-x', '-f', '-', '-C', dir, '--no-same-owner'];
   const children: ChildProcess[] = [];
   const kill = () => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
   signal?.addEventListener('abort', kill);
   try {
+    const hash = createHash('sha256');
     const counter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         onBytes?.(chunk.length);
+        hash.update(chunk);
         done(null, chunk);
       },
     });
@@ -86,6 +91,7 @@ export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n
     if (signal?.aborted) throw new Error(`extraction of ${a.name} stopped`);
     if (failed) throw failed.reason;
     if (feed!.status === 'rejected') throw feed.reason;
+    return hash.digest('hex');
   } finally {
     signal?.removeEventListener('abort', kill);
     kill();
@@ -122,6 +128,7 @@ export async function extractBackup(backupDir: string, dataDir: string, opts: Ex
     opts.onProgress?.(done, total);
   };
   const ordered = [...archives].sort((x, y) => Number(y.role === 'base') - Number(x.role === 'base'));
+  const sha256: Record<string, string> = {};
   for (const a of ordered) {
     let target = dataDir;
     if (a.role === 'tablespace') {
@@ -132,7 +139,7 @@ export async function extractBackup(backupDir: string, dataDir: string, opts: Ex
       target = join(dataDir, 'pg_wal');
     }
     await mkdir(target, { recursive: true, mode: 0o700 });
-    await extractArchive(a, target, onBytes, opts.signal);
+    sha256[a.name] = await extractArchive(a, target, onBytes, opts.signal);
   }
-  return { archives: ordered.map((a) => a.name), storedBytes: total };
+  return { archives: ordered.map((a) => a.name), storedBytes: total, sha256 };
 }

@@ -6,7 +6,8 @@ import { IncrementalBackupPlan, parsePlan, RestorePlan } from '../../src/agent/p
 import { preloads, recoverySettings } from '../../src/agent/restore-config.js';
 import { fatalLine } from '../../src/agent/restored-server.js';
 import { InitiateRecoveryOptions, RecoveryId, RecoveryTarget, TargetTime } from '../../src/client/inputs.js';
-import { restoreCommand } from '../../src/util/wal-commands.js';
+import { restoreCommand, spooledRestoreCommand } from '../../src/util/wal-commands.js';
+import { sameArchives } from '../../src/agent/restore-job.js';
 import { ensureBuilt, runCli } from '../e2e/support.js';
 
 const config = (over: Partial<Parameters<typeof recoverySettings>[0]> = {}) => ({
@@ -154,5 +155,47 @@ describe('CLI usage errors (exit 2, one line, before any database)', () => {
     }
     const help = await runCli(['restore', '--help']);
     expect(help.stdout).toMatch(/Exit codes: 0 requested/);
+  });
+});
+
+describe('restoring fast without trusting less', () => {
+  it('skips the manifest re-check only when every restored archive has its recorded SHA-256', () => {
+    const a = 'a'.repeat(64);
+    const b = 'b'.repeat(64);
+    const stored = [{ name: 'base.tar.zst', sha256: a }, { name: 'backup_manifest', sha256: b }];
+    expect(sameArchives(stored, { 'base.tar.zst': a })).toBe(true);
+    expect(sameArchives(stored, { 'base.tar.zst': b })).toBe(false);
+    expect(sameArchives(stored, { 'base.tar.zst': a, 'pg_wal.tar.zst': a })).toBe(false);
+    expect(sameArchives(null, { 'base.tar.zst': a })).toBe(false);
+    expect(sameArchives(stored, {})).toBe(false);
+  });
+
+  it('moves spooled WAL into place, answers missing history files in the shell, else runs wal-fetch', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'bm-spool-'));
+    const spool = join(root, 'spool dir');
+    const history = join(root, 'repo', 'history');
+    mkdirSync(spool);
+    mkdirSync(history, { recursive: true });
+    mkdirSync(join(root, 'pg_wal'));
+    writeFileSync(join(spool, '000000010000000000000003'), 'segment 3');
+    writeFileSync(join(history, `00000002.history-${'c'.repeat(64)}.zst`), 'x');
+    const cmd = spooledRestoreCommand(spool, history, join(root, 'repo'), '7000000000000000001');
+    const run = (f: string) =>
+      spawnSync('sh', ['-c', cmd.replace(/%f/g, f).replace(/%p/g, 'pg_wal/RECOVERYXLOG')], { cwd: root, encoding: 'utf8' });
+    // Spooled: moved into place by the shell alone.
+    expect(run('000000010000000000000003').status).toBe(0);
+    expect(readFileSync(join(root, 'pg_wal', 'RECOVERYXLOG'), 'utf8')).toBe('segment 3');
+    expect(existsSync(join(spool, '000000010000000000000003'))).toBe(false);
+    // A history file the repository lacks: "not found" (1) without starting node.
+    const missing = run('00000003.history');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe('');
+    // One it has, and a segment not spooled: wal-fetch decides (here: no such system in the repository).
+    expect(run('00000002.history').stderr).toMatch(/wal-fetch/);
+    expect(run('000000010000000000000004').stderr).toMatch(/wal-fetch/);
   });
 });
