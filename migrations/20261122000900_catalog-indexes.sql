@@ -43,7 +43,12 @@ CREATE INDEX idx_wal_archive_present_segments ON backup_mgmt.wal_archive (system
 CREATE INDEX idx_backup_schedule_s_active_type ON backup_mgmt.backup_schedule_s (backup_type)
     WHERE load_end_date IS NULL AND is_active;
 
+-- Retention walks every chain from its top down: source → dependents from
+-- the index alone, without a heap visit per link.
+CREATE INDEX idx_backup_dependency_l_source_dependent ON backup_mgmt.backup_dependency_l (source_backup_hk, dependent_backup_hk);
+
 -- Down Migration
+DROP INDEX IF EXISTS backup_mgmt.idx_backup_dependency_l_source_dependent;
 DROP INDEX IF EXISTS backup_mgmt.idx_backup_execution_s_completed_type_start;
 DROP INDEX IF EXISTS backup_mgmt.idx_backup_schedule_s_active_type;
 DROP INDEX IF EXISTS backup_mgmt.idx_wal_archive_present_segments;

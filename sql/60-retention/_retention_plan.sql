@@ -51,7 +51,10 @@ BEGIN
     RETURN QUERY
     WITH RECURSIVE
     b AS (
-        -- Every backup of the scope with what the rules look at.
+        -- The backups of the scope that are listed or keep others (a
+        -- RUNNING or PENDING one), with what the rules look at. The others
+        -- (EXPIRED, nearly all of a large catalog) matter only as links of a
+        -- chain (link); no rule or rank below counts them.
         SELECT c.backup_hk, c.backup_bk, c.backup_type, c.backup_status, c.verification_status, c.backup_method,
                c.backup_size_bytes, c.retention_period AS own_period,
                coalesce(l.stop_time, c.backup_end_time, c.backup_start_time) AS end_time,
@@ -66,25 +69,31 @@ BEGIN
                sch.schedule_hk, sch.schedule_name, sch.retention_period AS sch_period,
                sch.min_redundancy AS sch_min_redundancy, sch.max_backup_count AS sch_max_count
           FROM backup_mgmt.backup_execution_current AS c
-          JOIN backup_mgmt.backup_execution_h AS h ON h.backup_hk = c.backup_hk
-          LEFT JOIN backup_mgmt.backup_lsn_current AS l ON l.backup_hk = c.backup_hk
-          LEFT JOIN backup_mgmt.backup_storage_current AS st ON st.backup_hk = c.backup_hk
-          -- The first schedule linked to each backup, as one set (hash-joined):
-          -- a LATERAL ... LIMIT 1 per backup, under enable_nestloop = off,
-          -- hashed every schedule once per backup.
-          LEFT JOIN (
-              SELECT DISTINCT ON (x.backup_hk) x.backup_hk, s.schedule_hk, s.schedule_name, s.retention_period,
-                     s.min_redundancy, s.max_backup_count
+          -- Index lookups per listed backup (OFFSET 0 keeps them so): the
+          -- planner prefers merging with every current row of the satellites.
+          LEFT JOIN LATERAL (SELECT l.* FROM backup_mgmt.backup_lsn_current AS l
+                              WHERE l.backup_hk = c.backup_hk OFFSET 0) AS l ON true
+          LEFT JOIN LATERAL (SELECT st.* FROM backup_mgmt.backup_storage_current AS st
+                              WHERE st.backup_hk = c.backup_hk OFFSET 0) AS st ON true
+          -- The first schedule linked to each backup: an index lookup per
+          -- listed backup, not a sort of every link of every backup.
+          LEFT JOIN LATERAL (
+              SELECT s.schedule_hk, s.schedule_name, s.retention_period, s.min_redundancy, s.max_backup_count
                 FROM backup_mgmt.schedule_execution_l AS x
                 JOIN backup_mgmt.backup_schedule_current AS s ON s.schedule_hk = x.schedule_hk
-               ORDER BY x.backup_hk, x.load_date, x.schedule_hk) AS sch ON sch.backup_hk = c.backup_hk
+               WHERE x.backup_hk = c.backup_hk
+               ORDER BY x.load_date, x.schedule_hk
+               LIMIT 1) AS sch ON true
          -- Not IS NOT DISTINCT FROM: the planner estimates this form from the statistics.
-         WHERE (p_tenant_hk IS NULL AND h.tenant_hk IS NULL) OR h.tenant_hk = p_tenant_hk
+         WHERE ((p_tenant_hk IS NULL AND c.tenant_hk IS NULL) OR c.tenant_hk = p_tenant_hk)
+           AND c.backup_status IN ('COMPLETED', 'FAILED', 'CANCELLED', 'PARTIAL', 'PENDING', 'RUNNING')
     ),
     link AS (
+        -- Every link to a backup of the scope, whatever its status.
         SELECT l.source_backup_hk AS src, l.dependent_backup_hk AS dep
           FROM backup_mgmt.backup_dependency_l AS l
-          JOIN b ON b.backup_hk = l.dependent_backup_hk
+          JOIN backup_mgmt.backup_execution_current AS c ON c.backup_hk = l.dependent_backup_hk
+         WHERE (p_tenant_hk IS NULL AND c.tenant_hk IS NULL) OR c.tenant_hk = p_tenant_hk
     ),
     walk (hk, root) AS (
         -- Each backup with the top of its chain (a backup that depends on
@@ -95,13 +104,19 @@ BEGIN
         SELECT DISTINCT k.src, k.src FROM link AS k
          WHERE NOT EXISTS (SELECT 1 FROM link AS x WHERE x.dep = k.src)
         UNION
-        -- The recursive steps read the table, not the link CTE: an index
-        -- lookup per step instead of a scan of every link per step.
-        SELECT k.dependent_backup_hk, w.root FROM walk AS w JOIN backup_mgmt.backup_dependency_l AS k ON k.source_backup_hk = w.hk
+        -- The recursive steps read the table, not the link CTE, through
+        -- an index: a join may hash (or sort) every link once per step, and
+        -- a step is taken per backup of the longest chain. OFFSET 0 keeps the
+        -- lookup a parameterized subquery, whatever the estimates.
+        SELECT k.hk, w.root
+          FROM walk AS w
+         CROSS JOIN LATERAL (SELECT l.dependent_backup_hk AS hk FROM backup_mgmt.backup_dependency_l AS l
+                              WHERE l.source_backup_hk = w.hk OFFSET 0) AS k
     ),
     top AS (
         SELECT DISTINCT ON (w.hk) w.hk, w.root AS ancestor
           FROM walk AS w
+          JOIN b ON b.backup_hk = w.hk
          WHERE w.hk <> w.root
          ORDER BY w.hk, w.root
     ),
@@ -200,25 +215,49 @@ BEGIN
     needed (hk) AS (
         -- Every backup that a kept (or still running) backup depends on,
         -- directly or not, walking up the links once per backup.
-        SELECT k.src FROM link AS k JOIN k AS y ON y.backup_hk = k.dep WHERE y.keeper
+        -- Index lookups, as in walk (y is in the scope, as link wants).
+        SELECT l.hk
+          FROM k AS y
+         CROSS JOIN LATERAL (SELECT l.source_backup_hk AS hk FROM backup_mgmt.backup_dependency_l AS l
+                              WHERE l.dependent_backup_hk = y.backup_hk OFFSET 0) AS l
+         WHERE y.keeper
         UNION
-        SELECT k.source_backup_hk FROM needed AS n JOIN backup_mgmt.backup_dependency_l AS k ON k.dependent_backup_hk = n.hk
+        SELECT l.hk
+          FROM needed AS n
+         CROSS JOIN LATERAL (SELECT l.source_backup_hk AS hk FROM backup_mgmt.backup_dependency_l AS l
+                              WHERE l.dependent_backup_hk = n.hk OFFSET 0) AS l
     ),
     needed_by_running (hk) AS (
-        SELECT k.src FROM link AS k JOIN k AS y ON y.backup_hk = k.dep WHERE y.in_flight
+        SELECT l.hk
+          FROM k AS y
+         CROSS JOIN LATERAL (SELECT l.source_backup_hk AS hk FROM backup_mgmt.backup_dependency_l AS l
+                              WHERE l.dependent_backup_hk = y.backup_hk OFFSET 0) AS l
+         WHERE y.in_flight
         UNION
-        SELECT k.source_backup_hk FROM needed_by_running AS n JOIN backup_mgmt.backup_dependency_l AS k ON k.dependent_backup_hk = n.hk
+        SELECT l.hk
+          FROM needed_by_running AS n
+         CROSS JOIN LATERAL (SELECT l.source_backup_hk AS hk FROM backup_mgmt.backup_dependency_l AS l
+                              WHERE l.dependent_backup_hk = n.hk OFFSET 0) AS l
     ),
     dep AS (
         -- For each needed backup, the backups that depend on it directly
-        -- and are kept or needed themselves (what the reason names).
-        SELECT k.src AS hk, count(*) AS n, min(y.backup_bk) AS first_bk,
-               bool_or(k.src IN (SELECT r.hk FROM needed_by_running AS r)) AS for_running
-          FROM link AS k
-          JOIN k AS y ON y.backup_hk = k.dep
-         WHERE k.src IN (SELECT n.hk FROM needed AS n)
-           AND (y.keeper OR y.backup_hk IN (SELECT n.hk FROM needed AS n))
-         GROUP BY k.src
+        -- and are kept or needed themselves (what the reason names): links
+        -- of the scope (link), looked up by index. Joins, not IN (SELECT ...)
+        -- on a CTE: that subplan, when not hashed, scans the CTE once per
+        -- row. A backup not in b (EXPIRED) is never kept, but can be needed.
+        SELECT n.hk, count(*) AS n, min(k.dep_bk) AS first_bk, bool_or(r.hk IS NOT NULL) AS for_running
+          FROM needed AS n
+         CROSS JOIN LATERAL (SELECT c.backup_hk AS dep, c.backup_bk AS dep_bk
+                               FROM backup_mgmt.backup_dependency_l AS l
+                               JOIN backup_mgmt.backup_execution_current AS c ON c.backup_hk = l.dependent_backup_hk
+                              WHERE l.source_backup_hk = n.hk
+                                AND ((p_tenant_hk IS NULL AND c.tenant_hk IS NULL) OR c.tenant_hk = p_tenant_hk)
+                             OFFSET 0) AS k
+          LEFT JOIN k AS y ON y.backup_hk = k.dep
+          LEFT JOIN needed AS n2 ON n2.hk = k.dep
+          LEFT JOIN needed_by_running AS r ON r.hk = n.hk
+         WHERE y.keeper OR n2.hk IS NOT NULL
+         GROUP BY n.hk
     ),
     pend AS (
         -- DELETE jobs not finished yet: the backup they delete and the incrementals that go with it.
@@ -236,7 +275,8 @@ BEGIN
     ),
     chain AS (
         -- A chain (a full backup and everything that depends on it) is kept
-        -- when any of its members is.
+        -- when any of its members is. Members not in b are never kept, and
+        -- a top not in b is no present full backup.
         SELECT k.*,
                d.hk IS NOT NULL AS dep_keep, d.n AS dep_n, d.first_bk AS dep_first_bk, d.for_running,
                q.job_id AS pending_job, q.status AS pending_status,

@@ -26,24 +26,38 @@ AS $$
 -- kept backup needs (backup_id NULL, backup_type 'WAL'). Writes nothing.
 DECLARE
     v_kept bytea[];
+    v_p record;
 BEGIN
     IF octet_length(p_tenant_hk) <> 32 THEN
         RAISE EXCEPTION 'cleanup_plan: % is not a tenant hash key', encode(p_tenant_hk, 'hex')
             USING ERRCODE = '22023', HINT = 'A tenant hash key is 32 bytes (backup_mgmt.hash_key(<tenant>)); NULL = system-wide.';
     END IF;
     PERFORM backup_mgmt._require_tenant_access(p_tenant_hk, 'cleanup_plan');
-    RETURN QUERY
-        SELECT p.backup_hk, p.backup_bk, p.backup_type, p.backup_status, p.verification_status, p.end_time,
-               p.expiration_date, p.backup_size_bytes, p.action, p.keep_rules, p.reason, p.job_id
-          FROM backup_mgmt._retention_plan(p_tenant_hk) AS p;
+    -- One run of the plan, collecting the full backups that stay as it goes:
+    -- on a large catalog a run takes seconds.
+    v_kept := '{}';
+    FOR v_p IN SELECT * FROM backup_mgmt._retention_plan(p_tenant_hk) LOOP
+        backup_id := v_p.backup_hk;
+        backup_name := v_p.backup_bk;
+        backup_type := v_p.backup_type;
+        backup_status := v_p.backup_status;
+        verification_status := v_p.verification_status;
+        end_time := v_p.end_time;
+        expiration_date := v_p.expiration_date;
+        backup_size_bytes := v_p.backup_size_bytes;
+        action := v_p.action;
+        keep_rules := v_p.keep_rules;
+        reason := v_p.reason;
+        job_id := v_p.job_id;
+        RETURN NEXT;
+        IF v_p.present_full AND v_p.action LIKE 'KEEP\_%' THEN
+            v_kept := v_kept || v_p.backup_hk;
+        END IF;
+    END LOOP;
     IF p_tenant_hk IS NOT NULL THEN
         RETURN;
     END IF;
 
-    -- The full backups that stay (a consistent read: this function is STABLE).
-    SELECT coalesce(array_agg(p.backup_hk), '{}') INTO v_kept
-      FROM backup_mgmt._retention_plan(NULL) AS p
-     WHERE p.present_full AND p.action LIKE 'KEEP\_%';
     RETURN QUERY
         SELECT NULL::bytea,
                format('WAL timeline %s before %s', w.timeline_id, w.before_segment)::varchar(255),
