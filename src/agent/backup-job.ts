@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { followDirectory, type FollowedFile } from '../storage/follow-hash.js';
 import { renameDirAtomic } from '../storage/fsync.js';
 import { backupDir, BASE_TAR_NAMES, MANIFEST_NAME, stagingDir, stagingRoot } from '../storage/layout.js';
 import { parseManifest } from '../storage/manifest.js';
@@ -17,7 +18,7 @@ import { errorText } from './log.js';
 import { FullBackupPlan, parsePlan, type FullBackupResult, type JobRow, type Verification } from './protocol.js';
 import { assertWritableDir, mkdirShared } from './repository.js';
 import type { ServerFacts } from './sql.js';
-import { describeStoredFiles } from './stored-files.js';
+import { describeStoredFiles, isAppendOnlyArchive } from './stored-files.js';
 import { verifyBackupDir } from './verification.js';
 
 async function removeQuietly(path: string | undefined): Promise<void> {
@@ -100,6 +101,7 @@ async function publish(
   staging: string,
   bb: BaseBackupOutcome & { nextXid: string },
   startedAt: Date,
+  hashed: ReadonlyMap<string, FollowedFile>,
 ): Promise<Published> {
   const baseTar = BASE_TAR_NAMES.find((n) => existsSync(join(staging, n)));
   if (!baseTar) throw new JobFailure(`pg_basebackup left no ${BASE_TAR_NAMES.join(' or ')} in ${staging}`);
@@ -107,7 +109,7 @@ async function publish(
   const [manifestBytes, label, storedFiles] = await Promise.all([
     readFile(join(staging, MANIFEST_NAME)),
     readBackupLabel(staging, baseTar),
-    describeStoredFiles(staging),
+    describeStoredFiles(staging, hashed),
   ]);
   const manifest = parseManifest(manifestBytes);
 
@@ -173,9 +175,12 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
       return async () => {};
     });
     const t1 = performance.now();
+    // The archives are hashed as they are written; publish only checks the result.
+    const follower = followDirectory(staging, isAppendOnlyArchive);
     try {
       bb = await runBaseBackup(ctx, plan, staging);
     } catch (e) {
+      await follower.stop();
       if (ctx.lost.aborted) return { status: 'lost' };
       if (ctx.shutdown.aborted) return { status: 'released' };
       if (e instanceof BaseBackupError) return { status: 'failed', error: e.message, retryable: e.retryable };
@@ -186,8 +191,8 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
     // From here on the bytes are all here: a shutdown lets the job finish (publish, verify, report).
     // Transactions from this id on began after the backup ended: the bound for xid recovery targets.
     const t2 = performance.now();
-    const nextXid = await ctx.sql.nextXid();
-    published = await publish(plan, facts, staging, { ...bb, nextXid }, startedAt);
+    const [nextXid, hashed] = await Promise.all([ctx.sql.nextXid(), follower.finish()]);
+    published = await publish(plan, facts, staging, { ...bb, nextXid }, startedAt, hashed);
     const endedAt = new Date();
     const s = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
     ctx.log('info', `job ${ctx.jobId}: published ${published.path} (WAL slot ${s(t0, t1)} s, pg_basebackup ${s(t1, t2)} s, publish ${s(t2, performance.now())} s)`);

@@ -24,6 +24,8 @@ export interface RecoveryConfig {
   pgCron: boolean;
   /** The copied configuration's external_pid_file: a path of the source's, if set. */
   externalPidFile: string;
+  /** The copy's PG_VERSION. */
+  pgMajor: number;
 }
 
 /** The server's OS user owns what a root agent writes; otherwise the agent's user already does. */
@@ -77,9 +79,24 @@ export function preloads(sharedPreloadLibraries: string, library: string): boole
     .includes(library);
 }
 
+const TARGET_SETTINGS = ['recovery_target', 'recovery_target_time', 'recovery_target_xid', 'recovery_target_lsn', 'recovery_target_name'];
+
+/**
+ * A plan's "promote at the target" is carried out as a pause at the target
+ * followed by pg_ctl promote. Reaching a target with recovery_target_action =
+ * promote makes PostgreSQL write an immediate checkpoint before it opens for
+ * writes (a second per 250 MB of buffers dirtied by the replay); a promotion
+ * requested while paused writes an end-of-recovery record instead and lets
+ * that checkpoint run spread out afterwards. Same outcome, sooner.
+ */
+export function promotesAfterPause(restoreSettings: RecoveryConfig['restoreSettings']): boolean {
+  return restoreSettings.recovery_target_action === 'promote' && TARGET_SETTINGS.some((k) => k in restoreSettings);
+}
+
 export function recoverySettings(c: RecoveryConfig): Settings {
   const settings: Settings = {
     ...c.restoreSettings,
+    ...(promotesAfterPause(c.restoreSettings) ? { recovery_target_action: 'pause' } : {}),
     restore_command: c.restoreCommand,
     // A restored copy must never push a new timeline into the source's archive.
     archive_mode: 'off',
@@ -90,7 +107,7 @@ export function recoverySettings(c: RecoveryConfig): Settings {
     // The copy's own files, never the source's (Debian keeps them in /etc).
     hba_file: join(c.dataDir, 'pg_hba.conf'),
     ident_file: join(c.dataDir, 'pg_ident.conf'),
-    // Watch replay (pg_last_wal_replay_lsn) before promotion.
+    // Watch replay (pg_last_wal_replay_lsn) before promotion; a pause at the target needs it.
     hot_standby: 'on',
     // No standby of the source will ever confirm a commit of the copy.
     synchronous_standby_names: '',
@@ -100,6 +117,9 @@ export function recoverySettings(c: RecoveryConfig): Settings {
     logging_collector: 'off',
     cluster_name: c.clusterName.slice(0, 63),
   };
+  // The start-up flush of the whole copy as one syncfs, not an fsync per file
+  // (the agent flushed most of it behind the extraction already).
+  if (c.pgMajor >= 14 && process.platform === 'linux') settings.recovery_init_sync_method = 'syncfs';
   // The source's pid file (e.g. under /var/run/postgresql) must not be overwritten; '' would log an error.
   if (c.externalPidFile !== '') settings.external_pid_file = join(c.dataDir, 'backup_mgmt_external.pid');
   if (c.pgCron) {

@@ -1,12 +1,12 @@
 // RESTORE job (PROTOCOL.md "RESTORE job"): a recovery or a restore drill.
 // Prepare the directory, extract the base backup, check it against its
-// manifest, configure recovery, start PostgreSQL, wait until it promoted at
-// the target, validate, then keep it running (recovery) or stop and remove
-// it (drill). The RTO is measured from the claim to the validated cluster.
+// manifest, configure recovery, start PostgreSQL, wait until it reached the
+// target, validate and promote it, then keep it running (recovery) or stop and
+// remove it (drill). The RTO is measured from the claim to the validated cluster.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { allocatePort, releasePort } from '../pg/local-cluster.js';
 import { extractBackup } from '../storage/extract.js';
@@ -19,15 +19,18 @@ import { parseConnectionString } from './conninfo.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
 import { errorText } from './log.js';
 import { parsePlan, RestorePlan, type JobRow, type RestoreResult } from './protocol.js';
-import { configuredValue, createLogFile, giveToServerUser, preloads, scrubDataDirectory, writeRecoveryConfig } from './restore-config.js';
+import { configuredValue, createLogFile, giveToServerUser, preloads, promotesAfterPause, scrubDataDirectory, writeRecoveryConfig } from './restore-config.js';
 import { prepareRestoreDirectory, RESTORE_MARKER } from './restore-directory.js';
 import { fatalLine, RestoredServer } from './restored-server.js';
-import { findSuperuser, validateRestore } from './restore-validation.js';
+import { countRestored, findSuperuser, validateRestore } from './restore-validation.js';
 import { createSpoolDir, SPOOL_DIR_NAME, startWalPrefetch, type WalPrefetch } from './wal-prefetch.js';
+import { flushBehind } from './flush-behind.js';
 
 /** Replay that shows no sign of life (no LSN progress, no log line) for this long is given up. */
 const STALL_MS = 10 * 60_000;
-const POLL_MS = 250;
+// A query on a held connection is cheap; a connection attempt forks a backend.
+const POLL_MS = 50;
+const CONNECT_RETRY_MS = 100;
 // sun_path holds 107 bytes: "<dir>/.s.PGSQL.65535" must fit.
 const MAX_SOCKET_DIR = 90;
 // pg_ctl -w gives up after this; our own stall watch usually decides first.
@@ -154,10 +157,16 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
         onError: (name, e) => ctx.log('warn', `job ${ctx.jobId}: reading ${name} ahead failed (wal-fetch will retry it): ${errorText(e)}`),
       });
     }
-    const extracted = await extractBackup(plan.base.repository_path, dir, {
-      signal: ctx.lost,
-      onProgress: (done, total) => ctx.progress.report(done, total, 'restoring'),
-    });
+    const flusher = flushBehind(dir);
+    let extracted;
+    try {
+      extracted = await extractBackup(plan.base.repository_path, dir, {
+        signal: ctx.lost,
+        onProgress: (done, total) => ctx.progress.report(done, total, 'restoring'),
+      });
+    } finally {
+      await flusher.stop();
+    }
     stopIfAsked();
     await phase('verifying restored files');
     // A verified backup whose archives are byte for byte the ones it stored
@@ -176,6 +185,7 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     const [preload, externalPidFile, configuredData] = await Promise.all(
       ['shared_preload_libraries', 'external_pid_file', 'data_directory'].map((n) => configuredValue(dir, n).catch(() => '')),
     );
+    const pgMajor = Number.parseInt(await readFile(join(dir, 'PG_VERSION'), 'utf8'), 10);
     socket = await socketDirFor(dir);
     const logFile = join(dir, 'log', 'backup_mgmt_restore.log');
     let port = await allocatePort();
@@ -188,21 +198,27 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       clusterName: `restore ${plan.recovery_bk}`,
       pgCron: preloads(preload!, 'pg_cron'),
       externalPidFile: externalPidFile!,
+      pgMajor,
     };
     await writeRecoveryConfig(config);
     await createLogFile(logFile);
     // A data_directory in the copied postgresql.conf would point at the source's files.
     const postgresOptions = configuredData === dir || configuredData === '' ? undefined : `-c data_directory='${dir.replace(/'/g, `'\\''`)}'`;
 
-    // 3. Start and wait for the promotion. The private socket trusts any role that exists.
+    // 3. Start and wait for the target. The private socket trusts any role that exists.
+    prefetch?.unthrottle();
     const users = [...new Set([parseConnectionString(ctx.config.databaseUrl).user ?? process.env.PGUSER ?? 'postgres', 'postgres'])];
+    let atTarget: Exclude<TargetOutcome, 'stopped'>;
     for (let attempt = 1; ; attempt++) {
       await phase('starting');
       server = new RestoredServer({ dataDir: dir, socketDir: socket.dir, logFile, port, postgresOptions });
       const logOffset = (await server.logText()).length;
       server.start(PG_CTL_WAIT_SECONDS);
-      const outcome = await waitForPromotion(ctx, server, plan, timer, users);
-      if (outcome === 'promoted') break;
+      const outcome = await waitForTarget(ctx, server, plan, timer, users);
+      if (outcome !== 'stopped') {
+        atTarget = outcome;
+        break;
+      }
       const log = (await server.logText()).slice(logOffset);
       // Another process took the port between our probe and the server's bind.
       if (/could not bind|Address already in use/i.test(log) && attempt < 5 && !(await server.isRunning())) {
@@ -215,24 +231,40 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       throw new JobFailure(`restored cluster did not reach its target: ${why}`);
     }
 
-    // Recovery has ended: nothing more to read ahead.
+    // Replay is over: nothing more to read ahead.
     const spooled = prefetch?.spooled() ?? 0;
     await prefetch?.stop();
     prefetch = undefined;
     await rm(spoolDir, { recursive: true, force: true });
 
-    // 4. Validate.
+    // 4. Validate. Paused at its target, the copy already holds exactly what
+    // it will hold once promoted, so its rows are counted while the promotion
+    // runs (PostgreSQL notices a promotion request in a paused recovery only
+    // once a second); where recovery stopped is checked on the promoted copy.
     await phase('validating');
     const user = await findSuperuser(server, users);
+    const promotedAt = performance.now();
+    const promotion =
+      atTarget === 'paused'
+        ? server.promote().then(
+            () => (timer.phases['promoting (beside validation)'] = Math.round(performance.now() - promotedAt) / 1000),
+            (e: unknown) => {
+              throw new JobFailure(`could not promote the restored cluster at its target: ${errorText(e).split('\n').slice(-1)[0]}`);
+            },
+          )
+        : Promise.resolve();
+    promotion.catch(() => {});
+    const counts = await countRestored(server, user, (done, total) => ctx.progress.report(done, total, 'validating'));
+    await promotion;
     const { reached, validation } = await validateRestore({
       server,
       user,
       plan,
+      counts,
       manifestProblems: problems,
       manifestDetail: identical
         ? `every restored archive has the SHA-256 recorded when ${plan.base.backup_bk} was stored and verified against backup_manifest`
         : undefined,
-      onDatabase: (done, total) => ctx.progress.report(done, total, 'validating'),
     });
     const rto = (performance.now() - claimedAt) / 1000;
     // Cancelled while validating: nothing may stay running for a recovery that will read CANCELLED.
@@ -279,7 +311,8 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
   }
 }
 
-type PromotionOutcome = 'promoted' | 'stopped';
+/** promoted: out of recovery; paused: at the target, waiting for the agent to promote it (promotesAfterPause). */
+type TargetOutcome = 'promoted' | 'paused' | 'stopped';
 
 /** The first role and database that the restored cluster knows (any will do to ask about recovery). */
 async function connectAny(server: RestoredServer, users: string[]) {
@@ -298,54 +331,67 @@ async function connectAny(server: RestoredServer, users: string[]) {
 }
 
 /**
- * Poll until pg_is_in_recovery() is false. Until the server is consistent it
- * refuses connections; meanwhile the log and pg_ctl tell whether it is alive.
+ * Poll until the copy is out of recovery, or paused at its target when the
+ * agent promotes it itself. Until the server is consistent it refuses
+ * connections; meanwhile the log and pg_ctl tell whether it is alive. Once
+ * in, one connection is kept: a new one per poll would fork a backend on the
+ * restored server while it replays.
  */
-async function waitForPromotion(ctx: JobContext, server: RestoredServer, plan: RestorePlan, timer: Timer, users: string[]): Promise<PromotionOutcome> {
+async function waitForTarget(ctx: JobContext, server: RestoredServer, plan: RestorePlan, timer: Timer, users: string[]): Promise<TargetOutcome> {
   const base = parseLsn(plan.base.start_lsn);
   const target = plan.target.lsn ? parseLsn(plan.target.lsn) : undefined;
   let lastSign = Date.now();
   let lastLsn = '';
   let lastLogSize = 0;
   let replaying = false;
-  for (;;) {
-    if (ctx.lost.aborted) throw new Stopped('lost');
-    if (ctx.shutdown.aborted) throw new Stopped('shutdown');
-    let c;
-    try {
-      c = await connectAny(server, users);
-      const r = await c.query<{ rec: boolean; lsn: string | null }>('SELECT pg_catalog.pg_is_in_recovery() AS rec, pg_catalog.pg_last_wal_replay_lsn()::text AS lsn');
-      const row = r.rows[0]!;
-      if (!row.rec) return 'promoted';
-      if (!replaying) {
-        replaying = true;
-        timer.mark('replaying');
+  const pauseIsTheEnd = promotesAfterPause(plan.restore_settings);
+  let c: Awaited<ReturnType<typeof connectAny>> | undefined;
+  try {
+    for (;;) {
+      if (ctx.lost.aborted) throw new Stopped('lost');
+      if (ctx.shutdown.aborted) throw new Stopped('shutdown');
+      try {
+        c ??= await connectAny(server, users);
+        const r = await c.query<{ rec: boolean; lsn: string | null; paused: boolean }>(
+          `SELECT pg_catalog.pg_is_in_recovery() AS rec, pg_catalog.pg_last_wal_replay_lsn()::text AS lsn,
+                  pg_catalog.pg_is_in_recovery() AND pg_catalog.pg_is_wal_replay_paused() AS paused`,
+        );
+        const row = r.rows[0]!;
+        if (!row.rec) return 'promoted';
+        // Nothing else pauses this copy: paused means the target is reached.
+        if (row.paused && pauseIsTheEnd) return 'paused';
+        if (!replaying) {
+          replaying = true;
+          timer.mark('replaying');
+        }
+        if (row.lsn && row.lsn !== lastLsn) {
+          lastLsn = row.lsn;
+          lastSign = Date.now();
+        }
+      } catch {
+        await c?.end().catch(() => {});
+        c = undefined;
+        // Not accepting connections yet (or any more): is it still alive?
+        if (server.startFailed || !(await server.alive())) {
+          // pg_ctl has the last word (the pid file may be between two states).
+          await sleep(CONNECT_RETRY_MS);
+          if (!(await server.isRunning().catch(() => false))) return 'stopped';
+        }
       }
-      if (row.lsn && row.lsn !== lastLsn) {
-        lastLsn = row.lsn;
+      // Reported every round (the reporter throttles): its answer is how a cancellation arrives.
+      if (replaying && lastLsn) ctx.progress.report(Number(parseLsn(lastLsn) - base), target ? Number(target - base) : null, 'replaying');
+      else ctx.progress.report(0, null, 'starting');
+      const size = await server.logSize();
+      if (size !== lastLogSize) {
+        lastLogSize = size;
         lastSign = Date.now();
       }
-    } catch {
-      // Not accepting connections yet (or any more): is it still alive?
-      if (server.startFailed || !(await server.alive())) {
-        // pg_ctl has the last word (the pid file may be between two states).
-        await sleep(POLL_MS);
-        if (!(await server.isRunning().catch(() => false))) return 'stopped';
+      if (Date.now() - lastSign > STALL_MS) {
+        throw new JobFailure(`recovery made no progress for ${STALL_MS / 1000} s (last replayed ${lastLsn || 'nothing'}): ${fatalLine(await server.logText()) ?? 'see the restored cluster log'}`);
       }
-    } finally {
-      await c?.end().catch(() => {});
+      await sleep(c ? POLL_MS : CONNECT_RETRY_MS);
     }
-    // Reported every round (the reporter throttles): its answer is how a cancellation arrives.
-    if (replaying && lastLsn) ctx.progress.report(Number(parseLsn(lastLsn) - base), target ? Number(target - base) : null, 'replaying');
-    else ctx.progress.report(0, null, 'starting');
-    const size = await server.logSize();
-    if (size !== lastLogSize) {
-      lastLogSize = size;
-      lastSign = Date.now();
-    }
-    if (Date.now() - lastSign > STALL_MS) {
-      throw new JobFailure(`recovery made no progress for ${STALL_MS / 1000} s (last replayed ${lastLsn || 'nothing'}): ${fatalLine(await server.logText()) ?? 'see the restored cluster log'}`);
-    }
-    await sleep(POLL_MS);
+  } finally {
+    await c?.end().catch(() => {});
   }
 }

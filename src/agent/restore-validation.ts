@@ -132,31 +132,66 @@ async function countDatabase(server: RestoredServer, user: string, db: string, b
   return out;
 }
 
-export interface ValidateOptions {
-  server: RestoredServer;
-  user: string;
-  plan: RestorePlan;
-  /** What the manifest check of the extracted files found (empty = all files match). */
-  manifestProblems: string[];
-  /** How the restored files were proven when no problem was found (default: pg_verifybackup's check). */
-  manifestDetail?: string;
-  onDatabase?: (done: number, total: number) => void;
+export interface RestoredCounts {
+  databases: { datname: string; bytes: string; allow: boolean }[];
+  counted: DatabaseCount[];
 }
 
-export async function validateRestore(o: ValidateOptions): Promise<ValidationOutcome> {
-  const admin = await o.server.connect(o.user, 'postgres').catch(() => o.server.connect(o.user, 'template1'));
-  let point;
-  let checks: Check[];
-  let dbs: { datname: string; bytes: string; allow: boolean }[];
+/**
+ * Rows of every table of every database that accepts connections, two
+ * databases at a time (the counts are part of the RTO, and a scan waits on
+ * reads as much as on the CPU). Read-only: it may run on the copy while its
+ * replay is paused at the target, which is the data it will hold once promoted.
+ */
+export async function countRestored(server: RestoredServer, user: string, onDatabase?: (done: number, total: number) => void): Promise<RestoredCounts> {
+  const admin = await server.connect(user, 'postgres').catch(() => server.connect(user, 'template1'));
+  let databases: RestoredCounts['databases'];
   try {
-    point = await reachedPoint(admin);
-    checks = await targetChecks(admin, o.plan, point, await o.server.logText());
-    if (point.inRecovery) checks.push({ name: 'promoted', ok: false, detail: 'the server is still in recovery' });
-    dbs = (
+    databases = (
       await admin.query<{ datname: string; bytes: string; allow: boolean }>(
         `SELECT datname, pg_catalog.pg_database_size(oid)::text AS bytes, datallowconn AS allow FROM pg_catalog.pg_database ORDER BY datname`,
       )
     ).rows;
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const connectable = databases.filter((d) => d.allow);
+  const counted: DatabaseCount[] = new Array(connectable.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < connectable.length) {
+      const i = next++;
+      const d = connectable[i]!;
+      counted[i] = await countDatabase(server, user, d.datname, Number(d.bytes));
+      onDatabase?.(++done, connectable.length);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return { databases, counted };
+}
+
+export interface ValidateOptions {
+  server: RestoredServer;
+  user: string;
+  plan: RestorePlan;
+  /** countRestored's result for this copy at its target. */
+  counts: RestoredCounts;
+  /** What the manifest check of the extracted files found (empty = all files match). */
+  manifestProblems: string[];
+  /** How the restored files were proven when no problem was found (default: pg_verifybackup's check). */
+  manifestDetail?: string;
+}
+
+/** The verdict on a promoted copy: where recovery stopped, whether it is promoted, and the counts. */
+export async function validateRestore(o: ValidateOptions): Promise<ValidationOutcome> {
+  const admin = await o.server.connect(o.user, 'postgres').catch(() => o.server.connect(o.user, 'template1'));
+  let point;
+  let checks: Check[];
+  try {
+    point = await reachedPoint(admin);
+    checks = await targetChecks(admin, o.plan, point, await o.server.logText());
+    if (point.inRecovery) checks.push({ name: 'promoted', ok: false, detail: 'the server is still in recovery' });
   } finally {
     await admin.end().catch(() => {});
   }
@@ -166,21 +201,7 @@ export async function validateRestore(o: ValidateOptions): Promise<ValidationOut
     detail: o.manifestProblems.length === 0 ? (o.manifestDetail ?? 'every restored file matches backup_manifest') : o.manifestProblems.join('; '),
   });
 
-  // Two databases at a time: the counts are part of the RTO, and a scan
-  // waits on reads as much as on the CPU.
-  const connectable = dbs.filter((d) => d.allow);
-  const counted: DatabaseCount[] = new Array(connectable.length);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < connectable.length) {
-      const i = next++;
-      const d = connectable[i]!;
-      counted[i] = await countDatabase(o.server, o.user, d.datname, Number(d.bytes));
-      o.onDatabase?.(++done, connectable.length);
-    }
-  };
-  await Promise.all([worker(), worker()]);
+  const { databases: dbs, counted } = o.counts;
   const rows = counted.reduce((n, d) => n + d.rows, 0);
   const bytes = dbs.reduce((n, d) => n + Number(d.bytes), 0);
   const tables = counted.reduce((n, d) => n + d.tables, 0);

@@ -113,6 +113,11 @@ export class RestoredServer {
     }
   }
 
+  /** pg_ctl promote, waiting until the server is out of recovery. */
+  async promote(waitSeconds = 600): Promise<void> {
+    await this.pgCtl(['-w', '-t', String(waitSeconds), 'promote'], (waitSeconds + 30) * 1000);
+  }
+
   async stop(mode: StopMode = 'fast'): Promise<void> {
     await this.pgCtlStart;
     if (!(await this.isRunning())) return;

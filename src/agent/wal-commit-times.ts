@@ -5,13 +5,11 @@
 // pg_waldump reads one segment here, so a commit record that crosses into
 // the next segment is seen in neither: the bounds err on the safe side (a
 // slightly earlier last commit, a slightly later first one).
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { readStoredVerified } from '../storage/wal-store.js';
-import { CommandError, pgTool, runCommand } from '../util/process.js';
+import { decompressStoredVerified } from '../storage/wal-store.js';
+import { BACKGROUND_PRIORITY, CommandError, pgTool, runCommand } from '../util/process.js';
 
 export interface CommitTimes {
   first: string | null;
@@ -39,7 +37,7 @@ export function parseCommitTimes(waldumpOutput: string): CommitTimes {
 async function waldump(segmentPath: string): Promise<string> {
   const args = ['--rmgr=Transaction', segmentPath];
   // TZ=UTC: pg_waldump prints timestamps in its own time zone.
-  const opts = { env: { TZ: 'UTC' }, timeoutMs: 120_000 };
+  const opts = { env: { TZ: 'UTC' }, timeoutMs: 120_000, priority: BACKGROUND_PRIORITY };
   try {
     return (await runCommand(pgTool('pg_waldump'), args, opts)).stdout;
   } catch (e) {
@@ -50,13 +48,17 @@ async function waldump(segmentPath: string): Promise<string> {
   }
 }
 
-/** Decompress (checksum proven) into a temporary directory and read the commit times. */
+/**
+ * Decompress into a temporary directory, prove the copy against the checksum,
+ * and read the commit times. zstd writes the copy itself and both tools run
+ * at background priority: registration runs beside backups on the same cores.
+ */
 export async function segmentCommitTimes(storedPath: string, sha256: string, segmentName: string): Promise<CommitTimes> {
   const dir = await mkdtemp(join(tmpdir(), 'bm-wal-commits-'));
   try {
     // A scratch copy: no fsync needed.
     const path = join(dir, segmentName);
-    await pipeline(readStoredVerified(storedPath, sha256), createWriteStream(path));
+    await decompressStoredVerified(storedPath, sha256, path, BACKGROUND_PRIORITY);
     return parseCommitTimes(await waldump(path));
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,24 +1,29 @@
 // WAL read ahead of replay. restore_command starts one process per WAL file,
 // and a Node start-up alone (~0.2 s here) is most of what a segment costs to
 // replay. The plan names the segments recovery will ask for, so the agent
-// decompresses and checks them in advance, in-process and two at a time, into
-// a spool directory; restore_command then only moves the file into place
+// decompresses, checks and flushes them in advance, two at a time, into a
+// spool directory; restore_command then only moves the file into place
 // (spooledRestoreCommand). The spool is a shortcut, never the authority: a
 // segment it lacks (not yet spooled, damaged, not archived) goes to wal-fetch,
 // which finds, refuses or reports it exactly as without a spool.
-import { createWriteStream } from 'node:fs';
-import { chown, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chown, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { postgresIds } from '../pg/local-cluster.js';
 import { walDirFor, walRoot } from '../storage/layout.js';
-import { readStoredVerified, storedVersions } from '../storage/wal-store.js';
-import { isRoot } from '../util/process.js';
+import { decompressStoredVerified, storedVersions } from '../storage/wal-store.js';
+import { BACKGROUND_PRIORITY, isRoot } from '../util/process.js';
+import { SPOOL_TMP_PREFIX } from '../util/wal-commands.js';
 
 /** Spooled segments not yet taken by recovery, at most (16 MiB each): bounds the extra disk. */
 const MAX_AHEAD = 64;
 const WORKERS = 2;
+/**
+ * While the base backup is still being extracted: one worker and a short lead.
+ * The extraction must be on disk before the server can start, the spool only
+ * as replay reaches it; reading far ahead then would take the disk and the
+ * cores from the extraction.
+ */
+const HEAD_START = 8;
 const FULL_POLL_MS = 50;
 
 export const SPOOL_DIR_NAME = 'backup_mgmt_wal_spool';
@@ -37,6 +42,8 @@ export interface WalPrefetchOptions {
 export interface WalPrefetch {
   /** Segments spooled so far. */
   readonly spooled: () => number;
+  /** The base backup is in place and the server about to start: read ahead at full speed. */
+  unthrottle(): void;
   /** Stops reading ahead and removes the spool (recovery has ended or failed). */
   stop(): Promise<void>;
 }
@@ -61,16 +68,28 @@ async function archivedBetween(repo: string, sysid: string, from: string, to: st
   return [...names].sort();
 }
 
-async function spoolOne(opts: WalPrefetchOptions, name: string): Promise<boolean> {
+/**
+ * zstd writes the spool file itself (no byte passes through this process; at
+ * background priority beside the extraction), then the copy is proven
+ * against its SHA-256 and flushed: PostgreSQL fsyncs every restored segment
+ * before replaying it (durable_rename), which is then nearly free.
+ */
+async function spoolOne(opts: WalPrefetchOptions, name: string, priority: number): Promise<boolean> {
   const versions = await storedVersions(walDirFor(opts.repo, opts.systemIdentifier, name), name);
   // None or an ambiguous archive: wal-fetch decides (and explains) at replay.
   if (versions.length !== 1) return false;
-  const tmp = join(opts.spoolDir, `.tmp-${name}`);
+  const { storedPath, sha256 } = versions[0]!;
+  const tmp = join(opts.spoolDir, `${SPOOL_TMP_PREFIX}${name}`);
   try {
     // Nothing reaches its final name before the whole content matched its SHA-256.
-    await pipeline(Readable.from(readStoredVerified(versions[0]!.storedPath, versions[0]!.sha256)), createWriteStream(tmp, { mode: 0o600 }), {
-      signal: opts.signal,
-    });
+    await decompressStoredVerified(storedPath, sha256, tmp, priority);
+    if (opts.signal.aborted) throw new Error('stopped');
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
     if (isRoot()) {
       const { uid, gid } = postgresIds();
       await chown(tmp, uid, gid);
@@ -90,29 +109,48 @@ async function spooledCount(dir: string): Promise<number> {
 /** Starts reading ahead; the spool directory must exist and be writable by the server's user. */
 export function startWalPrefetch(opts: WalPrefetchOptions): WalPrefetch {
   let spooled = 0;
+  // Beside the extraction: a short lead at background priority. Once replay
+  // runs, the spool is on its critical path: full lead, normal priority.
+  let ahead = HEAD_START;
+  let wanted = 1;
+  let priority = BACKGROUND_PRIORITY;
   const abort = new AbortController();
   const signal = AbortSignal.any([opts.signal, abort.signal]);
-  const run = async () => {
-    const names = await archivedBetween(opts.repo, opts.systemIdentifier, opts.fromSegment, opts.toSegment);
-    let next = 0;
-    const worker = async () => {
-      while (next < names.length && !signal.aborted) {
-        // Recovery moves what it takes out of the spool: wait while it is far behind.
-        while ((await spooledCount(opts.spoolDir)) >= MAX_AHEAD && !signal.aborted) await new Promise((r) => setTimeout(r, FULL_POLL_MS));
-        if (signal.aborted) return;
-        const name = names[next++]!;
-        try {
-          if (await spoolOne({ ...opts, signal }, name)) spooled++;
-        } catch (e) {
-          if (!signal.aborted) opts.onError(name, e);
-        }
+  let names: string[] | undefined;
+  let next = 0;
+  const workers: Promise<void>[] = [];
+  const worker = async () => {
+    while (next < names!.length && !signal.aborted) {
+      // Recovery moves what it takes out of the spool: wait while it is far behind.
+      while ((await spooledCount(opts.spoolDir)) >= ahead && !signal.aborted) await new Promise((r) => setTimeout(r, FULL_POLL_MS));
+      if (signal.aborted) return;
+      const name = names![next++]!;
+      if (name === undefined) return;
+      try {
+        if (await spoolOne({ ...opts, signal }, name, priority)) spooled++;
+      } catch (e) {
+        if (!signal.aborted) opts.onError(name, e);
       }
-    };
-    await Promise.all(Array.from({ length: WORKERS }, worker));
+    }
+  };
+  const startWorkers = () => {
+    while (names && workers.length < wanted) workers.push(worker());
+  };
+  const run = async () => {
+    names = await archivedBetween(opts.repo, opts.systemIdentifier, opts.fromSegment, opts.toSegment);
+    startWorkers();
+    // Workers started later (unthrottle) join this list; wait for all of them.
+    for (let i = 0; i < workers.length; i++) await workers[i];
   };
   const done = run().catch((e) => opts.onError(opts.fromSegment, e));
   return {
     spooled: () => spooled,
+    unthrottle() {
+      ahead = MAX_AHEAD;
+      wanted = WORKERS;
+      priority = 0;
+      startWorkers();
+    },
     async stop() {
       abort.abort();
       await done;

@@ -110,6 +110,23 @@ export async function openTemp(dir: string): Promise<OpenTemp> {
 }
 
 /**
+ * A file another process wrote under a temporary name (tempName()) in the
+ * directory where it belongs: fsync it and hand it back ready to commit.
+ * Opened by name, so it is the file that is there now, whatever the writer
+ * did with the name meanwhile (zstd -o replaces an existing file).
+ */
+export async function adoptTemp(path: string): Promise<TempFile> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+    const { size } = await fh.stat();
+    return tempFile(path, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * Write `data` to a new temporary file in `dir` and fsync it. The caller
  * decides the final name afterwards (useful when the name contains a checksum
  * of the content).

@@ -1,9 +1,10 @@
 // restore_command: `backup-mgmt wal-fetch %f %p`. A missing file is a normal
 // answer (PostgreSQL probes for files that do not exist); a damaged one is an error.
-import { dirname, resolve } from 'node:path';
-import { writeTemp } from './fsync.js';
+import { dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { adoptTemp, tempName } from './fsync.js';
 import { assertSystemIdentifier, assertWalFileName, soleSystemIdentifier, walDirFor } from './layout.js';
-import { readStoredVerified, storedVersions } from './wal-store.js';
+import { decompressStoredVerified, storedVersions } from './wal-store.js';
 
 export interface WalFetchOptions {
   repo: string;
@@ -32,12 +33,15 @@ export async function walFetch(opts: WalFetchOptions): Promise<WalFetchResult> {
   }
   const v = versions[0]!;
   const dest = resolve(opts.cwd ?? process.cwd(), opts.destPath);
-  const tmp = await writeTemp(dirname(dest), readStoredVerified(v.storedPath, v.sha256));
+  // zstd writes the temporary file itself; it gets its final name only once proven and durable.
+  const tmp = join(dirname(dest), tempName());
   try {
-    await tmp.commit(dest);
+    await decompressStoredVerified(v.storedPath, v.sha256, tmp);
+    const done = await adoptTemp(tmp);
+    await done.commit(dest);
+    return { found: true, sha256: v.sha256, bytes: done.bytes, storedPath: v.storedPath, systemIdentifier };
   } catch (e) {
-    await tmp.discard();
+    await rm(tmp, { force: true });
     throw e;
   }
-  return { found: true, sha256: v.sha256, bytes: tmp.bytes, storedPath: v.storedPath, systemIdentifier };
 }

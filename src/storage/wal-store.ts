@@ -4,6 +4,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runCommand } from '../util/process.js';
 import { parseStoredWalName } from './layout.js';
 import { zstdDecompressFile } from './zstd.js';
 
@@ -90,4 +91,20 @@ export async function* readStoredVerified(storedPath: string, expectedSha256: st
     // An abandoned or failed read must not leave zstd running.
     if (!finished) z.kill();
   }
+}
+
+/**
+ * Decompress a stored WAL file into `destPath`, then prove the copy against
+ * `expectedSha256` (CorruptWalError otherwise; the copy is then left for the
+ * caller to remove). zstd writes the file itself, so no byte passes through
+ * this process; `priority` is zstd's niceness (bookkeeping beside a backup).
+ */
+export async function decompressStoredVerified(storedPath: string, expectedSha256: string, destPath: string, priority = 0): Promise<void> {
+  try {
+    await runCommand('zstd', ['-q', '-d', '-f', '-o', destPath, '--', storedPath], { timeoutMs: 120_000, priority });
+  } catch (e) {
+    throw new CorruptWalError(storedPath, (e as Error).message);
+  }
+  const copy = await sha256File(destPath);
+  if (copy.sha256 !== expectedSha256) throw new CorruptWalError(storedPath, `content has sha256 ${copy.sha256}, its name says ${expectedSha256}`);
 }

@@ -2,6 +2,7 @@
 // run it as the postgres OS user when we are root, and find PostgreSQL's
 // binaries.
 import { spawn, execFileSync } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -14,7 +15,12 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Written to the child's stdin, which is then closed. */
   input?: string | Buffer;
+  /** CPU niceness of the child (0 normal, 19 lowest): bookkeeping must not slow a backup. */
+  priority?: number;
 }
+
+/** Niceness for background bookkeeping (WAL registration) that shares the cores with backups. */
+export const BACKGROUND_PRIORITY = 10;
 
 export interface RunResult {
   stdout: string;
@@ -50,6 +56,13 @@ export function runCommand(cmd: string, args: readonly string[], opts: RunOption
   return new Promise((resolve, reject) => {
     const env = opts.replaceEnv ? opts.env : opts.env ? { ...process.env, ...opts.env } : process.env;
     const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    if (opts.priority !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, opts.priority);
+      } catch {
+        // Already gone, or not allowed: it runs at normal priority.
+      }
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

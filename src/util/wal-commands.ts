@@ -23,17 +23,26 @@ export function restoreCommand(repo: string, systemIdentifier?: string): string 
   return commandLine(parts, ['%f', '%p']);
 }
 
+/** The name a segment has in the spool while it is being written and checked. */
+export const SPOOL_TMP_PREFIX = '.tmp-';
+
+/** How long restore_command waits for a segment the read-ahead is writing: 200 × 10 ms. */
+const SPOOL_WAIT_ROUNDS = 200;
+
 /**
  * restore_command for a restore whose agent reads WAL ahead into `spoolDir`
  * (src/agent/wal-prefetch.ts): a spooled file is moved into place by the
- * shell; a timeline history file the repository does not hold is answered
+ * shell, one being written is waited for (briefly: a wal-fetch start costs
+ * more); a timeline history file the repository does not hold is answered
  * "not found" by the shell too (recovery probes for several); anything else
  * goes to wal-fetch as without a spool.
  */
 export function spooledRestoreCommand(spoolDir: string, historyDir: string, repo: string, systemIdentifier: string): string {
   const spooled = `${shellQuote(spoolDir)}/$f`;
+  const writing = `${shellQuote(spoolDir)}/${SPOOL_TMP_PREFIX}$f`;
   return [
     'f=%f',
+    `i=0; while [ -f ${writing} ] && [ ! -f ${spooled} ] && [ $i -lt ${SPOOL_WAIT_ROUNDS} ]; do sleep 0.01; i=$((i+1)); done`,
     `if [ -f ${spooled} ]; then exec mv -f ${spooled} %p; fi`,
     `case $f in *.history) set -- ${shellQuote(historyDir)}/$f-*.zst; [ -e "$1" ] || exit 1;; esac`,
     `exec ${restoreCommand(repo, systemIdentifier)}`,

@@ -19,6 +19,7 @@ const config = (over: Partial<Parameters<typeof recoverySettings>[0]> = {}) => (
   clusterName: 'restore RECOVERY_POINT_IN_TIME_20261122_010203_123456',
   pgCron: false,
   externalPidFile: '',
+  pgMajor: 15,
   ...over,
 });
 
@@ -39,6 +40,13 @@ describe('restore settings', () => {
     expect(s.restore_command).toMatch(/^\/\S+node\S* \/\S+\/dist\/cli\/main\.js /);
     expect(s).not.toHaveProperty('external_pid_file');
     expect(s).not.toHaveProperty('cron.max_running_jobs');
+    // The start-up flush of the copy is one syncfs (the agent flushed behind the extraction); before 14 there is no such setting.
+    expect(s.recovery_init_sync_method).toBe('syncfs');
+    expect(recoverySettings(config({ pgMajor: 13 }))).not.toHaveProperty('recovery_init_sync_method');
+    // "promote" at a target becomes a pause that the agent ends with pg_ctl promote (no blocking end-of-recovery checkpoint).
+    expect(s.recovery_target_action).toBe('pause');
+    const latest = recoverySettings(config({ restoreSettings: { recovery_target_timeline: 'current', recovery_target_action: 'promote' } }));
+    expect(latest.recovery_target_action).toBe('promote');
   });
 
   it("pg_cron stays loaded but runs none of the source's jobs; a source pid file is not overwritten", () => {
@@ -171,8 +179,8 @@ describe('restoring fast without trusting less', () => {
   });
 
   it('moves spooled WAL into place, answers missing history files in the shell, else runs wal-fetch', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } = await import('node:fs');
+    const { spawn, spawnSync } = await import('node:child_process');
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const root = mkdtempSync(join(tmpdir(), 'bm-spool-'));
@@ -197,5 +205,25 @@ describe('restoring fast without trusting less', () => {
     // One it has, and a segment not spooled: wal-fetch decides (here: no such system in the repository).
     expect(run('00000002.history').stderr).toMatch(/wal-fetch/);
     expect(run('000000010000000000000004').stderr).toMatch(/wal-fetch/);
+    // A segment the read-ahead is still writing is waited for, then moved: no wal-fetch.
+    writeFileSync(join(spool, '.tmp-000000010000000000000005'), 'half');
+    const finish = setTimeout(() => {
+      writeFileSync(join(spool, '000000010000000000000005'), 'segment 5');
+      rmSync(join(spool, '.tmp-000000010000000000000005'));
+    }, 150);
+    const waited = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn('sh', ['-c', cmd.replace(/%f/g, '000000010000000000000005').replace(/%p/g, 'pg_wal/RECOVERYXLOG')], { cwd: root });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('exit', (status) => resolve({ status, stderr }));
+    });
+    clearTimeout(finish);
+    expect(waited).toEqual({ status: 0, stderr: '' });
+    expect(readFileSync(join(root, 'pg_wal', 'RECOVERYXLOG'), 'utf8')).toBe('segment 5');
+    // One that never gets finished is waited for about two seconds only, then wal-fetch decides.
+    writeFileSync(join(spool, '.tmp-000000010000000000000006'), 'stuck');
+    const t0 = Date.now();
+    expect(run('000000010000000000000006').stderr).toMatch(/wal-fetch/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
   });
 });

@@ -436,6 +436,60 @@ LIMIT 5;`);
   });
 });
 
+describe('job finished notifications', () => {
+  it('NOTIFYs backup_mgmt_job_finished once per job that ends, at commit, and not for a retry', async () => {
+    const db = await pack.freshDb();
+    await db.registerAgent();
+    const listener = await db.connect();
+    const seen: Array<Record<string, unknown>> = [];
+    listener.on('notification', (n) => {
+      if (n.channel === 'backup_mgmt_job_finished') seen.push(JSON.parse(n.payload!));
+    });
+    await listener.query('LISTEN backup_mgmt_job_finished');
+    const settle = async (n: number) => {
+      for (let i = 0; i < 100 && seen.length < n; i++) await sleep(20);
+      // Give a stray extra notification the chance to show up.
+      await sleep(100);
+    };
+
+    // Succeeded.
+    const ok = await db.createFullBackup({ verify: false });
+    const okJob = (await db.claim())!;
+    await db.complete(okJob, fullBackupResult(okJob.plan));
+    await settle(1);
+    expect(seen).toEqual([{ job_id: Number(okJob.job_id), job_type: 'BACKUP', status: 'SUCCEEDED', subject_hk: ok.backup_id.toString('hex') }]);
+
+    // Retryable failure: back to the queue, nothing finished. Then a final failure.
+    const bad = await db.createFullBackup({ verify: false });
+    const badJob = (await db.claim())!;
+    await db.fail(badJob, 'connection reset', true);
+    await settle(2);
+    expect(seen).toHaveLength(1);
+    await db.q(`UPDATE backup_mgmt.job SET run_after = now() WHERE job_id = $1`, [badJob.job_id]);
+    const again = (await db.claim())!;
+    await db.fail(again, 'disk full', false);
+    await settle(2);
+    expect(seen[1]).toEqual({ job_id: Number(badJob.job_id), job_type: 'BACKUP', status: 'FAILED', subject_hk: bad.backup_id.toString('hex') });
+
+    // Cancelled before it started.
+    const queued = await db.createFullBackup({ verify: false });
+    await db.q('SELECT * FROM backup_mgmt.cancel_backup($1)', [queued.backup_id]);
+    await settle(3);
+    expect(seen[2]).toMatchObject({ job_type: 'BACKUP', status: 'CANCELLED', subject_hk: queued.backup_id.toString('hex') });
+
+    // A transaction that rolls back announces nothing.
+    const rolled = await db.createFullBackup({ verify: false });
+    const rolledJob = (await db.claim())!;
+    const agent = await db.connect();
+    await agent.query('BEGIN');
+    await agent.query(`SELECT backup_mgmt.fail_job($1, 'agent-1', 'x', false)`, [rolledJob.job_id]);
+    await agent.query('ROLLBACK');
+    await settle(4);
+    expect(seen).toHaveLength(3);
+    expect((await db.jobFor(rolled.backup_id)).status).toBe('RUNNING');
+  });
+});
+
 describe('cancel_backup', () => {
   it('cancels a PENDING backup at once', async () => {
     const db = await pack.freshDb();
