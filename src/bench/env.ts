@@ -4,11 +4,12 @@
 // the real CLI, and the agent as a child process. Everything started here is
 // remembered and stopped by pid or pg_ctl on our own directories.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createCluster, type Settings, type TestCluster } from '../pg/local-cluster.js';
+import { createCluster, serverEnvironment, type Settings, type TestCluster } from '../pg/local-cluster.js';
 import { cliEntry } from '../util/paths.js';
 import { isRoot, pgTool, runCommand } from '../util/process.js';
 
@@ -126,6 +127,8 @@ export interface TimedRun {
 export interface SpawnOpts {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** What `env` is laid over (default process.env). */
+  baseEnv?: NodeJS.ProcessEnv;
   /** Run as the postgres OS user (uid/gid switch in spawn: no runuser in the timed path). */
   asPostgres?: boolean;
   timeoutMs?: number;
@@ -146,7 +149,7 @@ export class ToolError extends Error {
 /** Runs a command to completion and returns its wall time in milliseconds. */
 export function timed(cmd: string, args: readonly string[], opts: SpawnOpts = {}): Promise<TimedRun & { code: number | null }> {
   const id = opts.asPostgres ? postgresIds() : undefined;
-  const env = { ...process.env, ...(id ? { HOME: '/var/lib/postgresql', USER: 'postgres', LOGNAME: 'postgres' } : {}), ...opts.env };
+  const env = { ...(opts.baseEnv ?? process.env), ...(id ? { HOME: '/var/lib/postgresql', USER: 'postgres', LOGNAME: 'postgres' } : {}), ...opts.env };
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = trackChild(spawn(cmd, args, { cwd: opts.cwd ?? (id ? '/' : undefined), env, uid: id?.uid, gid: id?.gid, stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -174,7 +177,7 @@ export function timed(cmd: string, args: readonly string[], opts: SpawnOpts = {}
 
 /** The real CLI (compiled), as an operator would run it. */
 export function cli(args: readonly string[], env: NodeJS.ProcessEnv, opts: SpawnOpts = {}): Promise<TimedRun & { code: number | null }> {
-  return timed(process.execPath, [cliEntry(), ...args], { ...opts, env: { ...env, ...opts.env } });
+  return timed(process.execPath, [cliEntry(), ...args], { ...opts, baseEnv: env, env: opts.env });
 }
 
 export function duBytes(dir: string): number {
@@ -207,8 +210,10 @@ export interface BenchCluster {
   dataDb: string;
   repo: string;
   restoreRoot: string;
-  /** Catalog connection, kept open for polling. */
+  /** Catalog connection, kept open; it LISTENs for finished jobs. */
   catalog: pg.Client;
+  /** Finished jobs seen on backup_mgmt_job_finished, by subject hash key (hex). */
+  finished: Map<string, FinishedJob>;
   env: NodeJS.ProcessEnv;
   agent?: AgentProcess;
   systemIdentifier: string;
@@ -224,6 +229,46 @@ export const BENCH_SETTINGS: Settings = {
   log_checkpoints: 'on',
   log_min_messages: 'warning',
 };
+
+export interface FinishedJob {
+  jobType: string;
+  status: string;
+  /** When the notification arrived (nowMs clock). */
+  atMs: number;
+}
+
+const jobEvents = new EventEmitter();
+jobEvents.setMaxListeners(0);
+
+/** Until a job-finished notification arrives or `ms` pass. */
+function nextJobEvent(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      jobEvents.off('finished', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    jobEvents.on('finished', done);
+  });
+}
+
+/**
+ * The catalog connection of a bench cluster: it LISTENs for finished jobs
+ * and remembers when each arrived, so a measurement ends when the outcome is
+ * committed, without polling the catalog meanwhile (that load slowed backups).
+ */
+async function connectCatalog(cluster: TestCluster, db: string, finished: Map<string, FinishedJob>): Promise<pg.Client> {
+  const client = await connectClient(cluster, db);
+  client.on('notification', (n) => {
+    if (n.channel !== 'backup_mgmt_job_finished' || !n.payload) return;
+    const p = JSON.parse(n.payload) as { job_type: string; status: string; subject_hk: string };
+    finished.set(p.subject_hk, { jobType: p.job_type, status: p.status, atMs: nowMs() });
+    jobEvents.emit('finished');
+  });
+  await client.query('LISTEN backup_mgmt_job_finished');
+  return client;
+}
 
 export async function connectClient(cluster: TestCluster, db: string, applicationName = 'backup-mgmt bench'): Promise<pg.Client> {
   const client = new pg.Client({ host: cluster.host, port: cluster.port, user: 'postgres', database: db, application_name: applicationName });
@@ -243,7 +288,8 @@ export async function createBenchCluster(name: string, settings: Settings = {}):
   const catalogDb = 'postgres';
   const dataDb = 'bench';
   await pgc.createDatabase(dataDb);
-  const env = { ...process.env, DATABASE_URL: pgc.connectionString(catalogDb) };
+  // The agent and the CLI run as services would (systemd): without the caller's Node.js settings.
+  const env = { ...serverEnvironment(), DATABASE_URL: pgc.connectionString(catalogDb) };
   await cli(['migrate', 'up'], env);
   const repo = await mkdirForPostgres(join(pgc.baseDir, 'repo'));
   const restoreRoot = await mkdirForPostgres(join(pgc.baseDir, 'restores'));
@@ -254,10 +300,11 @@ export async function createBenchCluster(name: string, settings: Settings = {}):
       if (e.isDirectory() && existsSync(join(restoreRoot, e.name, 'postmaster.pid'))) await stopRestored(join(restoreRoot, e.name));
     }
   });
-  const catalog = await connectClient(pgc, catalogDb);
+  const finished = new Map<string, FinishedJob>();
+  const catalog = await connectCatalog(pgc, catalogDb, finished);
   onCleanup(`catalog connection of ${pgc.name}`, () => catalog.end());
   const [{ sysid }] = (await catalog.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()')).rows as [{ sysid: string }];
-  return { name, pg: pgc, catalogDb, dataDb, repo, restoreRoot, catalog, env, systemIdentifier: sysid };
+  return { name, pg: pgc, catalogDb, dataDb, repo, restoreRoot, catalog, finished, env, systemIdentifier: sysid };
 }
 
 /** `backup-mgmt setup --repo R --apply` and the restart it asks for. */
@@ -265,7 +312,7 @@ export async function enableArchiving(c: BenchCluster): Promise<void> {
   await cli(['setup', '--repo', c.repo, '--apply'], c.env);
   await c.catalog.end();
   await c.pg.restart();
-  const fresh = await connectClient(c.pg, c.catalogDb);
+  const fresh = await connectCatalog(c.pg, c.catalogDb, c.finished);
   c.catalog = fresh;
   onCleanup(`catalog connection of ${c.pg.name}`, () => fresh.end());
 }
@@ -280,6 +327,38 @@ export async function setArchiveCommand(c: BenchCluster, command: string): Promi
     await sleep(50);
   }
   throw new Error(`archive_command did not change to ${command}`);
+}
+
+/**
+ * Waits until the job of `jobType` for a subject (a backup's or recovery's
+ * hash key, hex) has finished, and returns when that was. The notification
+ * decides; a check of the job table every second covers one that was lost.
+ */
+export async function jobFinished(c: BenchCluster, subjectHk: string, jobType: string, timeoutMs: number): Promise<FinishedJob> {
+  const deadline = Date.now() + timeoutMs;
+  let nextCheck = Date.now() + 1000;
+  for (;;) {
+    const seen = c.finished.get(subjectHk);
+    if (seen && seen.jobType === jobType) {
+      c.finished.delete(subjectHk);
+      return seen;
+    }
+    if (Date.now() >= nextCheck) {
+      nextCheck = Date.now() + 1000;
+      const r = await c.catalog.query<{ status: string }>(
+        `SELECT status FROM backup_mgmt.job WHERE subject_hk = decode($1, 'hex') AND job_type = $2 ORDER BY job_id DESC LIMIT 1`,
+        [subjectHk, jobType],
+      );
+      const status = r.rows[0]?.status;
+      // Give a notification that is on its way the chance to bring the exact time.
+      if (status && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(status) && !c.finished.has(subjectHk)) {
+        await sleep(50);
+        if (!c.finished.has(subjectHk)) return { jobType, status, atMs: nowMs() };
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`${jobType} job of ${subjectHk} not finished after ${timeoutMs / 1000} s`);
+    await nextJobEvent(Math.max(1, nextCheck - Date.now()));
+  }
 }
 
 // ---------------------------------------------------------------- agent

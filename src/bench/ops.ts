@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { pgTool } from '../util/process.js';
-import { type BenchCluster, mkdirForPostgres, nowMs, one, sleep, timed, trackRestoredDir, treeBytes } from './env.js';
+import { type BenchCluster, jobFinished, mkdirForPostgres, nowMs, one, sleep, timed, trackRestoredDir, treeBytes } from './env.js';
 
 export const CORES = availableParallelism();
 export const BEST_COMPRESSION = `server-zstd:level=3,workers=${CORES}`;
@@ -14,7 +14,7 @@ export const BEST_COMPRESSION = `server-zstd:level=3,workers=${CORES}`;
 export interface AgentBackup {
   hk: string;
   bk: string;
-  /** Client wall clock: create_full_backup() sent → COMPLETED (and verification final) seen. */
+  /** Client wall clock: create_full_backup() sent → the job-finished notification received. */
   wallSeconds: number;
   /** Server clock: job created_at → finished_at. */
   serverSeconds: number;
@@ -38,49 +38,39 @@ interface BackupRow {
   verification_detail: string | null;
 }
 
-/** create_full_backup() through SQL, then poll until the agent has finished it. */
-export async function agentFullBackup(c: BenchCluster, opts: { verify: boolean; pollMs?: number; timeoutMs?: number }): Promise<AgentBackup> {
-  const pollMs = opts.pollMs ?? 25;
+/** create_full_backup() through SQL, then wait for the job's notification: no polling load beside the backup. */
+export async function agentFullBackup(c: BenchCluster, opts: { verify: boolean; timeoutMs?: number }): Promise<AgentBackup> {
   const t0 = nowMs();
   // (The request's own rows are not visible to the rest of its statement: read them afterwards.)
   const req = await one<{ hk: string }>(c.catalog, `SELECT encode(backup_id, 'hex') AS hk FROM backup_mgmt.create_full_backup(p_verify_backup => $1)`, [opts.verify]);
-  const deadline = Date.now() + (opts.timeoutMs ?? 3_600_000);
-  for (;;) {
-    const r = await one<BackupRow>(
-      c.catalog,
-      `SELECT backup_bk, backup_status, verification_status, backup_size_bytes, compressed_size_bytes, backup_duration_seconds, error_message, verification_detail
-         FROM backup_mgmt.get_backup($1)`,
-      [req.hk],
-    );
-    if (r.backup_status === 'COMPLETED' && r.verification_status !== 'PENDING') {
-      const t1 = nowMs();
-      const srv = await one<{ s: string }>(
-        c.catalog,
-        `SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8::text AS s FROM backup_mgmt.job WHERE subject_hk = decode($1, 'hex') AND job_type = 'BACKUP'`,
-        [req.hk],
-      );
-      if (opts.verify && r.verification_status !== 'VERIFIED') {
-        throw new Error(`backup ${r.backup_bk} verification ${r.verification_status}: ${r.verification_detail ?? ''}`);
-      }
-      return {
-        hk: req.hk,
-        bk: r.backup_bk,
-        wallSeconds: (t1 - t0) / 1000,
-        serverSeconds: Number(srv.s),
-        backupSeconds: Number(r.backup_duration_seconds),
-        backupBytes: Number(r.backup_size_bytes),
-        storedBytes: Number(r.compressed_size_bytes),
-        verification: r.verification_status,
-        requestedAtMs: t0,
-        completedAtMs: t1,
-      };
-    }
-    if (['FAILED', 'CANCELLED', 'EXPIRED'].includes(r.backup_status)) {
-      throw new Error(`agent backup ${r.backup_bk} ended ${r.backup_status}: ${r.error_message ?? ''}`);
-    }
-    if (Date.now() > deadline) throw new Error(`agent backup ${r.backup_bk} still ${r.backup_status} after ${(opts.timeoutMs ?? 0) / 1000} s`);
-    await sleep(pollMs);
+  const done = await jobFinished(c, req.hk, 'BACKUP', opts.timeoutMs ?? 3_600_000);
+  const r = await one<BackupRow>(
+    c.catalog,
+    `SELECT backup_bk, backup_status, verification_status, backup_size_bytes, compressed_size_bytes, backup_duration_seconds, error_message, verification_detail
+       FROM backup_mgmt.get_backup($1)`,
+    [req.hk],
+  );
+  if (r.backup_status !== 'COMPLETED') throw new Error(`agent backup ${r.backup_bk} ended ${r.backup_status} (job ${done.status}): ${r.error_message ?? ''}`);
+  if (opts.verify && r.verification_status !== 'VERIFIED') {
+    throw new Error(`backup ${r.backup_bk} verification ${r.verification_status}: ${r.verification_detail ?? ''}`);
   }
+  const srv = await one<{ s: string }>(
+    c.catalog,
+    `SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8::text AS s FROM backup_mgmt.job WHERE subject_hk = decode($1, 'hex') AND job_type = 'BACKUP'`,
+    [req.hk],
+  );
+  return {
+    hk: req.hk,
+    bk: r.backup_bk,
+    wallSeconds: (done.atMs - t0) / 1000,
+    serverSeconds: Number(srv.s),
+    backupSeconds: Number(r.backup_duration_seconds),
+    backupBytes: Number(r.backup_size_bytes),
+    storedBytes: Number(r.compressed_size_bytes),
+    verification: r.verification_status,
+    requestedAtMs: t0,
+    completedAtMs: done.atMs,
+  };
 }
 
 /** Removes a stored agent backup's files to keep the repository small (the catalog keeps the row). */

@@ -149,7 +149,11 @@ export function renderMarkdown(report: Report): string {
   out.push(`Started ${report.startedAt}${report.durationSeconds !== undefined ? `, took ${fmt(report.durationSeconds / 60, 1)} min` : ''}.`);
   out.push(`Machine: ${Object.entries(report.machine).map(([k, v]) => `${k} ${v}`).join('; ')}.`);
   out.push(`Options: ${Object.entries(report.options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}.`, '');
-  out.push('Times are wall-clock seconds; runs of different tools are interleaved; compare only within this report (the machine is shared and noisy).', '');
+  out.push(
+    'Times are wall-clock seconds; runs of different tools are interleaved; compare only within this report (the machine is shared and noisy). ' +
+      "Servers, the agent and the CLI run as services would (systemd): without the caller's NODE_OPTIONS or NODE_EXTRA_CA_CERTS.",
+    '',
+  );
 
   if (report.datasets.length) {
     out.push('## Data sets', '');

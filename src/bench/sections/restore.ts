@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { BenchContext, DataCluster } from '../context.js';
-import { connectClient, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
+import { connectClient, jobFinished, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
 import { agentFullBackup, freePort, makeRestoreDir, queryPort, startRestored, waitPromoted } from '../ops.js';
 import { fmt, newSection, type Row, type Section } from '../report.js';
 import { summarize } from '../stats.js';
@@ -80,50 +80,45 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
   const c = d.c;
   const t0 = nowMs();
   const req = await one<{ hk: string }>(c.catalog, `SELECT encode(recovery_id, 'hex') AS hk FROM backup_mgmt.initiate_recovery('time', $1, NULL, false)`, [p.targetTime]);
-  const deadline = Date.now() + 3_600_000;
-  for (;;) {
-    const r = await one<{
-      recovery_status: string;
-      recovery_duration_seconds: string | null;
-      validation_status: string | null;
-      restore_port: number | null;
-      restore_directory: string | null;
-      error_message: string | null;
-      segments: string | null;
-    }>(
-      c.catalog,
-      `SELECT recovery_status, recovery_duration_seconds, validation_status, restore_port, restore_directory, error_message,
-              plan->'wal'->>'segments' AS segments
-         FROM backup_mgmt.get_recovery($1)`,
+  // The job's notification ends the measurement: polling meanwhile would share the cores with the replay.
+  const done = await jobFinished(c, req.hk, 'RESTORE', 3_600_000);
+  const wall = (done.atMs - t0) / 1000;
+  const r = await one<{
+    recovery_status: string;
+    recovery_duration_seconds: string | null;
+    validation_status: string | null;
+    restore_port: number | null;
+    restore_directory: string | null;
+    error_message: string | null;
+    segments: string | null;
+  }>(
+    c.catalog,
+    `SELECT recovery_status, recovery_duration_seconds, validation_status, restore_port, restore_directory, error_message,
+            plan->'wal'->>'segments' AS segments
+       FROM backup_mgmt.get_recovery($1)`,
+    [req.hk],
+  );
+  let socketDir: string | undefined;
+  try {
+    if (r.recovery_status !== 'COMPLETED') throw new Error(`agent recovery ended ${r.recovery_status}: ${r.error_message ?? ''}`);
+    let correct = false;
+    if (r.restore_port) {
+      const rows = await queryPort<{ phase: string; n: string }>(r.restore_port, c.dataDb, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
+      const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
+      const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
+      correct = before === MARKERS_BEFORE && after === 0;
+    }
+    const job = await c.catalog.query<{ phases: Record<string, number> | null; sock: string | null }>(
+      `SELECT result->'phases_seconds' AS phases, result->>'socket_directory' AS sock FROM backup_mgmt.job
+        WHERE subject_hk = decode($1, 'hex') AND job_type = 'RESTORE' ORDER BY job_id DESC LIMIT 1`,
       [req.hk],
     );
-    if (['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'].includes(r.recovery_status)) {
-      const wall = (nowMs() - t0) / 1000;
-      let socketDir: string | undefined;
-      try {
-        if (r.recovery_status !== 'COMPLETED') throw new Error(`agent recovery ended ${r.recovery_status}: ${r.error_message ?? ''}`);
-        let correct = false;
-        if (r.restore_port) {
-          const rows = await queryPort<{ phase: string; n: string }>(r.restore_port, c.dataDb, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
-          const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
-          const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
-          correct = before === MARKERS_BEFORE && after === 0;
-        }
-        const job = await c.catalog.query<{ phases: Record<string, number> | null; sock: string | null }>(
-          `SELECT result->'phases_seconds' AS phases, result->>'socket_directory' AS sock FROM backup_mgmt.job
-            WHERE subject_hk = decode($1, 'hex') AND job_type = 'RESTORE' ORDER BY job_id DESC LIMIT 1`,
-          [req.hk],
-        );
-        socketDir = job.rows[0]?.sock ?? undefined;
-        return { wall, rto: Number(r.recovery_duration_seconds), validation: r.validation_status ?? '-', correct, phases: job.rows[0]?.phases ?? {}, segments: Number(r.segments ?? 0) };
-      } finally {
-        if (r.restore_directory) await stopRestored(r.restore_directory);
-        // A restore directory with a long path gets its socket in a temporary directory.
-        if (socketDir && basename(socketDir).startsWith('bm-restore-') && dirname(socketDir) === tmpdir()) await rm(socketDir, { recursive: true, force: true });
-      }
-    }
-    if (Date.now() > deadline) throw new Error('agent recovery did not finish within an hour');
-    await sleep(50);
+    socketDir = job.rows[0]?.sock ?? undefined;
+    return { wall, rto: Number(r.recovery_duration_seconds), validation: r.validation_status ?? '-', correct, phases: job.rows[0]?.phases ?? {}, segments: Number(r.segments ?? 0) };
+  } finally {
+    if (r.restore_directory) await stopRestored(r.restore_directory);
+    // A restore directory with a long path gets its socket in a temporary directory.
+    if (socketDir && basename(socketDir).startsWith('bm-restore-') && dirname(socketDir) === tmpdir()) await rm(socketDir, { recursive: true, force: true });
   }
 }
 

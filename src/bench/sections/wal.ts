@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { serverEnvironment } from '../../pg/local-cluster.js';
 import { archiveCommand, restoreCommand } from '../../util/wal-commands.js';
 import type { BenchContext, DataCluster } from '../context.js';
 import { chownTreeToPostgres, connectClient, currentLsnBytes, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, timed } from '../env.js';
@@ -122,8 +123,9 @@ async function prepareSegments(d: DataCluster, cpArchive: string, k: number, src
   return names;
 }
 
+/** A command as archive_command / restore_command run it: sh -c, as the server's user, with the server's environment. */
 function sh(command: string, cwd: string) {
-  return timed('/bin/sh', ['-c', command], { cwd, asPostgres: true, timeoutMs: 120_000 });
+  return timed('/bin/sh', ['-c', command], { cwd, asPostgres: true, timeoutMs: 120_000, baseEnv: serverEnvironment() });
 }
 
 export async function walSection(ctx: BenchContext): Promise<Section> {
@@ -277,7 +279,7 @@ export async function walSection(ctx: BenchContext): Promise<Section> {
     }
     section.details.push(lines.join('\n'));
     section.notes.push(
-      `Latency: each command run the way the archiver runs it (sh -c, as the postgres OS user, cwd = a directory holding pg_wal/<segment>) on ${segs.length} real 16 MiB segments written by pgbench; cp does not fsync, wal-push compresses (zstd 3), hashes (SHA-256) and fsyncs, pgbackrest archive-push compresses (zst 3) and checksums. ` +
+      `Latency: each command run the way the archiver runs it (sh -c, as the postgres OS user, with the server's environment — no NODE_OPTIONS or NODE_EXTRA_CA_CERTS, as under systemd; cwd = a directory holding pg_wal/<segment>) on ${segs.length} real 16 MiB segments written by pgbench; cp does not fsync, wal-push compresses (zstd 3), hashes (SHA-256) and fsyncs, pgbackrest archive-push compresses (zst 3) and checksums. ` +
         `wal-fetch and pgbackrest archive-get then bring the same segments back the way restore_command does (decompress, check the checksum): recovery asks for one segment at a time.`,
       `The archiver is one process and archives one segment at a time, so its capacity is 16 MiB / per-segment latency; the target compares that, measured while pgbench runs, with the WAL rate pgbench reaches with a free archiver (cp), checkpoint just before each run (full-page writes: the heaviest WAL).`,
       `Backlog "trend" is the least-squares slope of the .ready count over the second half of the run; lag counts as growing when it ends above 2 files and still rises.`,
