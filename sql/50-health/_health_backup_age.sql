@@ -52,7 +52,8 @@ BEGIN
     -- cron evaluator is the expensive part (1,286 active schedules with 6
     -- distinct expressions took 2 s one by one).
     FOR v_s IN
-        -- The current satellite rows alone (idx_backup_schedule_s_active_type): the view would add the hub.
+        -- The current satellite rows alone, from idx_backup_schedule_s_active_runs
+        -- without the heap (the view would add the hub).
         SELECT c.schedule_expression, coalesce(c.timezone, 'UTC') AS zone,
                min(c.schedule_name) AS schedule_name, count(*) AS schedules
           FROM backup_mgmt.backup_schedule_s AS c

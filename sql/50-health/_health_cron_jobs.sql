@@ -23,6 +23,7 @@ DECLARE
     v_inactive text[];
 BEGIN
     threshold := 'job missing or inactive: warning';
+    -- From idx_backup_schedule_s_active_runs alone (it includes cron_job_name).
     SELECT count(*)::integer INTO v_expected
       FROM backup_mgmt.backup_schedule_s AS c
      WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL;
