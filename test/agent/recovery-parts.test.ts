@@ -225,5 +225,6 @@ describe('restoring fast without trusting less', () => {
     const t0 = Date.now();
     expect(run('000000010000000000000006').stderr).toMatch(/wal-fetch/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    rmSync(root, { recursive: true, force: true });
   });
 });

@@ -39,7 +39,12 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** Calls slower than this are explained without ANALYZE: timing every nested statement of a batch job multiplies its run time. */
+/**
+ * Calls slower than this are explained without ANALYZE, and only their
+ * nested statements that take 1 % of the call (at least 5 ms) are logged:
+ * timing and shipping the plan of every statement of a batch job (thousands)
+ * multiplies its run time.
+ */
 const ANALYZE_BELOW_MS = 500;
 
 function walkPlan(node: PlanNode, indexes: Set<string>, seq: Map<string, number>): void {
@@ -52,8 +57,12 @@ function walkPlan(node: PlanNode, indexes: Set<string>, seq: Map<string, number>
   for (const p of node.Plans ?? []) walkPlan(p, indexes, seq);
 }
 
-/** Runs the statement once with auto_explain (nested statements; ANALYZE when `analyze`) and collects its plans. */
-async function explainAll(client: pg.Client, sql: string, params: unknown[], analyze: boolean): Promise<PlanFacts> {
+/**
+ * Runs the statement once with auto_explain (nested statements; ANALYZE when
+ * `analyze`) and collects the plans of the statements that took at least
+ * `minMs` (0: all of them).
+ */
+async function explainAll(client: pg.Client, sql: string, params: unknown[], analyze: boolean, minMs: number): Promise<PlanFacts> {
   const facts: PlanFacts = { indexes: new Set(), seqScans: new Map(), statements: [] };
   const onNotice = (n: { message?: string }) => {
     const m = /^duration: ([0-9.]+) ms\s+plan:\s*([\s\S]*)$/.exec(n.message ?? '');
@@ -74,7 +83,7 @@ async function explainAll(client: pg.Client, sql: string, params: unknown[], ana
   client.on('notice', onNotice);
   try {
     await client.query(`LOAD 'auto_explain'`);
-    await client.query(`SET auto_explain.log_min_duration = 0`);
+    await client.query(`SET auto_explain.log_min_duration = ${minMs}`);
     await client.query(`SET auto_explain.log_nested_statements = on`);
     await client.query(`SET auto_explain.log_analyze = ${analyze ? 'on' : 'off'}`);
     await client.query(`SET auto_explain.log_format = 'json'`);
@@ -256,9 +265,11 @@ export async function catalogSection(ctx: BenchContext): Promise<Section> {
         continue;
       }
       let plan: PlanFacts;
-      const analyzed = percentile(ms, 50) < ANALYZE_BELOW_MS;
+      const p50 = percentile(ms, 50);
+      const analyzed = p50 < ANALYZE_BELOW_MS;
+      const minMs = analyzed ? 0 : Math.max(5, Math.round(p50 / 100));
       try {
-        plan = await explainAll(client, m.sql, m.params?.() ?? [], analyzed);
+        plan = await explainAll(client, m.sql, m.params?.() ?? [], analyzed, minMs);
       } catch (e) {
         plan = { indexes: new Set([`(plan unavailable: ${(e as Error).message})`]), seqScans: new Map(), statements: [] };
       }
@@ -272,7 +283,7 @@ export async function catalogSection(ctx: BenchContext): Promise<Section> {
       const own = m.sql.replace(/\s+/g, ' ').trim();
       const inside = plan.statements.filter((st) => st.text !== own).sort((a, b) => b.ms - a.ms).slice(0, 3);
       planLines.push(
-        `| ${m.name}${analyzed ? '' : ' (not analysed: slow call; rows are estimates)'} | ${[...plan.indexes].sort().join(', ') || '–'} | ${[...plan.seqScans].map(([r, n]) => `${r} (${analyzed ? '' : 'est. '}${n})`).join(', ') || '–'} | ${
+        `| ${m.name}${analyzed ? '' : ` (not analysed: a slow call; statements ≥ ${minMs} ms, rows estimated)`} | ${[...plan.indexes].sort().join(', ') || '–'} | ${[...plan.seqScans].map(([r, n]) => `${r} (${analyzed ? '' : 'est. '}${n})`).join(', ') || '–'} | ${
           inside.map((st) => `${fmt(st.ms)} ms \`${st.text.slice(0, 90).replace(/\|/g, '\\|').replace(/`/g, "'")}\``).join('; ') || '–'
         } |`,
       );
