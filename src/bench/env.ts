@@ -317,6 +317,39 @@ export async function enableArchiving(c: BenchCluster): Promise<void> {
   onCleanup(`catalog connection of ${c.pg.name}`, () => fresh.end());
 }
 
+/** Segments waiting for the archiver (.ready files). */
+export function archiverBacklog(dataDir: string): number {
+  try {
+    return readdirSync(join(dataDir, 'pg_wal', 'archive_status')).filter((f) => f.endsWith('.ready')).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until the previous step has left nothing behind: no segment waiting
+ * for the archiver, and (with an agent) the registry knows the newest
+ * archived file. Tools are measured in alternation; one step's leftover
+ * archiving and registration would otherwise be charged to the next.
+ */
+export async function settle(c: BenchCluster, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const registered = !c.agent
+      ? true
+      : (
+          await one<{ ok: boolean }>(
+            c.catalog,
+            `SELECT a.last_archived_wal IS NULL OR EXISTS (SELECT 1 FROM backup_mgmt.wal_archive AS w WHERE w.file_name = a.last_archived_wal) AS ok
+               FROM pg_stat_archiver AS a`,
+          )
+        ).ok;
+    if (registered && archiverBacklog(c.pg.dataDir) === 0) return;
+    if (Date.now() > deadline) throw new Error(`${c.name}: archiving or WAL registration still busy after ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
 /** ALTER SYSTEM SET archive_command and reload; waits until the server uses it. */
 export async function setArchiveCommand(c: BenchCluster, command: string): Promise<void> {
   await c.catalog.query(`ALTER SYSTEM SET archive_command = ${pg.escapeLiteral(command)}`);

@@ -3,7 +3,7 @@
 // compression setting and against pgBackRest full, on both data sets, runs
 // interleaved so drift on a shared machine hits every tool alike.
 import type { BenchContext, DataCluster } from '../context.js';
-import { log, setArchiveCommand } from '../env.js';
+import { log, setArchiveCommand, settle } from '../env.js';
 import { agentFullBackup, BEST_COMPRESSION, dropAgentBackupFiles, rawBaseBackup } from '../ops.js';
 import { fmt, mbps, newSection, type Row, type Section } from '../report.js';
 import { summarize } from '../stats.js';
@@ -75,6 +75,7 @@ async function measure(ctx: BenchContext, d: DataCluster): Promise<Samples> {
     // Rotate the order so no tool always runs right after the same other one.
     const order = steps.map((_, i) => steps[(i + run) % steps.length]!);
     for (const step of order) {
+      await settle(d.c);
       log(`backup [${d.info.name}] run ${run + 1}/${ctx.opts.runs}: ${step.name}`);
       await step.run();
     }
@@ -185,6 +186,7 @@ export async function fullBackupSection(ctx: BenchContext): Promise<Section> {
     );
   }
   section.notes.push(
+    'Before each run the previous one has settled: no segment waiting for the archiver, and the agent has registered the newest archived file (otherwise one tool\'s leftover archiving is charged to the next).',
     'Every tool starts with a fast checkpoint (pg_basebackup --checkpoint=fast, pgBackRest start-fast=y) and includes the WAL needed for consistency (-X fetch; pgBackRest archive-check=n, its WAL arrives through archive_command).',
     "The agent's wall time includes the request in SQL, the pickup by the agent, pg_basebackup itself (server-side zstd, CRC-32C manifest checksums, the setting's default), publishing the directory with fsync, hashing the stored files and complete_job.",
     'Verification on: the stored tar is streamed and checked against the manifest (every file checksum, the manifest checksum, WAL parse); pg_basebackup and pgBackRest full do not verify, so no target applies to that row.',

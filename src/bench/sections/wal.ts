@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { serverEnvironment } from '../../pg/local-cluster.js';
 import { archiveCommand, restoreCommand } from '../../util/wal-commands.js';
 import type { BenchContext, DataCluster } from '../context.js';
-import { chownTreeToPostgres, connectClient, currentLsnBytes, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, timed } from '../env.js';
+import { archiverBacklog, chownTreeToPostgres, connectClient, currentLsnBytes, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, timed } from '../env.js';
 import { PGBACKREST, PgBackRest } from '../pgbackrest.js';
 import { startPgbench } from '../pgbench.js';
 import { fmt, newSection, type Row, type Section } from '../report.js';
@@ -37,14 +37,6 @@ interface SustainedRun {
   samples: Sample[];
 }
 
-function readyCount(dataDir: string): number {
-  try {
-    return readdirSync(join(dataDir, 'pg_wal', 'archive_status')).filter((f) => f.endsWith('.ready')).length;
-  } catch {
-    return 0;
-  }
-}
-
 async function archiverCounters(d: DataCluster): Promise<{ archived: number; failed: number }> {
   const r = await one<{ a: string; f: string }>(d.c.catalog, 'SELECT archived_count AS a, failed_count AS f FROM pg_stat_archiver');
   return { archived: Number(r.a), failed: Number(r.f) };
@@ -52,7 +44,7 @@ async function archiverCounters(d: DataCluster): Promise<{ archived: number; fai
 
 async function waitDrained(d: DataCluster, timeoutMs: number): Promise<number> {
   const t0 = nowMs();
-  while (readyCount(d.c.pg.dataDir) > 0) {
+  while (archiverBacklog(d.c.pg.dataDir) > 0) {
     if (nowMs() - t0 > timeoutMs) break;
     await sleep(100);
   }
@@ -74,14 +66,14 @@ async function sustained(d: DataCluster, command: string, seconds: number): Prom
   });
   while (!finished) {
     const [lsn, cnt] = [await currentLsnBytes(d.c.catalog), await archiverCounters(d)];
-    samples.push({ t: (nowMs() - t0) / 1000, walBytes: lsn - lsn0, archived: cnt.archived - c0.archived, ready: readyCount(d.c.pg.dataDir) });
+    samples.push({ t: (nowMs() - t0) / 1000, walBytes: lsn - lsn0, archived: cnt.archived - c0.archived, ready: archiverBacklog(d.c.pg.dataDir) });
     await sleep(500);
   }
   const r = await result;
   const tEnd = (r.endedAtMs - t0) / 1000;
   const lsn1 = await currentLsnBytes(d.c.catalog);
   const c1 = await archiverCounters(d);
-  const endBacklog = readyCount(d.c.pg.dataDir);
+  const endBacklog = archiverBacklog(d.c.pg.dataDir);
   const drainSeconds = await waitDrained(d, 300_000);
   const half = samples.filter((s) => s.t >= tEnd / 2);
   const slopeSecondHalf = slope(half.map((s) => [s.t, s.ready] as const));
