@@ -30,6 +30,9 @@ const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<Section>> = {
   pickup: pickupSection,
 };
 
+/** Sections that run on the shared data-set clusters (ctx.dataset). */
+const USES_DATASETS: ReadonlySet<SectionName> = new Set(['backup', 'restore', 'wal', 'impact']);
+
 const TITLES: Record<SectionName, string> = {
   backup: '1. Full backup throughput',
   restore: '2. Restore / RTO (point-in-time recovery)',
@@ -147,8 +150,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    for (const name of SECTION_NAMES) {
-      if (!opts.only.includes(name)) continue;
+    const selected = SECTION_NAMES.filter((n) => opts.only.includes(n));
+    for (const [i, name] of selected.entries()) {
       const st = performance.now();
       log(`section ${TITLES[name]}`);
       let section: Section;
@@ -161,6 +164,12 @@ async function main(): Promise<number> {
       }
       section.seconds = (performance.now() - st) / 1000;
       report.sections.push(section);
+      // Clusters nobody needs any more go now: their agents, archivers and
+      // autovacuum would otherwise run beside the next section's timings.
+      if (!selected.slice(i + 1).some((n) => USES_DATASETS.has(n))) {
+        log('stopping the clusters of the finished sections');
+        await runCleanups();
+      }
     }
     report.datasets = ctx.prepared.map((d) => d.info);
   } finally {
