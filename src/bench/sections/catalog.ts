@@ -184,10 +184,10 @@ export async function catalogSection(ctx: BenchContext): Promise<Section> {
     await loader.end();
   }
   await c.catalog.query('CHECKPOINT');
-  // fsync is off while seeding: the checkpoint leaves gigabytes of dirty
-  // pages that the kernel would write back during the timed calls (5 GB
+  // fsync is off while seeding: what the checkpoint wrote may still be dirty
+  // in the page cache (up to the kernel's dirty limits, gigabytes here), and
+  // writing it back beside the timed calls would be timed with them (5 GB
   // written beside them put plan_recovery's p95 from 12 to 18 ms here).
-  // Written out first, the timings measure the catalog.
   const flush = performance.now();
   spawnSync('sync', [], { stdio: 'ignore' });
   const flushSeconds = (performance.now() - flush) / 1000;
