@@ -87,7 +87,11 @@ const TARGET_SETTINGS = ['recovery_target', 'recovery_target_time', 'recovery_ta
  * promote makes PostgreSQL write an immediate checkpoint before it opens for
  * writes (a second per 250 MB of buffers dirtied by the replay); a promotion
  * requested while paused writes an end-of-recovery record instead and lets
- * that checkpoint run spread out afterwards. Same outcome, sooner.
+ * that checkpoint run spread out afterwards. Same outcome, sooner. (Requested
+ * during replay, the promotion happens the moment the pause begins, but the
+ * rows are then counted on the promoted copy: 4.2 s instead of 1.2 s at
+ * pgbench scale 50, measured; on the paused copy they are counted while the
+ * promotion waits for the pause loop's one-second sleep.)
  */
 export function promotesAfterPause(restoreSettings: RecoveryConfig['restoreSettings']): boolean {
   return restoreSettings.recovery_target_action === 'promote' && TARGET_SETTINGS.some((k) => k in restoreSettings);
@@ -109,6 +113,9 @@ export function recoverySettings(c: RecoveryConfig): Settings {
     ident_file: join(c.dataDir, 'pg_ident.conf'),
     // Watch replay (pg_last_wal_replay_lsn) before promotion; a pause at the target needs it.
     hot_standby: 'on',
+    // A delayed standby's setting copied from the source would hold back the
+    // replay of every commit (archive recovery honours it too).
+    recovery_min_apply_delay: 0,
     // No standby of the source will ever confirm a commit of the copy.
     synchronous_standby_names: '',
     primary_conninfo: '',

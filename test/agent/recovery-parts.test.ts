@@ -45,6 +45,8 @@ describe('restore settings', () => {
     expect(recoverySettings(config({ pgMajor: 13 }))).not.toHaveProperty('recovery_init_sync_method');
     // "promote" at a target becomes a pause that the agent ends with pg_ctl promote (no blocking end-of-recovery checkpoint).
     expect(s.recovery_target_action).toBe('pause');
+    // A delayed standby's setting copied from the source must not delay the copy's replay.
+    expect(s.recovery_min_apply_delay).toBe(0);
     const latest = recoverySettings(config({ restoreSettings: { recovery_target_timeline: 'current', recovery_target_action: 'promote' } }));
     expect(latest.recovery_target_action).toBe('promote');
   });
