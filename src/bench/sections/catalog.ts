@@ -3,14 +3,13 @@
 // monitoring run (p50/p95) and show, from the plans of every statement they
 // execute (auto_explain, nested statements included), which indexes are used
 // and where a table is scanned sequentially.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { packageRoot } from '../../util/paths.js';
 import { FULL_KEPT_DAYS, INCREMENTAL_KEPT_DAYS, seedCatalog, seedShape, WAL_KEPT_DAYS } from '../catalog-seed.js';
 import type { BenchContext } from '../context.js';
-import { connectClient, createBenchCluster, log, one } from '../env.js';
+import { connectClient, createBenchCluster, log, one, timed } from '../env.js';
 import { fmt, newSection, type Row, type Section } from '../report.js';
 import { percentile } from '../stats.js';
 
@@ -188,9 +187,7 @@ export async function catalogSection(ctx: BenchContext): Promise<Section> {
   // in the page cache (up to the kernel's dirty limits, gigabytes here), and
   // writing it back beside the timed calls would be timed with them (5 GB
   // written beside them put plan_recovery's p95 from 12 to 18 ms here).
-  const flush = performance.now();
-  spawnSync('sync', [], { stdio: 'ignore' });
-  const flushSeconds = (performance.now() - flush) / 1000;
+  const flushSeconds = (await timed('sync', [])).ms / 1000;
   // Warm cache, as the reference figures are: the catalog (5.5 GB at
   // 1,000,000 backups) into the OS page cache, so that a random PITR target
   // does not time the disk reading a year-old backup's pages for the first time.
