@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Make a fresh clone ready to build and test: the Debian packages the tests
-# run (PostgreSQL 15 server, pg_cron, zstd, age for the encryption interop
-# tests) and node_modules. Idempotent and
-# quick when everything is there already.
+# run (PostgreSQL 15 server, pg_cron, zstd; age for the encryption interop
+# tests) and node_modules. Idempotent and quick when everything is there already.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -62,6 +62,10 @@ function waitExit(child: ChildProcess): Promise<void> {
 export async function startS3Server(buckets: string[]): Promise<S3Server> {
   const dir = await mkdtemp(join(tmpdir(), 'bm-s3rver-'));
   let { child, port } = await launch(dir, 0, buckets);
+  const kill = async () => {
+    child.kill('SIGKILL');
+    await waitExit(child);
+  };
   return {
     get port() {
       return port;
@@ -70,12 +74,9 @@ export async function startS3Server(buckets: string[]): Promise<S3Server> {
       return `http://127.0.0.1:${port}`;
     },
     dir,
-    async kill() {
-      child.kill('SIGKILL');
-      await waitExit(child);
-    },
+    kill,
     async restart() {
-      await this.kill();
+      await kill();
       // The port was ours a moment ago; buckets already exist on disk.
       ({ child, port } = await launch(dir, port, []));
     },
