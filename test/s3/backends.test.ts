@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll, LocalBackend, openBackend, S3Backend, StorageError, type StorageBackend } from '../../src/storage/backends/index.js';
-import { startS3Server, useS3Environment, type S3Server } from './s3-server.js';
+import { startS3Server, useS3Environment, type S3Server } from '../../src/bench/s3-server.js';
 
 async function readAll(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

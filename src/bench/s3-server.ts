@@ -1,10 +1,11 @@
-// Start and stop the S3 server of s3rver-main.ts for a test file. The
-// server's credentials are s3rver's fixed pair; the tests hand them to the
-// SDK through the standard AWS environment variables.
+// Start and stop the S3 server of s3rver-main.ts on loopback, for the tests
+// (test/s3/) and the object-storage benchmark. The server's credentials are
+// s3rver's fixed pair, handed to the SDK through the standard AWS variables.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 export const S3RVER_KEY_ID = 'S3RVER';
@@ -27,7 +28,10 @@ process.on('exit', () => {
 });
 
 function launch(dir: string, port: number, buckets: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve('test/s3/s3rver-main.ts'), dir, String(port), ...buckets], {
+  // Compiled (dist/bench) or run from source by the tests (tsx).
+  const main = fileURLToPath(new URL(`./s3rver-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+  const loader = main.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, main, dir, String(port), ...buckets], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Nothing of the test's environment (AWS variables included) reaches the server.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },

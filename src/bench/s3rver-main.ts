@@ -1,6 +1,7 @@
-// A real S3 HTTP server (s3rver) in its own process, so a test can kill it
-// mid-request like a crashed or unplugged server:
-//   node --import tsx s3rver-main.ts <dir> <port|0> <bucket>...
+// A real S3 HTTP server (s3rver, a devDependency) in its own process, so a
+// test can kill it mid-request like a crashed server and the benchmark's
+// figures do not include the server's memory:
+//   node s3rver-main.js <dir> <port|0> <bucket>...
 // Prints {"port":N} on stdout once it listens on 127.0.0.1.
 import S3rver from 's3rver';
 
