@@ -54,12 +54,12 @@ export class AgeEncryptStream extends Transform {
     this.push(this.prologue);
   }
 
-  /** Encrypt one chunk and push ciphertext then tag (two pushes spare a 64 KiB copy). */
+  /** Encrypt one chunk; one buffer per chunk, so a file sink gets no 16-byte writes. */
   private sealChunk(plain: Buffer, last: boolean): void {
     const c = createCipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    this.push(c.update(plain));
+    const body = c.update(plain);
     c.final();
-    this.push(c.getAuthTag());
+    this.push(Buffer.concat([body, c.getAuthTag()]));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
