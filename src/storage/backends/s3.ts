@@ -125,7 +125,7 @@ export class S3Backend implements StorageBackend {
     const name = err.name ?? 'Error';
     const status = err.$metadata?.httpStatusCode;
     const where = this.where(key);
-    const msg = String(err.message ?? e).split('\n')[0]!;
+    const msg = String(err.message ?? e).split('\n')[0]!.slice(0, 200);
     const opts = { cause: e };
     if (name === 'NoSuchBucket') return new StorageError('no_bucket', `${op} ${where}: bucket ${this.loc.bucket} does not exist`, opts);
     if (name === 'NoSuchKey') return new StorageError('not_found', `${where} does not exist`, opts);
