@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAll, LocalBackend, openBackend, S3Backend, StorageError, type StorageBackend } from '../../src/storage/backends/index.js';
+import { listAll, LocalBackend, openBackend, StorageError, type StorageBackend } from '../../src/storage/backends/index.js';
+import { S3Backend } from '../../src/storage/backends/s3.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../src/bench/s3-server.js';
 
 async function readAll(r: Readable): Promise<Buffer> {
@@ -152,10 +153,11 @@ describe('local directory specifics', () => {
     expect(await readdir(join(dir, 'repo-tmp', 'x'))).toEqual([]);
   });
 
-  it('openBackend picks the backend from the location and refuses others', () => {
-    expect(openBackend('/var/backups/repo')).toBeInstanceOf(LocalBackend);
-    expect(openBackend('s3://contract/p')).toBeInstanceOf(S3Backend);
-    expect(() => openBackend('gs://bucket/p')).toThrow(/not supported/);
-    expect(() => openBackend('relative/dir')).toThrow(/absolute directory or s3:/);
+  it('openBackend picks the backend from the location and refuses others', async () => {
+    expect(await openBackend('/var/backups/repo')).toBeInstanceOf(LocalBackend);
+    expect(await openBackend('s3://contract/p')).toBeInstanceOf(S3Backend);
+    await expect(openBackend('gs://bucket/p')).rejects.toThrow(/not supported/);
+    await expect(openBackend('s3://Bad_Bucket/p')).rejects.toThrow(/^invalid S3 location/);
+    await expect(openBackend('relative/dir')).rejects.toThrow(/absolute directory or s3:/);
   });
 });

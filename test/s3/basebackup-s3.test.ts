@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MIN_PART_SIZE, S3Backend } from '../../src/storage/backends/index.js';
+import { MIN_PART_SIZE, S3Backend } from '../../src/storage/backends/s3.js';
 import { decryptStream, encryptStream, generateIdentity } from '../../src/storage/crypto/index.js';
 import { pgTool } from '../../src/util/process.js';
 import { makeTraversableDir, RUN_DIR, useCluster } from '../harness/cluster.js';

@@ -5,7 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAll, MIN_PART_SIZE, parseS3Url, S3Backend, StorageError } from '../../src/storage/backends/index.js';
+import { listAll, parseS3Url, StorageError } from '../../src/storage/backends/index.js';
+import { MIN_PART_SIZE, S3Backend } from '../../src/storage/backends/s3.js';
 import { S3RVER_KEY_ID, S3RVER_SECRET, startS3Server, useS3Environment, type S3Server } from '../../src/bench/s3-server.js';
 
 const MiB = 1024 * 1024;

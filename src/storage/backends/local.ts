@@ -22,8 +22,8 @@ function ioError(op: string, path: string, e: unknown): StorageError {
 
 export class LocalBackend implements StorageBackend {
   readonly location: string;
-  /** Files stream to disk through a write loop; only the stream's own buffers are held. */
-  readonly maxBufferedBytes = 1 << 20;
+  /** The write loop holds only the caller's chunk being written: nothing of its own. */
+  readonly maxBufferedBytes = 0;
 
   constructor(readonly root: string) {
     if (!isAbsolute(root)) throw new StorageError('invalid', `repository directory must be an absolute path: ${JSON.stringify(root)}`);
