@@ -38,22 +38,7 @@ function pieces(data: Buffer, piece: number): Readable {
   return Readable.from(parts, { objectMode: false });
 }
 
-async function collect(src: Readable, transform: NodeJS.ReadWriteStream): Promise<Buffer> {
-  const out: Buffer[] = [];
-  await pipeline(
-    src,
-    transform,
-    new Writable({
-      write(c: Buffer, _e, cb) {
-        out.push(c);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(out);
-}
-
-/** Like collect, but also returns what was emitted before a failure. */
+/** What the transform emitted, and the error that ended it (if any). */
 async function collectUntilError(src: Readable, transform: NodeJS.ReadWriteStream): Promise<{ out: Buffer; err: unknown }> {
   const out: Buffer[] = [];
   const err = await pipeline(
@@ -70,6 +55,12 @@ async function collectUntilError(src: Readable, transform: NodeJS.ReadWriteStrea
     (e: unknown) => e,
   );
   return { out: Buffer.concat(out), err };
+}
+
+async function collect(src: Readable, transform: NodeJS.ReadWriteStream): Promise<Buffer> {
+  const { out, err } = await collectUntilError(src, transform);
+  if (err) throw err;
+  return out;
 }
 
 function encrypt(data: Buffer, recipients: AgeRecipient[], piece = 100_003): Promise<Buffer> {

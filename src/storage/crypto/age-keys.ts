@@ -48,21 +48,25 @@ function makeRecipient(publicKey: Buffer): AgeRecipient {
   return { text: bech32Encode(RECIPIENT_HRP, publicKey), publicKey, fingerprint: keyFingerprint(publicKey) };
 }
 
-export function parseRecipient(text: string): AgeRecipient {
-  const s = text.trim();
-  if (!/^age1[02-9ac-hj-np-z]{58}$/.test(s)) {
-    throw new AgeError('not an age X25519 recipient: expected "age1" followed by 58 bech32 characters (lower case)');
-  }
+/** The 32 key bytes of a bech32 key string; messages never echo the input (it may be a secret). */
+function decodeKey(s: string, shape: RegExp, hrp: string, what: string, expected: string): Buffer {
+  if (!shape.test(s)) throw new AgeError(`not an age X25519 ${what}: expected ${expected}`);
   let decoded: { hrp: string; data: Buffer };
   try {
     decoded = bech32Decode(s);
   } catch (e) {
-    throw new AgeError(`not an age X25519 recipient: ${(e as Error).message}`);
+    throw new AgeError(`not an age X25519 ${what}: ${(e as Error).message}`);
   }
-  if (decoded.hrp !== RECIPIENT_HRP || decoded.data.length !== 32) throw new AgeError('not an age X25519 recipient');
+  if (decoded.hrp !== hrp || decoded.data.length !== 32) throw new AgeError(`not an age X25519 ${what}`);
+  return decoded.data;
+}
+
+export function parseRecipient(text: string): AgeRecipient {
+  const s = text.trim();
+  const data = decodeKey(s, /^age1[02-9ac-hj-np-z]{58}$/, RECIPIENT_HRP, 'recipient', '"age1" followed by 58 bech32 characters (lower case)');
   // Encoding back must give the same string: no alternative spellings.
-  if (bech32Encode(RECIPIENT_HRP, decoded.data) !== s) throw new AgeError('not a canonical age recipient');
-  return makeRecipient(decoded.data);
+  if (bech32Encode(RECIPIENT_HRP, data) !== s) throw new AgeError('not a canonical age recipient');
+  return makeRecipient(data);
 }
 
 function identityFromRaw(secret: Buffer): AgeIdentity {
@@ -72,22 +76,11 @@ function identityFromRaw(secret: Buffer): AgeIdentity {
 }
 
 export function parseIdentity(text: string): AgeIdentity {
-  const s = text.trim();
-  // Messages never echo the input: it may be a secret with a typo.
-  if (!/^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/.test(s)) {
-    throw new AgeError('not an age X25519 identity: expected "AGE-SECRET-KEY-1" followed by 58 bech32 characters (upper case)');
-  }
-  let decoded: { hrp: string; data: Buffer };
+  const data = decodeKey(text.trim(), /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/, IDENTITY_HRP, 'identity', '"AGE-SECRET-KEY-1" followed by 58 bech32 characters (upper case)');
   try {
-    decoded = bech32Decode(s);
-  } catch (e) {
-    throw new AgeError(`not an age X25519 identity: ${(e as Error).message}`);
-  }
-  if (decoded.hrp !== IDENTITY_HRP || decoded.data.length !== 32) throw new AgeError('not an age X25519 identity');
-  try {
-    return identityFromRaw(decoded.data);
+    return identityFromRaw(data);
   } finally {
-    decoded.data.fill(0);
+    data.fill(0);
   }
 }
 

@@ -11,35 +11,29 @@ export class ChunkQueue {
     this.length += buf.length;
   }
 
+  /** Up to `max` bytes from the front, as a view of the first piece. */
+  private front(max: number): Buffer {
+    const p = this.parts[0]!;
+    const out = p.subarray(this.head, this.head + Math.min(max, p.length - this.head));
+    this.head += out.length;
+    this.length -= out.length;
+    if (this.head === p.length) {
+      this.parts.shift();
+      this.head = 0;
+    }
+    return out;
+  }
+
   /** Remove and return the first `n` bytes (n ≤ length). */
   take(n: number): Buffer {
     if (n > this.length) throw new RangeError(`ChunkQueue.take(${n}) with ${this.length} queued`);
-    const first = this.parts[0];
-    if (first && first.length - this.head >= n) {
-      // Common case: the first piece holds it all; no copy.
-      const out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.parts.shift();
-        this.head = 0;
-      }
-      this.length -= n;
-      return out;
-    }
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.front(n);
+    // Common case: the first piece held it all; no copy.
+    if (first.length === n) return first;
     const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const p = this.parts[0]!;
-      const k = Math.min(n - filled, p.length - this.head);
-      p.copy(out, filled, this.head, this.head + k);
-      filled += k;
-      this.head += k;
-      if (this.head === p.length) {
-        this.parts.shift();
-        this.head = 0;
-      }
-    }
-    this.length -= n;
+    first.copy(out, 0);
+    for (let filled = first.length; filled < n; ) filled += this.front(n - filled).copy(out, filled);
     return out;
   }
 
