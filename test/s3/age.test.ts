@@ -3,6 +3,7 @@
 // and every kind of damage is refused in one line.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +97,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bm-age-'));
   keyFile = join(work, 'cli-key.txt');
   expect(cli('age-keygen', ['-o', keyFile]).status).toBe(0);
-  cliIdentity = parseIdentityFile((await import('node:fs')).readFileSync(keyFile, 'utf8'))[0]!;
+  cliIdentity = parseIdentityFile(readFileSync(keyFile, 'utf8'))[0]!;
   ours = generateIdentity();
   ourKeyFile = join(work, 'our-key.txt');
   await writeFile(ourKeyFile, `# made by backup_mgmt's generateIdentity()\n${ours.secret}\n`, { mode: 0o600 });
@@ -108,7 +109,7 @@ afterAll(async () => {
 
 describe('keys', () => {
   it('reads age-keygen identities and derives the same recipient the CLI prints', async () => {
-    const text = (await import('node:fs')).readFileSync(keyFile, 'utf8');
+    const text = readFileSync(keyFile, 'utf8');
     const printed = /# public key: (age1[a-z0-9]+)/.exec(text)![1]!;
     expect(cliIdentity.recipient.text).toBe(printed);
     expect(parseRecipient(printed).fingerprint).toBe(cliIdentity.fingerprint);
