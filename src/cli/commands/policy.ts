@@ -3,6 +3,7 @@
 // prints the rows. plan's exit codes follow `terraform plan -detailed-exitcode`
 // so that CI can gate on it: 0 nothing to do, 2 changes, 1 any error.
 import { Command, CommanderError, Option } from 'commander';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { applyBackupPolicy, planBackupPolicy, type PolicyChange } from '../../client/policy/index.js';
 import { resolveDatabaseUrl } from '../config.js';
@@ -33,10 +34,20 @@ export async function withPolicyClient<T>(databaseUrl: string, fn: (client: pg.C
   }
 }
 
+/** The database names the path of a bad field (DETAIL "path: ..."); say which file it is in. */
+async function inFile<T>(file: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (/^path: /.test((e as { detail?: string }).detail ?? '')) throw new CliError(`${resolve(file)}: ${describeError(e)}`, PLAN_EXIT.ERROR);
+    throw e;
+  }
+}
+
 /** Loads FILE and applies it; shared with `migrate up --policy`. */
 export async function applyPolicyFile(databaseUrl: string, file: string, wait: boolean): Promise<PolicyChange[]> {
   const policy = await loadPolicyFile(file);
-  return withPolicyClient(databaseUrl, (client) => applyBackupPolicy(client, policy, { wait }));
+  return inFile(file, withPolicyClient(databaseUrl, (client) => applyBackupPolicy(client, policy, { wait })));
 }
 
 export function printApplied(file: string, changes: PolicyChange[]): void {
@@ -65,7 +76,7 @@ export function policyCommand(): Command {
       try {
         const databaseUrl = resolveDatabaseUrl(opts.databaseUrl);
         const policy = await loadPolicyFile(file);
-        changes = await withPolicyClient(databaseUrl, (client) => planBackupPolicy(client, policy));
+        changes = await inFile(file, withPolicyClient(databaseUrl, (client) => planBackupPolicy(client, policy)));
       } catch (e) {
         throw asError(e);
       }
