@@ -19,7 +19,8 @@ export function printPlan(changes: PolicyChange[], out: (line: string) => void):
     if (c.action === 'create') {
       if (object !== current) out(`+ ${object}: create${c.detail ? ` (${c.detail})` : ''}`);
       current = object;
-      if (c.new_value !== null && !(Array.isArray(c.new_value) && c.new_value.length === 0)) out(`    ${c.field}: ${show(c.new_value)}`);
+      // Defaults (off, none, empty) would only repeat what a new schedule starts with.
+      if (c.new_value !== null && c.new_value !== false && !(Array.isArray(c.new_value) && c.new_value.length === 0)) out(`    ${c.field}: ${show(c.new_value)}`);
       continue;
     }
     current = object;
