@@ -45,7 +45,7 @@ describe('a fresh install', () => {
     expect(h.cron_jobs!.detail).toMatch(/pg_cron is not installed in this database/);
     expect(h.repository_space).toMatchObject({ value: 'not reported' });
     expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({
-      status: 'CRITICAL', checks: 12, ok: 7, warning: 1, critical: 4,
+      status: 'CRITICAL', checks: 13, ok: 8, warning: 1, critical: 4,
       problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL, restore_drill=WARNING',
     });
   });
@@ -67,7 +67,7 @@ describe('a fresh install', () => {
       latest_recoverable_time: view.latest_recoverable_time, missing_segments: '0', first_missing_segment: null,
     });
     expect(view.missing_segments).toBe('0');
-    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 12, ok: 12, warning: 0, critical: 0, problems: null });
+    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 13, ok: 13, warning: 0, critical: 0, problems: null });
   });
 });
 
