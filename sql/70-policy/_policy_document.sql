@@ -34,12 +34,7 @@ BEGIN
     IF jsonb_typeof(p_policy) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'a policy must be a JSON object' USING ERRCODE = '22023';
     END IF;
-    SELECT min(k) INTO v_key FROM jsonb_object_keys(p_policy) AS k
-     WHERE k <> ALL (ARRAY['version', 'prune', 'schedules', 'retention', 'health']);
-    IF v_key IS NOT NULL THEN
-        v_field := v_key;
-        RAISE EXCEPTION 'unknown field' USING ERRCODE = '22023', HINT = 'A policy has version, prune, schedules, retention, health.';
-    END IF;
+    PERFORM backup_mgmt._policy_check_keys(p_policy, '', ARRAY['version', 'prune', 'schedules', 'retention', 'health']);
     v_field := 'version';
     IF p_policy ? 'version' AND p_policy->'version' <> '1'::jsonb THEN
         RAISE EXCEPTION 'unsupported policy version %', p_policy->'version' USING ERRCODE = '22023', HINT = 'This backup_mgmt reads version 1.';
@@ -98,16 +93,8 @@ BEGIN
         'UTF8')), 'hex'));
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-    IF v_detail LIKE 'path: %' THEN
-        RAISE;
-    END IF;
-    v_message := regexp_replace(v_message, '^set_setting: ', '');
-    IF coalesce(v_hint, '') = '' THEN
-        RAISE EXCEPTION '%: %', v_field, v_message
-            USING ERRCODE = v_state, DETAIL = concat_ws('; ', 'path: ' || v_field, nullif(v_detail, ''));
-    END IF;
-    RAISE EXCEPTION '%: %', v_field, v_message
-        USING ERRCODE = v_state, DETAIL = concat_ws('; ', 'path: ' || v_field, nullif(v_detail, '')), HINT = v_hint;
+    PERFORM backup_mgmt._policy_raise_at(v_field, v_state, v_message, v_detail, v_hint);
+    RETURN NULL; -- not reached: _policy_raise_at raises
 END;
 $$;
 

@@ -37,13 +37,8 @@ BEGIN
     IF jsonb_typeof(p_decl) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'a schedule must be an object' USING ERRCODE = '22023';
     END IF;
-    SELECT min(k) INTO v_key FROM jsonb_object_keys(p_decl) AS k
-     WHERE k <> ALL (ARRAY['name', 'type', 'cron', 'timezone', 'window', 'paused', 'description', 'retention', 'notifications']);
-    IF v_key IS NOT NULL THEN
-        v_field := p_path || '.' || v_key;
-        RAISE EXCEPTION 'unknown field' USING ERRCODE = '22023',
-            HINT = 'A schedule has name, type, cron, timezone, window, paused, description, retention, notifications.';
-    END IF;
+    PERFORM backup_mgmt._policy_check_keys(p_decl, p_path,
+        ARRAY['name', 'type', 'cron', 'timezone', 'window', 'paused', 'description', 'retention', 'notifications']);
 
     v_field := p_path || '.name';
     v_name := backup_mgmt._schedule_name(backup_mgmt._policy_json_value(p_decl->'name', 'string'));
@@ -73,9 +68,7 @@ BEGIN
     v_field := p_path || '.window';
     v_window := p_decl->'window';
     IF v_window IS NOT NULL AND jsonb_typeof(v_window) <> 'null' THEN
-        IF jsonb_typeof(v_window) <> 'object' OR EXISTS (SELECT 1 FROM jsonb_object_keys(v_window) AS k WHERE k NOT IN ('start', 'end')) THEN
-            RAISE EXCEPTION 'must be an object {"start": "HH:MM", "end": "HH:MM"} or null' USING ERRCODE = '22023';
-        END IF;
+        PERFORM backup_mgmt._policy_check_keys(v_window, p_path || '.window', ARRAY['start', 'end']);
         FOREACH v_key IN ARRAY ARRAY['start', 'end'] LOOP
             v_field := p_path || '.window.' || v_key;
             IF coalesce(backup_mgmt._policy_json_value(v_window->v_key, 'string'), '') !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' THEN
@@ -88,17 +81,8 @@ BEGIN
         PERFORM backup_mgmt._schedule_window(v_start, v_end);
     END IF;
 
-    v_field := p_path || '.retention';
-    v_retention := coalesce(p_decl->'retention', '{}');
-    IF jsonb_typeof(v_retention) <> 'object' THEN
-        RAISE EXCEPTION 'must be an object' USING ERRCODE = '22023';
-    END IF;
-    SELECT min(k) INTO v_key FROM jsonb_object_keys(v_retention) AS k
-     WHERE k <> ALL (ARRAY['period', 'min_redundancy', 'recovery_window', 'max_backup_count']);
-    IF v_key IS NOT NULL THEN
-        v_field := p_path || '.retention.' || v_key;
-        RAISE EXCEPTION 'unknown field' USING ERRCODE = '22023', HINT = 'retention has period, min_redundancy, recovery_window, max_backup_count.';
-    END IF;
+    v_retention := backup_mgmt._policy_check_keys(p_decl->'retention', p_path || '.retention',
+        ARRAY['period', 'min_redundancy', 'recovery_window', 'max_backup_count']);
     v_field := p_path || '.retention.period';
     PERFORM backup_mgmt._policy_interval(backup_mgmt._policy_json_value(v_retention->'period', 'string'), interval '0', false);
     v_field := p_path || '.retention.min_redundancy';
@@ -112,16 +96,8 @@ BEGIN
         RAISE EXCEPTION 'must lie between 1 and 1000000, not %', v_retention->>'max_backup_count' USING ERRCODE = '22023';
     END IF;
 
-    v_field := p_path || '.notifications';
-    v_notify := coalesce(p_decl->'notifications', '{}');
-    IF jsonb_typeof(v_notify) <> 'object' THEN
-        RAISE EXCEPTION 'must be an object' USING ERRCODE = '22023';
-    END IF;
-    SELECT min(k) INTO v_key FROM jsonb_object_keys(v_notify) AS k WHERE k <> ALL (ARRAY['on_success', 'on_failure', 'recipients']);
-    IF v_key IS NOT NULL THEN
-        v_field := p_path || '.notifications.' || v_key;
-        RAISE EXCEPTION 'unknown field' USING ERRCODE = '22023', HINT = 'notifications has on_success, on_failure, recipients.';
-    END IF;
+    v_notify := backup_mgmt._policy_check_keys(p_decl->'notifications', p_path || '.notifications',
+        ARRAY['on_success', 'on_failure', 'recipients']);
     v_field := p_path || '.notifications.on_success';
     PERFORM backup_mgmt._policy_json_value(v_notify->'on_success', 'boolean');
     v_field := p_path || '.notifications.on_failure';
@@ -157,12 +133,8 @@ BEGIN
         'notifications.recipients', to_jsonb(v_recipients));
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-    IF coalesce(v_hint, '') = '' THEN
-        RAISE EXCEPTION '%: %', v_field, v_message
-            USING ERRCODE = v_state, DETAIL = concat_ws('; ', 'path: ' || v_field, nullif(v_detail, ''));
-    END IF;
-    RAISE EXCEPTION '%: %', v_field, v_message
-        USING ERRCODE = v_state, DETAIL = concat_ws('; ', 'path: ' || v_field, nullif(v_detail, '')), HINT = v_hint;
+    PERFORM backup_mgmt._policy_raise_at(v_field, v_state, v_message, v_detail, v_hint);
+    RETURN NULL; -- not reached: _policy_raise_at raises
 END;
 $$;
 

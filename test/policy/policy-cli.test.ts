@@ -3,7 +3,6 @@
 // pg_cron in the pack's database: exit codes 0 / 2 / 1, --json, the file
 // forms (.json, .mjs with defineBackupPolicy, .ts through a loader), errors
 // naming the file and the path in it, serialised applies.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEntry, packageRoot } from '../../src/util/paths.js';
 import { runCli, type CliResult } from '../e2e/support.js';
 import { useCluster } from '../harness/cluster.js';
+import { run } from './support.js';
 
 const cluster = useCluster({ name: 'policy-cli' });
 let client: pg.Client;
@@ -161,18 +161,7 @@ export default { ...policy, retention: { min_redundancy: 3 } };
   });
 
   it('.ts through tsx (node --import tsx): planned like any other file', async () => {
-    const r = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', cliEntry(), 'policy', 'plan', ts()], {
-        cwd: packageRoot(),
-        env: { ...process.env, DATABASE_URL: url },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b) => (stdout += b));
-      child.stderr.on('data', (b) => (stderr += b));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const r = await run(process.execPath, ['--import', 'tsx', cliEntry(), 'policy', 'plan', ts()], packageRoot(), { DATABASE_URL: url });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('no changes');

@@ -3,30 +3,13 @@
 // type-checked there with skipLibCheck off (a misspelt field must fail), then
 // compiled and deployed with the installed CLI (`migrate up --policy`) against
 // a real cluster with pg_cron, and its deploy script run.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/util/paths.js';
 import { useCluster } from '../harness/cluster.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { run } from './support.js';
 
 /** The ```ts blocks of the README section, by the file name in their first line (// name.ts). */
 function readmeExamples(): Map<string, string> {
