@@ -397,6 +397,26 @@ describe('concurrent applies', () => {
   });
 });
 
+describe('who may plan and apply', () => {
+  it('a viewer may plan (a CI gate with a read-only role) but not apply; apply needs READ COMMITTED', async () => {
+    await q(`CREATE ROLE policy_ci LOGIN IN ROLE backup_viewer`);
+    const ci = await cluster().connect('postgres', 'policy_ci');
+    try {
+      expect(await q('SELECT * FROM backup_mgmt.policy_plan($1::jsonb)', [JSON.stringify(POLICY)], ci)).toEqual([]);
+      const e = await failure('SELECT * FROM backup_mgmt.policy_apply($1::jsonb)', [JSON.stringify(POLICY)], ci);
+      expect(e.code).toBe('42501');
+    } finally {
+      await ci.end();
+    }
+    await q('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    try {
+      expect((await failure('SELECT * FROM backup_mgmt.policy_apply($1::jsonb)', [JSON.stringify(POLICY)])).code).toBe('25001');
+    } finally {
+      await q('ROLLBACK');
+    }
+  });
+});
+
 describe('the TypeScript schema knows every retention and health setting', () => {
   it('its keys are the catalog\'s retention.* and health.* settings', async () => {
     const { PolicyRetentionSettings, PolicyHealthSettings } = await import('../../src/client/policy/schema.js');
