@@ -169,6 +169,25 @@ export default { ...policy, retention: { min_redundancy: 3 } };
 });
 
 describe('serialised applies', () => {
+  it('two applies of different files at once: both succeed, the database ends as exactly one of them', async () => {
+    const variant = (cron: string, redundancy: number, drill: string) => ({
+      ...POLICY, prune: true,
+      schedules: [{ ...POLICY.schedules[0]!, cron }, { ...POLICY.schedules[1]!, paused: redundancy > 4 }],
+      retention: { min_redundancy: redundancy }, health: { drill_max_age: drill },
+    });
+    const a = file('race-a.json', variant('10 2 * * *', 4, '20 days'));
+    const b = file('race-b.json', variant('20 2 * * *', 5, '25 days'));
+    const [ra, rb] = await Promise.all([cli('policy', 'apply', a), cli('policy', 'apply', b)]);
+    expect([ra.code, rb.code, ra.stderr, rb.stderr]).toEqual([0, 0, '', '']);
+    const [pa, pb] = await Promise.all([cli('policy', 'plan', a), cli('policy', 'plan', b)]);
+    // One file matches completely; the other differs in every one of its fields.
+    expect([pa.code, pb.code].sort()).toEqual([0, 2]);
+    const other = pa.code === 2 ? pa : pb;
+    for (const line of ['nightly-full: alter cron', 'cleanup: ', 'retention.min_redundancy: set', 'health.drill_max_age: set']) {
+      expect(other.stdout).toContain(line);
+    }
+  });
+
   it('apply --no-wait while another apply holds the lock: exit 1 with 55P03, nothing applied', async () => {
     const other = await cluster().connect('postgres');
     try {
