@@ -18,7 +18,10 @@ AS $$
 -- Validates everything before writing anything; hub + first satellite
 -- version (through the loader), next_execution_time from the cron evaluator
 -- (time zone UTC; alter_backup_schedule changes it), then the pg_cron job.
--- A dropped schedule's name may be defined again: same hub, new version.
+-- A dropped schedule's name may be defined again: same hub, new version that
+-- starts from these arguments and the defaults. Nothing of the dropped
+-- definition carries over (retention overrides, counters, notifications,
+-- description, tags); its versions stay in the history.
 DECLARE
     v_name text := backup_mgmt._schedule_name(p_schedule_name);
     v_type text := backup_mgmt._schedule_backup_type(p_backup_type, p_tenant_hk);
@@ -64,12 +67,23 @@ BEGIN
         'execution_window_end', p_execution_window_end,
         'is_active', true,
         'next_execution_time', backup_mgmt.cron_next(v_expr, now(), 'UTC'),
-        'execution_count', coalesce(v_current.execution_count, 0),
+        'execution_count', 0,
+        'last_execution_time', NULL,
+        'max_execution_duration', NULL,
         'retention_period', p_retention_period,
+        'max_backup_count', NULL,
+        'min_redundancy', NULL,
+        'recovery_window', NULL,
+        'notify_on_success', NULL,
+        'notify_on_failure', NULL,
+        'notification_recipients', NULL,
+        'backup_priority', NULL,
+        'resource_constraints', NULL,
+        'schedule_description', NULL,
         'cron_job_name', CASE WHEN backup_mgmt._schedule_pg_cron() THEN 'backup_mgmt:' || v_name END,
         'created_by', session_user,
         'changed_by', session_user,
-        'tags', CASE WHEN v_current.tags IS NOT NULL THEN v_current.tags - 'dropped_at' - 'dropped_by' END),
+        'tags', NULL),
         'backup_mgmt.create_backup_schedule');
     PERFORM backup_mgmt._schedule_cron_sync(v_hk);
     RETURN v_hk;
@@ -77,4 +91,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.create_backup_schedule(varchar, varchar, varchar, bytea, interval, time, time) IS
-'Defines a schedule and returns its hash key (hash_key(name)). p_schedule_name: ^[a-z0-9][a-z0-9_-]{0,62}$, case-insensitive, stored lower-case; p_backup_type: FULL, INCREMENTAL, CLEANUP, HEALTH_CHECK, VERIFY or DRILL; p_cron_expression: 5-field cron or @alias (see cron_parse), evaluated in UTC until alter_backup_schedule(p_timezone) changes it; p_tenant_hk NULL = system-wide (FULL/INCREMENTAL must be system-wide: 0A000); p_retention_period positive; execution window both ends or none, start <> end, start > end wraps midnight (runs due outside it are deferred to its start). With pg_cron in this database a job backup_mgmt:<name> runs SELECT backup_mgmt.run_schedule(''<name>''); otherwise agents drive it with run_due_schedules(). Errors: 22004 NULL, 22023 bad input, 42710 name in use; nothing is written on error.';
+'Defines a schedule and returns its hash key (hash_key(name)). p_schedule_name: ^[a-z0-9][a-z0-9_-]{0,62}$, case-insensitive, stored lower-case; p_backup_type: FULL, INCREMENTAL, CLEANUP, HEALTH_CHECK, VERIFY or DRILL; p_cron_expression: 5-field cron or @alias (see cron_parse), evaluated in UTC until alter_backup_schedule(p_timezone) changes it; p_tenant_hk NULL = system-wide (FULL/INCREMENTAL must be system-wide: 0A000); p_retention_period positive; execution window both ends or none, start <> end, start > end wraps midnight (runs due outside it are deferred to its start). With pg_cron in this database a job backup_mgmt:<name> runs SELECT backup_mgmt.run_schedule(''<name>''); otherwise agents drive it with run_due_schedules(). A dropped name defined again starts afresh (no retention overrides, counters, notifications or tags of the dropped definition; its history stays in backup_schedule_s). Errors: 22004 NULL, 22023 bad input, 42710 name in use; nothing is written on error.';

@@ -6,6 +6,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { checkCommand } from './commands/check.js';
 import { listCommand } from './commands/list.js';
 import { migrateCommand } from './commands/migrate.js';
+import { policyCommand } from './commands/policy.js';
 import { setupCommand } from './commands/setup.js';
 import { showCommand } from './commands/show.js';
 import { verifyCommand } from './commands/verify.js';
@@ -36,5 +37,6 @@ export function buildProgram(): Command {
   program.addCommand(restoreCommand());
   program.addCommand(recoveryCommand());
   program.addCommand(drillCommand());
+  program.addCommand(policyCommand());
   return program;
 }

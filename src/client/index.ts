@@ -34,3 +34,4 @@ export {
   type JobType,
   type VerificationStatus,
 } from './types.js';
+export * from './policy/index.js';

@@ -54,6 +54,8 @@ const STATE_CHANGING = new Set([
   'cleanup_expired_backups', 'set_schedule_retention',
   // health (sql/50-health): the agent reports its repository's free space
   'agent_report_storage',
+  // policy as code (sql/70-policy); a schedule's notification settings
+  'policy_apply', 'set_schedule_notifications',
 ]);
 
 /**
@@ -95,6 +97,8 @@ const LEGIT: Record<string, string[]> = {
   'initiate_point_in_time_recovery.p_tenant_hk': ['null'],
   // The repository holds no WAL file at all: every registered one is purged.
   'sync_wal_presence.p_present': ['empty'],
+  // Recipients are addresses or channel names for a notifier, stored as data ('{}': none).
+  'set_schedule_notifications.p_recipients': ['empty', 'traversal', 'sql'],
 };
 
 interface Value {
@@ -248,6 +252,9 @@ function baselines(db: SecurityDb, f: Fixture): { byName: Record<string, unknown
     initiate_point_in_time_recovery: [{ p_tenant_hk: null, p_target_timestamp: db.at(400) }],
     create_restore_drill: [{ p_backup_hk: f.b2 }],
     cron_next: [{ p_expr: '0 2 * * *', p_after: new Date(), p_timezone: 'Europe/Berlin' }],
+    // The existing schedule declared with other fields: a plan with changes, an apply that makes them.
+    policy_plan: [{ p_policy: { version: 1, schedules: [{ name: 'sweep-verify', type: 'VERIFY', cron: '0 5 * * *' }] } }],
+    policy_apply: [{ p_policy: { version: 1, schedules: [{ name: 'sweep-verify', type: 'VERIFY', cron: '0 5 * * *' }] }, p_wait: true }],
   };
   return { byName, byFunction };
 }

@@ -14,9 +14,19 @@ export function migrateCommand(): Command {
   const cmd = new Command('migrate').description('install, upgrade or remove the backup_mgmt schema');
 
   withCommon(cmd.command('up').description('apply pending migrations and the functions from sql/'))
-    .action(async (opts: CommonOptions) => {
+    .option('--policy <file>', 'then apply this backup policy file (see `policy apply`)')
+    .action(async (opts: CommonOptions & { policy?: string }) => {
       const { migrateUp } = await import('../../migrate/runner.js');
-      const result = await migrateUp(resolveDatabaseUrl(opts.databaseUrl), say(opts.json));
+      const databaseUrl = resolveDatabaseUrl(opts.databaseUrl);
+      // A file that does not load or validate stops the deployment before it changes anything.
+      if (opts.policy) await (await import('../policy-file.js')).loadPolicyFile(opts.policy);
+      const result = await migrateUp(databaseUrl, say(opts.json));
+      if (opts.policy) {
+        const { applyPolicyFile, printApplied } = await import('./policy.js');
+        const changes = await applyPolicyFile(databaseUrl, opts.policy, true);
+        if (opts.json) return printJson({ ...result, policy: { file: opts.policy, applied: changes.length > 0, changes } });
+        printApplied(opts.policy, changes);
+      }
       if (opts.json) printJson(result);
       else if (!result.migrationsApplied.length && !result.functionsApplied) process.stdout.write('backup_mgmt is up to date\n');
       else process.stdout.write(`backup_mgmt installed: ${result.migrationsApplied.length} migration(s), functions ${result.functionsApplied ? 'applied' : 'unchanged'}\n`);
