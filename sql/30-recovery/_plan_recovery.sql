@@ -230,6 +230,8 @@ BEGIN
            AND (v_given IS NULL OR c.backup_hk = v_given)
            AND c.backup_type = 'FULL' AND c.backup_status = 'COMPLETED' AND st.files_present IS NOT FALSE
            AND (c.verification_status = 'VERIFIED' OR (p_drill AND v_given IS NOT NULL))
+           -- A backup whose restore drill failed is never chosen by itself; named, it may be.
+           AND (v_given IS NOT NULL OR c.recovery_test_success IS NOT FALSE)
            AND l.system_identifier = v_sysid AND l.timeline_id IS NOT NULL
            AND l.start_lsn IS NOT NULL AND l.stop_lsn > l.start_lsn
            -- Implied by the time test below (a backup starts before it stops),
