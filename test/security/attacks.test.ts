@@ -164,7 +164,7 @@ describe('a kept copy: what a restored server can and cannot do (findings 1, 4, 
     try {
       const [me] = (await c.query(`SELECT current_setting('search_path') AS sp, a.application_name AS app
                                    FROM pg_catalog.pg_stat_activity AS a WHERE a.pid = pg_catalog.pg_backend_pid()`)).rows;
-      expect(me).toEqual({ sp: 'pg_catalog, pg_temp', app: 'backup-mgmt agent (restore validation)' });
+      expect(me).toEqual({ sp: 'pg_catalog,pg_temp', app: 'backup-mgmt agent (restore validation)' });
       expect((await c.query('SELECT count(*) AS n FROM ev.loot')).rows[0].n).toBe('42');
     } finally {
       await c.end();
