@@ -14,6 +14,8 @@ import { CommandError, isRoot, minimalEnv, pgTool, runAsPostgres } from '../util
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
+const SETPRIV = '/usr/bin/setpriv';
+
 export interface RestoredServerOptions {
   dataDir: string;
   socketDir: string;
@@ -96,8 +98,14 @@ export class RestoredServer {
     this.startSettled = false;
     const fd = openSync(this.o.logFile, 'a');
     try {
-      const ids = isRoot() ? postgresIds() : undefined;
-      const child = spawn(pgTool('postgres'), ['-D', this.o.dataDir, ...(this.o.postgresArgs ?? [])], {
+      const argv = [pgTool('postgres'), '-D', this.o.dataDir, ...(this.o.postgresArgs ?? [])];
+      // As root: become the server's user with its supplementary groups (e.g.
+      // ssl-cert) by setpriv, which execs in place (runuser would stay as the
+      // parent); without setpriv, by spawn's uid/gid.
+      const viaSetpriv = isRoot() && existsSync(SETPRIV);
+      const ids = isRoot() && !viaSetpriv ? postgresIds() : undefined;
+      const [cmd, args] = viaSetpriv ? [SETPRIV, ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', ...argv]] : [argv[0]!, argv.slice(1)];
+      const child = spawn(cmd, args, {
         cwd: this.o.dataDir,
         env: minimalEnv(),
         detached: true,
