@@ -23,6 +23,8 @@ DECLARE
     v_role pg_catalog.pg_roles;
     v_bound bytea[];
 BEGIN
+    -- A tenant schedule of system-wide work (one defined before this was checked) runs nothing: 0A000.
+    PERFORM backup_mgmt._schedule_backup_type(p_backup_type, p_tenant_hk);
     SELECT * INTO v_role FROM pg_catalog.pg_roles AS r WHERE r.rolname = p_owner;
     IF NOT FOUND THEN
         RAISE EXCEPTION '%: the owner % of this schedule no longer exists', p_caller, coalesce(quote_ident(p_owner), 'NULL')
@@ -57,4 +59,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._schedule_authorize(text, bytea, name, text) IS
-'Internal: returns when role p_owner may itself start the work of a p_backup_type schedule of tenant p_tenant_hk (NULL = system-wide): the role exists, is a superuser or holds EXECUTE on the work function, and is bound to no tenant or to that tenant; else 42501 naming p_caller. Called by create_backup_schedule and alter_backup_schedule (owner = the caller) and by run_schedule before every run (owner = created_by).';
+'Internal: returns when role p_owner may itself start the work of a p_backup_type schedule of tenant p_tenant_hk (NULL = system-wide): the type may be scoped to that tenant (0A000, see _schedule_backup_type), the role exists, is a superuser or holds EXECUTE on the work function, and is bound to no tenant or to that tenant; else 42501 naming p_caller. Called by create_backup_schedule and alter_backup_schedule (owner = the caller) and by run_schedule before every run (owner = created_by).';
