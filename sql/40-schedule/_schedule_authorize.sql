@@ -13,13 +13,7 @@ AS $$
 -- EXECUTE on the function the run calls, and be bound to no tenant (system
 -- schedule) or to the schedule's tenant. 42501 otherwise.
 DECLARE
-    v_fn text := CASE p_backup_type
-        WHEN 'FULL' THEN 'create_full_backup'
-        WHEN 'INCREMENTAL' THEN 'create_incremental_backup'
-        WHEN 'CLEANUP' THEN 'cleanup_expired_backups'
-        WHEN 'HEALTH_CHECK' THEN 'health_check'
-        WHEN 'VERIFY' THEN 'verify_backup_integrity'
-        WHEN 'DRILL' THEN 'create_restore_drill' END;
+    v_fn text := backup_mgmt._schedule_work_function(p_backup_type);
     v_role pg_catalog.pg_roles;
     v_bound bytea[];
 BEGIN

@@ -280,6 +280,32 @@ describe('finding 3: tenant-bound roles and system-wide work through schedules',
     expect(await catalogState()).toBe(before);
   });
 
+  it('a tenant DRILL schedule written before the check existed runs nothing either', async () => {
+    const tb = (await query<{ hk: Buffer }>(env.url, `SELECT backup_mgmt.hash_key('TENANT_B') AS hk`))[0]!.hk;
+    const recoveries = await count('SELECT count(*) AS n FROM backup_mgmt.recovery_operation_h');
+    // Written the way the catalog held it (the API refuses to create it now), and
+    // run in the same transaction, as pg_cron would run it (the agent cannot see it before).
+    const c = new pg.Client({ connectionString: env.url });
+    await c.connect();
+    let r: { out: string } | undefined;
+    try {
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO backup_mgmt.backup_schedule_h (schedule_hk, schedule_bk, tenant_hk, record_source)
+                     VALUES (backup_mgmt.hash_key('legacy-drill'), 'legacy-drill', $1, 'test')`, [tb]);
+      await c.query(`SELECT backup_mgmt.backup_schedule_s_load(backup_mgmt.hash_key('legacy-drill'), $1, 'test')`, [{
+        schedule_name: 'legacy-drill', backup_type: 'DRILL', schedule_expression: '* * * * *', timezone: 'UTC', is_active: true,
+        next_execution_time: new Date(Date.now() - 60_000).toISOString(), execution_count: 0, created_by: 'bob', changed_by: 'bob',
+      }]);
+      r = (await c.query<{ out: string }>(`SELECT backup_mgmt.run_schedule('legacy-drill') AS out`)).rows[0];
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+    expect(r!.out).toMatch(/^failed: .*SQLSTATE 0A000/);
+    expect(await count('SELECT count(*) AS n FROM backup_mgmt.recovery_operation_h')).toBe(recoveries);
+    await query(env.url, `SELECT backup_mgmt.drop_backup_schedule('legacy-drill')`);
+  });
+
   it('a schedule whose owner lost the right is refused at run time by the agent: nothing starts', async () => {
     await query(env.url, `CREATE ROLE ops_sam LOGIN IN ROLE backup_operator`);
     // Paused at once, so that no run can happen before the binding below.
