@@ -32,8 +32,6 @@ const POLL_MS = 50;
 const CONNECT_RETRY_MS = 100;
 // sun_path holds 107 bytes: "<dir>/.s.PGSQL.65535" must fit.
 const MAX_SOCKET_DIR = 90;
-// pg_ctl -w gives up after this; our own stall watch usually decides first.
-const PG_CTL_WAIT_SECONDS = 24 * 3600;
 
 class Stopped extends Error {}
 
@@ -224,7 +222,7 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       await phase('starting');
       server = new RestoredServer({ dataDir: dir, socketDir: socket.dir, logFile, port, postgresArgs });
       const logOffset = (await server.logText()).length;
-      server.start(PG_CTL_WAIT_SECONDS);
+      server.start();
       const outcome = await waitForTarget(ctx, server, plan, timer, users);
       if (outcome !== 'stopped') {
         atTarget = outcome;

@@ -93,7 +93,7 @@ export class RestoredServer {
    * its output appended to the log. Readiness (consistency, the target) is
    * waited for by connecting; an exit of the postmaster is a failed start.
    */
-  start(_waitSeconds: number): void {
+  start(): void {
     this.startError = undefined;
     this.startSettled = false;
     const fd = openSync(this.o.logFile, 'a');
@@ -137,7 +137,7 @@ export class RestoredServer {
 
   /**
    * Cheap liveness for polling: the postmaster named in postmaster.pid exists.
-   * While pg_ctl start has not finished, a missing pid file means "not yet".
+   * While our postmaster runs and has not written its pid file yet, a missing pid file means "not yet".
    */
   async alive(): Promise<boolean> {
     let pid: number;

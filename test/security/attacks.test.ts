@@ -254,7 +254,7 @@ describe('finding 2: shell metacharacters in a restore directory', () => {
     if (isRoot()) chownSync(log, postgresIds().uid, postgresIds().gid);
     const port = await freePort();
     const server = new RestoredServer({ dataDir: hostile, socketDir: sock, logFile: log, port, postgresArgs: ['-c', `unix_socket_directories=${sock}`, '-c', 'listen_addresses=', '-c', `port=${port}`] });
-    server.start(60);
+    server.start();
     try {
       const c = await waitFor('the hostile-named server', async () => server.connect('postgres', 'postgres').catch(() => undefined), 60_000);
       await c.end();
