@@ -6,8 +6,8 @@ LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
--- Absolute, at most 1024 characters, no control characters, no '..'
--- segment; '//' and '/./' collapse and a trailing '/' goes. Symlinks are the
+-- Absolute, at most 1024 characters of A-Z a-z 0-9 / . _ - + @ =, no '..'
+-- segment, no segment starting with '-'; '//' and '/./' collapse and a trailing '/' goes. Symlinks are the
 -- agent's to check: SQL cannot see the file system.
 DECLARE
     v_parts text[];
@@ -28,6 +28,16 @@ BEGIN
                   DETAIL = format('The path was %s.', quote_literal(p_path)),
                   HINT = 'Remove line breaks, tabs and other control characters from the path.';
     END IF;
+    -- Paths reach pg_ctl, postgres, tar and the server's own shell (pg_ctl
+    -- start runs the postmaster through /bin/sh): only characters no shell,
+    -- quoting or option parser gives a meaning are allowed.
+    IF p_path !~ '^[A-Za-z0-9/._+@=-]*$' THEN
+        RAISE EXCEPTION '% contains a character outside the allowed set: %', p_what,
+                        left(quote_literal(p_path), 200)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A path may contain only letters A-Z a-z, digits and / . _ - + @ =.',
+                  HINT = 'Spaces, quotes, $, `, ;, |, &, *, ?, ~, commas, colons and non-ASCII letters are refused.';
+    END IF;
     IF left(p_path, 1) <> '/' THEN
         RAISE EXCEPTION '% must be an absolute path: %', p_what, quote_literal(p_path)
             USING ERRCODE = '22023',
@@ -43,9 +53,15 @@ BEGIN
                   DETAIL = format('The path was %s.', quote_literal(p_path)),
                   HINT = 'Give the directory without parent references (..).';
     END IF;
+    IF EXISTS (SELECT 1 FROM unnest(v_parts) AS v_part WHERE left(v_part, 1) = '-') THEN
+        RAISE EXCEPTION '% has a component starting with "-": %', p_what, quote_literal(p_path)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A tool could read such a name as an option.',
+                  HINT = 'Rename the directory so that no component starts with -.';
+    END IF;
     RETURN '/' || array_to_string(v_parts, '/');
 END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._normalize_path(text, text) IS
-'Internal: checks an absolute path (length <= 1024, no control characters, no ..) and returns it normalised; 22004/22023 otherwise. p_what names the value in error messages.';
+'Internal: checks an absolute path (length <= 1024, only A-Z a-z 0-9 / . _ - + @ =, no .., no component starting with -) and returns it normalised; 22004/22023 otherwise. p_what names the value in error messages.';

@@ -26,7 +26,7 @@ AS $$
         ('backup.max_rate', NULL::text,
          'pg_basebackup --max-rate, e.g. 50M or 20480k (32k..1024M). Unset: unlimited.'),
         ('backup.retention_period', '7 years',
-         'How long a backup is kept; sets retention_period and expiration_date of new backups (a positive interval).'),
+         'How long a backup is kept; sets retention_period and expiration_date of new backups (a positive interval, at most 100 years).'),
         ('restore.root', NULL::text,
          'Directory under which recoveries and drills restore (<restore.root>/<recovery key> by default); requested restore directories must lie inside it or inside an agent''s restore root. Unset: the restore root of the newest live agent.'),
         -- retention.*: the system retention policy (sql/60-retention), validated by _retention_setting_value().

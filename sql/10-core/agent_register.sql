@@ -49,9 +49,9 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = left(p_info::text, 200),
                   HINT = 'For example {"cpu_count": 2, "pg_basebackup": "pg_basebackup (PostgreSQL) 15.18"}.';
     END IF;
-    v_root := backup_mgmt._normalize_path(p_repository_root, 'repository root');
+    v_root := backup_mgmt._normalize_root(p_repository_root, 'repository root');
     IF p_restore_root IS NOT NULL THEN
-        v_restore_root := backup_mgmt._normalize_path(p_restore_root, 'restore root');
+        v_restore_root := backup_mgmt._normalize_root(p_restore_root, 'restore root');
     END IF;
 
     INSERT INTO backup_mgmt.agent AS a (agent_id, hostname, pid, repository_root, restore_root, info, started_at, heartbeat_at, stopped_at)

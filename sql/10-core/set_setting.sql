@@ -38,7 +38,7 @@ BEGIN
 
     CASE p_name
         WHEN 'repository.roots' THEN
-            v_roots := ARRAY(SELECT backup_mgmt._normalize_path(btrim(v_part), 'repository.roots entry')
+            v_roots := ARRAY(SELECT backup_mgmt._normalize_root(btrim(v_part), 'repository.roots entry')
                                FROM unnest(string_to_array(v_value, ',')) WITH ORDINALITY AS u (v_part, v_pos)
                               WHERE btrim(v_part) <> '' ORDER BY v_pos);
             IF cardinality(v_roots) = 0 THEN
@@ -48,7 +48,7 @@ BEGIN
             END IF;
             v_value := array_to_string(ARRAY(SELECT DISTINCT r FROM unnest(v_roots) AS r ORDER BY r), ',');
         WHEN 'repository.root', 'restore.root' THEN
-            v_value := backup_mgmt._normalize_path(v_value, p_name);
+            v_value := backup_mgmt._normalize_root(v_value, p_name);
         WHEN 'job.lease_seconds', 'job.max_attempts', 'backup.compression_level' THEN
             IF v_value !~ '^[0-9]{1,9}$' THEN
                 RAISE EXCEPTION 'set_setting: % must be a whole number, not %', p_name, quote_literal(p_value)
@@ -94,6 +94,11 @@ BEGIN
             END;
             IF v_interval <= interval '0' THEN
                 RAISE EXCEPTION 'set_setting: backup.retention_period must be positive, not %', v_value
+                    USING ERRCODE = '22023', DETAIL = v_description;
+            END IF;
+            -- Beyond this, now() + period leaves the timestamp range and every backup would fail.
+            IF v_interval > interval '100 years' THEN
+                RAISE EXCEPTION 'set_setting: backup.retention_period must be at most 100 years, not %', v_value
                     USING ERRCODE = '22023', DETAIL = v_description;
             END IF;
         WHEN 'retention.period', 'retention.min_redundancy', 'retention.recovery_window',

@@ -141,6 +141,14 @@ BEGIN
             v_canonical := v_xid::text;
             v_desc := 'xid ' || v_canonical;
         WHEN 'name' THEN
+            -- The name becomes recovery_target_name in the copy's configuration:
+            -- only what create_restore_point() accepts can name a restore point.
+            IF v_value !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
+                RAISE EXCEPTION 'invalid restore point name %', left(quote_literal(v_value), 80)
+                    USING ERRCODE = '22023',
+                          DETAIL = 'A restore point name starts with a letter or digit and has at most 63 of A-Z a-z 0-9 _ . : -.',
+                          HINT = 'SELECT name FROM backup_mgmt.restore_point lists the restore points.';
+            END IF;
             SELECT * INTO v_rp FROM backup_mgmt.restore_point AS r WHERE r.name = v_value;
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'no restore point named %', quote_literal(v_value)
@@ -230,6 +238,8 @@ BEGIN
            AND (v_given IS NULL OR c.backup_hk = v_given)
            AND c.backup_type = 'FULL' AND c.backup_status = 'COMPLETED' AND st.files_present IS NOT FALSE
            AND (c.verification_status = 'VERIFIED' OR (p_drill AND v_given IS NOT NULL))
+           -- A backup whose restore drill failed is never chosen by itself; named, it may be.
+           AND (v_given IS NOT NULL OR c.recovery_test_success IS NOT FALSE)
            AND l.system_identifier = v_sysid AND l.timeline_id IS NOT NULL
            AND l.start_lsn IS NOT NULL AND l.stop_lsn > l.start_lsn
            -- Implied by the time test below (a backup starts before it stops),

@@ -36,7 +36,7 @@ BEGIN
                       HINT = 'SELECT backup_mgmt.set_setting(''restore.root'', ''/path''), or start `backup-mgmt agent` with a restore root.';
         END IF;
         IF NOT EXISTS (SELECT 1 FROM unnest(v_roots) AS r
-                        WHERE v_dir <> r AND (r = '/' OR starts_with(v_dir, r || '/'))) THEN
+                        WHERE v_dir <> r AND r <> '/' AND starts_with(v_dir, r || '/')) THEN
             RAISE EXCEPTION 'restore directory % is not inside a restore root', quote_literal(v_dir)
                 USING ERRCODE = '22023',
                       DETAIL = 'Allowed roots: ' || array_to_string(v_roots, ', ') || '.',
@@ -45,11 +45,12 @@ BEGIN
     END IF;
 
     -- The running cluster's own files are never a restore target.
-    v_data := backup_mgmt._normalize_path(current_setting('data_directory'), 'data directory');
+    -- The server's own directories are compared, not accepted: any character goes.
+    v_data := rtrim(regexp_replace(current_setting('data_directory'), '/+', '/', 'g'), '/');
     FOR v_other IN
         SELECT v_data
         UNION ALL
-        SELECT backup_mgmt._normalize_path(pg_tablespace_location(t.oid), 'tablespace location')
+        SELECT rtrim(regexp_replace(pg_tablespace_location(t.oid), '/+', '/', 'g'), '/')
           FROM pg_tablespace AS t WHERE pg_tablespace_location(t.oid) LIKE '/%'
     LOOP
         IF v_dir = v_other OR starts_with(v_dir, v_other || '/') OR starts_with(v_other, v_dir || '/') THEN

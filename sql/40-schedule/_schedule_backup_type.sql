@@ -32,6 +32,14 @@ BEGIN
                   DETAIL = 'Physical backups copy the whole cluster: every database, every tenant.',
                   HINT = 'Pass p_tenant_hk => NULL for a system-wide schedule.';
     END IF;
+    -- A drill restores the whole cluster and health_check() reports on all of
+    -- it: system-wide work, which a tenant may not start directly either.
+    IF p_tenant_hk IS NOT NULL AND v_type IN ('DRILL', 'HEALTH_CHECK') THEN
+        RAISE EXCEPTION 'a % schedule cannot be scoped to a tenant', v_type
+            USING ERRCODE = '0A000',
+                  DETAIL = 'Restore drills and health checks concern the whole cluster.',
+                  HINT = 'Pass p_tenant_hk => NULL for a system-wide schedule (a role bound to no tenant must create it).';
+    END IF;
     IF p_tenant_hk IS NOT NULL AND octet_length(p_tenant_hk) <> 32 THEN
         RAISE EXCEPTION 'invalid tenant hash key'
             USING ERRCODE = '22023',
@@ -43,4 +51,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._schedule_backup_type(text, bytea) IS
-'Internal: validates a schedule type (FULL, INCREMENTAL, CLEANUP, HEALTH_CHECK, VERIFY, DRILL; any case) against the tenant: 22004 NULL, 0A000 DIFFERENTIAL or a tenant on FULL/INCREMENTAL, 22023 otherwise.';
+'Internal: validates a schedule type (FULL, INCREMENTAL, CLEANUP, HEALTH_CHECK, VERIFY, DRILL; any case) against the tenant: 22004 NULL, 0A000 DIFFERENTIAL or a tenant on FULL/INCREMENTAL/DRILL/HEALTH_CHECK, 22023 otherwise.';

@@ -16,13 +16,7 @@ AS $$
 -- then outcome SKIPPED with a clear detail. Backup-producing calls return the
 -- backup's hash key (result column backup_id, seed 001).
 DECLARE
-    v_fn text := CASE p_backup_type
-        WHEN 'FULL' THEN 'create_full_backup'
-        WHEN 'INCREMENTAL' THEN 'create_incremental_backup'
-        WHEN 'CLEANUP' THEN 'cleanup_expired_backups'
-        WHEN 'HEALTH_CHECK' THEN 'health_check'
-        WHEN 'VERIFY' THEN 'verify_backup_integrity'
-        WHEN 'DRILL' THEN 'create_restore_drill' END;
+    v_fn text := backup_mgmt._schedule_work_function(p_backup_type);
     v_row jsonb;
     v_target bytea;
     v_count bigint;

@@ -38,6 +38,10 @@ BEGIN
     END IF;
     IF p_backup_type IS NOT NULL THEN
         v_type := backup_mgmt._schedule_backup_type(p_backup_type, v_tenant);
+        IF v_type IS DISTINCT FROM v_s.backup_type THEN
+            PERFORM backup_mgmt._schedule_authorize(v_type, v_tenant, session_user, 'alter_backup_schedule');
+            PERFORM backup_mgmt._schedule_authorize(v_type, v_tenant, v_s.created_by, 'alter_backup_schedule');
+        END IF;
     END IF;
     IF p_timezone IS NOT NULL THEN
         v_zone := backup_mgmt._schedule_timezone(p_timezone);

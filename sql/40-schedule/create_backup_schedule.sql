@@ -32,6 +32,7 @@ DECLARE
 BEGIN
     -- A tenant's role defines schedules of its own tenant only.
     PERFORM backup_mgmt._require_tenant_access(p_tenant_hk, 'create_backup_schedule');
+    PERFORM backup_mgmt._schedule_authorize(v_type, p_tenant_hk, session_user, 'create_backup_schedule');
     v_expr := (backup_mgmt._cron_fields(p_cron_expression)).expression;
     IF left(btrim(p_cron_expression), 1) = '@' THEN
         v_expr := lower(btrim(p_cron_expression));
@@ -91,4 +92,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.create_backup_schedule(varchar, varchar, varchar, bytea, interval, time, time) IS
-'Defines a schedule and returns its hash key (hash_key(name)). p_schedule_name: ^[a-z0-9][a-z0-9_-]{0,62}$, case-insensitive, stored lower-case; p_backup_type: FULL, INCREMENTAL, CLEANUP, HEALTH_CHECK, VERIFY or DRILL; p_cron_expression: 5-field cron or @alias (see cron_parse), evaluated in UTC until alter_backup_schedule(p_timezone) changes it; p_tenant_hk NULL = system-wide (FULL/INCREMENTAL must be system-wide: 0A000); p_retention_period positive; execution window both ends or none, start <> end, start > end wraps midnight (runs due outside it are deferred to its start). With pg_cron in this database a job backup_mgmt:<name> runs SELECT backup_mgmt.run_schedule(''<name>''); otherwise agents drive it with run_due_schedules(). A dropped name defined again starts afresh (no retention overrides, counters, notifications or tags of the dropped definition; its history stays in backup_schedule_s). Errors: 22004 NULL, 22023 bad input, 42710 name in use; nothing is written on error.';
+'Defines a schedule and returns its hash key (hash_key(name)). p_schedule_name: ^[a-z0-9][a-z0-9_-]{0,62}$, case-insensitive, stored lower-case; p_backup_type: FULL, INCREMENTAL, CLEANUP, HEALTH_CHECK, VERIFY or DRILL; p_cron_expression: 5-field cron or @alias (see cron_parse), evaluated in UTC until alter_backup_schedule(p_timezone) changes it; p_tenant_hk NULL = system-wide (FULL/INCREMENTAL must be system-wide: 0A000); p_retention_period positive; execution window both ends or none, start <> end, start > end wraps midnight (runs due outside it are deferred to its start). With pg_cron in this database a job backup_mgmt:<name> runs SELECT backup_mgmt.run_schedule(''<name>''); otherwise agents drive it with run_due_schedules(). A dropped name defined again starts afresh (no retention overrides, counters, notifications or tags of the dropped definition; its history stays in backup_schedule_s). Errors: 22004 NULL, 22023 bad input, 42710 name in use, 42501 when the caller may not start the schedule''s work directly (see _schedule_authorize; checked again before every run); nothing is written on error.';

@@ -62,6 +62,8 @@ BEGIN
     END IF;
 
     BEGIN
+        -- Runs happen as the pack's owner: the schedule's owner must still be allowed the work.
+        PERFORM backup_mgmt._schedule_authorize(v_s.backup_type, v_tenant, v_s.created_by, 'run_schedule');
         SELECT * INTO v_work FROM backup_mgmt._schedule_start_work(v_s.backup_type, v_tenant);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
@@ -88,4 +90,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.run_schedule(text) IS
-'Runs schedule p_schedule_name if it is due and returns what happened: ''skipped: dropped'', ''skipped: paused'', ''skipped: not due until …'' (nothing recorded), ''skipped: previous run still running (…)'', ''deferred: outside execution window …, next run at …'', ''started: full requested FULL_BACKUP_…'' (and the like per type), ''skipped: incremental backups not available (…)'' when the work function is not installed, or ''failed: … (SQLSTATE …)''. Each of the last kinds is recorded as a backup_schedule_s version (tags.last_run) and moves next_execution_time to the next slot after max(now, due slot), so a missed run is made up once. Backups started are linked in schedule_execution_l. Called by the pg_cron job backup_mgmt:<name> and by run_due_schedules(); 42704 for an unknown schedule.';
+'Runs schedule p_schedule_name if it is due and returns what happened: ''skipped: dropped'', ''skipped: paused'', ''skipped: not due until …'' (nothing recorded), ''skipped: previous run still running (…)'', ''deferred: outside execution window …, next run at …'', ''started: full requested FULL_BACKUP_…'' (and the like per type), ''skipped: incremental backups not available (…)'' when the work function is not installed, or ''failed: … (SQLSTATE …)'' (42501 when the schedule''s owner may no longer start its work directly, see _schedule_authorize). Each of the last kinds is recorded as a backup_schedule_s version (tags.last_run) and moves next_execution_time to the next slot after max(now, due slot), so a missed run is made up once. Backups started are linked in schedule_execution_l. Called by the pg_cron job backup_mgmt:<name> and by run_due_schedules(); 42704 for an unknown schedule.';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from '../util/paths.js';
 import type { AgentConfig } from './config.js';
-import { isLocalHost } from './conninfo.js';
+import { isLocalHost, PINNED_OPTIONS } from './conninfo.js';
 import { JobListener } from './listener.js';
 import { runJob, SUPPORTED_JOB_TYPES } from './job-runner.js';
 import { errorText, stderrLogger, type Logger } from './log.js';
@@ -75,7 +75,7 @@ export class Agent {
     this.intervals = { ...DEFAULT_INTERVALS, walScanMs: opts.config.walScanSeconds * 1000, ...opts.intervals };
     // Idle connections stay open: a job's first statements (progress, the WAL
     // slot) would otherwise wait for a new connection after every quiet spell.
-    this.pool = new pg.Pool({ connectionString: opts.config.databaseUrl, max: 3, idleTimeoutMillis: 0, application_name: 'backup-mgmt agent' });
+    this.pool = new pg.Pool({ connectionString: opts.config.databaseUrl, max: 3, idleTimeoutMillis: 0, application_name: 'backup-mgmt agent', options: PINNED_OPTIONS });
     // An idle pooled connection that dies must not take the agent down.
     this.pool.on('error', (e) => this.log('warn', `database connection lost: ${e.message}`));
     this.sql = new AgentSql(this.pool);

@@ -2,7 +2,7 @@
 // stderr for progress and WAL points, and stop it on request.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { pgTool } from '../util/process.js';
+import { minimalEnv, pgTool } from '../util/process.js';
 import { LineSplitter, parseEndPoint, parseProgressLine, parseStartPoint, type Progress, type WalPoint } from './basebackup-output.js';
 import { toolConnection } from './conninfo.js';
 import type { FullBackupPlan } from './protocol.js';
@@ -84,7 +84,7 @@ export function startBaseBackup(opts: BaseBackupOptions): BaseBackupRun {
   const { args, env } = baseBackupArgs(opts, 'backup-mgmt agent');
   const tool = pgTool('pg_basebackup');
   const [cmd, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', tool, ...args]] : [tool, args];
-  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd, argv, { env: { ...minimalEnv({ pgConnection: true }), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
 
   const lines = new LineSplitter();
   let stderr = '';

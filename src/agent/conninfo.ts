@@ -4,6 +4,14 @@
 
 export type ConnParams = Record<string, string>;
 
+/**
+ * Startup options of every connection the agent opens: search_path pinned in
+ * the startup packet wins over any `ALTER DATABASE/ROLE … SET search_path`,
+ * so no object planted in another schema is ever resolved. The agent's
+ * queries name pg_catalog's and backup_mgmt's objects besides.
+ */
+export const PINNED_OPTIONS = '-c search_path=pg_catalog,pg_temp';
+
 // Parameters the agent's pool uses but a replication connection must not
 // inherit (pg_basebackup connects with replication=true by itself).
 const DROPPED = new Set(['password', 'replication', 'dbname']);

@@ -3,6 +3,7 @@
 // it is re-established in the background.
 import pg from 'pg';
 import { errorText, type Logger } from './log.js';
+import { PINNED_OPTIONS } from './conninfo.js';
 
 export const JOB_CHANNEL = 'backup_mgmt_jobs';
 const RECONNECT_MS = 2_000;
@@ -24,7 +25,7 @@ export class JobListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'backup-mgmt agent (listen)' });
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'backup-mgmt agent (listen)', options: PINNED_OPTIONS });
     client.on('notification', () => this.onNotify());
     client.on('error', (e) => this.lostConnection(client, e));
     client.on('end', () => this.lostConnection(client));

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { z } from 'zod';
 import { errorText, stderrLogger, type Logger } from './log.js';
+import { PINNED_OPTIONS } from './conninfo.js';
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 export const DEFAULT_STORAGE_INTERVAL_MS = 60_000;
@@ -285,6 +286,7 @@ export class AgentMonitor {
       connectionString: opts.databaseUrl,
       max: 2,
       application_name: 'backup-mgmt agent metrics',
+      options: PINNED_OPTIONS,
       statement_timeout: 30_000,
       connectionTimeoutMillis: 10_000,
     });

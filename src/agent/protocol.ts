@@ -10,12 +10,23 @@ const int8 = z.union([z.string().regex(/^-?\d+$/), z.number().int()]).transform(
 
 const hex = z.string().regex(/^[0-9a-f]+$/i, 'expected hex');
 
-/** Absolute and already normalized: plans must not smuggle `..` into a path. */
+/**
+ * The characters SQL's _normalize_path allows in a path: none that a shell,
+ * a quoting rule or an option parser gives a meaning.
+ */
+export const SAFE_PATH = /^\/[A-Za-z0-9/._+@=-]*$/;
+
+/**
+ * Absolute, already normalized and in the safe character set, checked again
+ * here (after SQL): a plan must not smuggle `..`, a shell metacharacter or an
+ * option-like component into a path.
+ */
 export const absolutePath = z
   .string()
   .min(1)
-  .refine((p) => isAbsolute(p) && !p.includes('\0') && !p.split('/').some((s) => s === '.' || s === '..'), {
-    message: 'must be an absolute path without . or .. segments',
+  .max(1024)
+  .refine((p) => isAbsolute(p) && SAFE_PATH.test(p) && !p.split('/').some((s) => s === '.' || s === '..' || s.startsWith('-')), {
+    message: 'must be an absolute path of A-Z a-z 0-9 / . _ - + @ = without . or .. segments or a component starting with -',
   });
 
 export const JobRow = z.object({

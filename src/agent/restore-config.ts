@@ -5,7 +5,7 @@
 // postgresql.auto.conf, which PostgreSQL reads last, so it wins over anything
 // the copied postgresql.conf (or its includes) says.
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { confBlock, postgresIds, type Settings } from '../pg/local-cluster.js';
 import { tablespaceLinks } from '../storage/extract.js';
@@ -22,6 +22,8 @@ export interface RecoveryConfig {
   clusterName: string;
   /** shared_preload_libraries of the backup includes pg_cron. */
   pgCron: boolean;
+  /** … includes timescaledb (its job scheduler runs in background workers). */
+  timescaledb?: boolean;
   /** The copied configuration's external_pid_file: a path of the source's, if set. */
   externalPidFile: string;
   /** The copy's PG_VERSION. */
@@ -118,6 +120,10 @@ export function recoverySettings(c: RecoveryConfig): Settings {
     recovery_min_apply_delay: 0,
     // No standby of the source will ever confirm a commit of the copy.
     synchronous_standby_names: '',
+    // Once promoted, the source's subscriptions would connect to their
+    // publishers and consume the real subscriber's slots: no apply workers.
+    max_logical_replication_workers: 0,
+    max_sync_workers_per_subscription: 0,
     primary_conninfo: '',
     primary_slot_name: '',
     // Startup failures must land in the log the agent reads.
@@ -129,6 +135,9 @@ export function recoverySettings(c: RecoveryConfig): Settings {
   if (c.pgMajor >= 14 && process.platform === 'linux') settings.recovery_init_sync_method = 'syncfs';
   // The source's pid file (e.g. under /var/run/postgresql) must not be overwritten; '' would log an error.
   if (c.externalPidFile !== '') settings.external_pid_file = join(c.dataDir, 'backup_mgmt_external.pid');
+  // Preloaded libraries stay (the copy's data may need them); those that run
+  // jobs of their own get no workers.
+  if (c.timescaledb) settings['timescaledb.max_background_workers'] = 0;
   if (c.pgCron) {
     // The copy holds the source's cron.job table: none of it may run here.
     settings['cron.launch_active_jobs'] = 'off';
@@ -166,6 +175,9 @@ export async function writeRecoveryConfig(c: RecoveryConfig): Promise<void> {
   created.push(auto);
   created.push(await ensure('recovery.signal', ''));
   await mkdir(c.socketDir, { recursive: true, mode: 0o700 });
+  // chmod and chown follow links: the socket directory must be a directory of its own.
+  const sock = await lstat(c.socketDir);
+  if (!sock.isDirectory()) throw new JobFailure(`socket directory ${c.socketDir} is not a directory (a link?): refusing to use it`);
   await chmod(c.socketDir, 0o700);
   created.push(c.socketDir);
   const logDir = join(dataDir, 'log');

@@ -5,8 +5,7 @@
 // remove it (drill). The RTO is measured from the claim to the validated cluster.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { allocatePort, releasePort } from '../pg/local-cluster.js';
 import { extractBackup } from '../storage/extract.js';
@@ -33,8 +32,6 @@ const POLL_MS = 50;
 const CONNECT_RETRY_MS = 100;
 // sun_path holds 107 bytes: "<dir>/.s.PGSQL.65535" must fit.
 const MAX_SOCKET_DIR = 90;
-// pg_ctl -w gives up after this; our own stall watch usually decides first.
-const PG_CTL_WAIT_SECONDS = 24 * 3600;
 
 class Stopped extends Error {}
 
@@ -62,21 +59,32 @@ export function sameArchives(stored: { name: string; sha256: string }[] | null |
 }
 
 /**
- * <dir>/socket, or when that path is too long for a Unix socket a directory
- * in /tmp named after the restore directory: a retry finds (and clears) the
- * same one, and an operator or a test can tell which restore it serves.
+ * <dir>/socket (inside the new 0700 data directory), or null when that path is
+ * too long for a Unix socket and a private temporary directory is needed.
  */
-export function restoreSocketDir(dataDir: string): { dir: string; temporary: boolean } {
+export function restoreSocketDir(dataDir: string): { dir: string; temporary: false } | null {
   const inside = join(dataDir, 'socket');
-  if (inside.length <= MAX_SOCKET_DIR) return { dir: inside, temporary: false };
-  return { dir: join(tmpdir(), `bm-restore-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`), temporary: true };
+  return inside.length <= MAX_SOCKET_DIR ? { dir: inside, temporary: false } : null;
 }
 
+// Parent of the temporary socket directories: the agent's own, 0711 (the
+// server's user may pass through but neither list nor create anything).
+const SOCKET_PARENT = join(tmpdir(), `bm-restore-sockets-${process.getuid?.() ?? 'u'}`);
+
+/** A directory nobody else chose the name of: mkdtemp inside SOCKET_PARENT, never following a link. */
 async function socketDirFor(dataDir: string): Promise<{ dir: string; temporary: boolean }> {
-  const s = restoreSocketDir(dataDir);
-  // A crashed earlier attempt's directory: its server is gone (the data directory was cleared).
-  if (s.temporary) await rm(s.dir, { recursive: true, force: true });
-  return s;
+  const inside = restoreSocketDir(dataDir);
+  if (inside) return inside;
+  await mkdir(SOCKET_PARENT, { mode: 0o711 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  const st = await lstat(SOCKET_PARENT);
+  const me = process.getuid?.();
+  if (!st.isDirectory() || (me !== undefined && st.uid !== me) || (st.mode & 0o022) !== 0) {
+    throw new JobFailure(`${SOCKET_PARENT} is not a directory of the agent's user writable only by it: refusing to put a socket there`);
+  }
+  if ((st.mode & 0o777) !== 0o711) await chmod(SOCKET_PARENT, 0o711);
+  return { dir: await mkdtemp(join(SOCKET_PARENT, 'r-')), temporary: true };
 }
 
 interface Timer {
@@ -197,13 +205,14 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       restoreSettings: plan.restore_settings,
       clusterName: `restore ${plan.recovery_bk}`,
       pgCron: preloads(preload!, 'pg_cron'),
+      timescaledb: preloads(preload!, 'timescaledb'),
       externalPidFile: externalPidFile!,
       pgMajor,
     };
     await writeRecoveryConfig(config);
     await createLogFile(logFile);
     // A data_directory in the copied postgresql.conf would point at the source's files.
-    const postgresOptions = configuredData === dir || configuredData === '' ? undefined : `-c data_directory='${dir.replace(/'/g, `'\\''`)}'`;
+    const postgresArgs = configuredData === dir || configuredData === '' ? undefined : ['-c', `data_directory=${dir}`];
 
     // 3. Start and wait for the target. The private socket trusts any role that exists.
     prefetch?.unthrottle();
@@ -211,9 +220,9 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     let atTarget: Exclude<TargetOutcome, 'stopped'>;
     for (let attempt = 1; ; attempt++) {
       await phase('starting');
-      server = new RestoredServer({ dataDir: dir, socketDir: socket.dir, logFile, port, postgresOptions });
+      server = new RestoredServer({ dataDir: dir, socketDir: socket.dir, logFile, port, postgresArgs });
       const logOffset = (await server.logText()).length;
-      server.start(PG_CTL_WAIT_SECONDS);
+      server.start();
       const outcome = await waitForTarget(ctx, server, plan, timer, users);
       if (outcome !== 'stopped') {
         atTarget = outcome;

@@ -58,7 +58,8 @@ export async function findSuperuser(server: RestoredServer, candidates: string[]
 /** Where recovery stopped: pg_last_wal_replay_lsn() and the last replayed commit's time stay after promotion. */
 async function reachedPoint(c: pg.Client): Promise<{ lsn: string | null; time: string | null; inRecovery: boolean }> {
   const r = await c.query<{ lsn: string | null; t: string | null; rec: boolean }>(
-    `SELECT pg_catalog.pg_last_wal_replay_lsn()::text AS lsn, to_json(pg_catalog.pg_last_xact_replay_timestamp()) #>> '{}' AS t,
+    `SELECT pg_catalog.pg_last_wal_replay_lsn()::pg_catalog.text AS lsn,
+            pg_catalog.to_json(pg_catalog.pg_last_xact_replay_timestamp()) OPERATOR(pg_catalog.#>>) '{}' AS t,
             pg_catalog.pg_is_in_recovery() AS rec`,
   );
   const row = r.rows[0]!;
@@ -72,16 +73,16 @@ async function targetChecks(c: pg.Client, plan: RestorePlan, reached: { lsn: str
   const t = plan.target;
   checks.push({
     name: 'consistent',
-    ok: reached.lsn !== null && (await cmp('SELECT $1::pg_lsn >= $2::pg_lsn AS ok', [reached.lsn, plan.base.stop_lsn])),
+    ok: reached.lsn !== null && (await cmp('SELECT $1::pg_catalog.pg_lsn OPERATOR(pg_catalog.>=) $2::pg_catalog.pg_lsn AS ok', [reached.lsn, plan.base.stop_lsn])),
     detail: `replayed to ${reached.lsn ?? 'nothing'}; the base backup ends at ${plan.base.stop_lsn}`,
   });
   if (t.kind === 'time') {
     const target = t.time ?? t.value!;
-    const ok = reached.time === null || (await cmp('SELECT $1::timestamptz <= $2::timestamptz AS ok', [reached.time, target]));
+    const ok = reached.time === null || (await cmp('SELECT $1::pg_catalog.timestamptz OPERATOR(pg_catalog.<=) $2::pg_catalog.timestamptz AS ok', [reached.time, target]));
     checks.push({ name: 'target time', ok, detail: `last replayed commit ${reached.time ?? 'none'}, target ${target}` });
   } else if (t.kind === 'lsn') {
     const target = t.lsn ?? t.value!;
-    const ok = reached.lsn !== null && (await cmp('SELECT $1::pg_lsn >= $2::pg_lsn AS ok', [reached.lsn, target]));
+    const ok = reached.lsn !== null && (await cmp('SELECT $1::pg_catalog.pg_lsn OPERATOR(pg_catalog.>=) $2::pg_catalog.pg_lsn AS ok', [reached.lsn, target]));
     checks.push({ name: 'target lsn', ok, detail: `replayed to ${reached.lsn ?? 'nothing'}, target ${target}` });
   } else if (t.kind === 'name') {
     const name = t.restore_point?.name ?? t.value!;
@@ -90,7 +91,7 @@ async function targetChecks(c: pg.Client, plan: RestorePlan, reached: { lsn: str
   } else if (t.kind === 'xid') {
     const xid = t.xid ?? t.value!;
     const stopped = new RegExp(`recovery stopping after (commit|abort) of transaction ${xid}\\b`).test(log);
-    const status = (await c.query<{ s: string | null }>('SELECT pg_catalog.pg_xact_status($1::xid8) AS s', [xid])).rows[0]?.s ?? null;
+    const status = (await c.query<{ s: string | null }>('SELECT pg_catalog.pg_xact_status($1::pg_catalog.xid8) AS s', [xid])).rows[0]?.s ?? null;
     const ok = stopped && (status === 'committed' || status === 'aborted');
     checks.push({ name: 'target xid', ok, detail: `transaction ${xid} is ${status ?? 'unknown'}${stopped ? '; recovery stopped after it' : '; the log does not say recovery stopped after it'}` });
   } else if (t.kind === 'immediate') {
@@ -102,21 +103,40 @@ async function targetChecks(c: pg.Client, plan: RestorePlan, reached: { lsn: str
 
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-/** Rows of every ordinary table of one database; a table that cannot be read is an error, not a stop. */
+/**
+ * Rows of every ordinary table of one database; a table that cannot be read
+ * is an error, not a stop. The copy is hostile: the connection pins
+ * search_path (RestoredServer.connect) and every name is qualified, so no
+ * planted function or operator is ever resolved; and tables are counted
+ * as pg_read_all_data (no superuser: COPY … TO PROGRAM and the like are
+ * refused to anything that might still run). Tables under row-level
+ * security are counted by the superuser, who bypasses it (no policy
+ * expression runs), since pg_read_all_data would see only what the policies
+ * allow.
+ */
 async function countDatabase(server: RestoredServer, user: string, db: string, bytes: number): Promise<DatabaseCount> {
   let c: pg.Client | undefined;
   const out: DatabaseCount = { name: db, tables: 0, rows: 0, bytes };
   const errors: string[] = [];
   try {
     c = await server.connect(user, db, 30_000);
-    const tables = await c.query<{ nsp: string; rel: string }>(
-      `SELECT n.nspname AS nsp, c.relname AS rel FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
+    const tables = await c.query<{ nsp: string; rel: string; rls: boolean; reader: boolean }>(
+      `SELECT n.nspname AS nsp, c.relname AS rel, c.relrowsecurity AS rls,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.rolname OPERATOR(pg_catalog.=) 'pg_read_all_data') AS reader
+         FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+        WHERE c.relkind OPERATOR(pg_catalog.=) 'r' AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema}'::pg_catalog.name[])
+          AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_)'
         ORDER BY 1, 2`,
     );
+    let reading = false;
     for (const t of tables.rows) {
+      const asReader = t.reader && !t.rls;
+      if (asReader !== reading) {
+        await c.query(asReader ? 'SET ROLE pg_read_all_data' : 'RESET ROLE');
+        reading = asReader;
+      }
       try {
-        const r = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(t.nsp)}.${quoteIdent(t.rel)}`);
+        const r = await c.query<{ n: string }>(`SELECT pg_catalog.count(*) AS n FROM ${quoteIdent(t.nsp)}.${quoteIdent(t.rel)}`);
         out.rows += Number(r.rows[0]!.n);
         out.tables++;
       } catch (e) {
@@ -149,7 +169,7 @@ export async function countRestored(server: RestoredServer, user: string, onData
   try {
     databases = (
       await admin.query<{ datname: string; bytes: string; allow: boolean }>(
-        `SELECT datname, pg_catalog.pg_database_size(oid)::text AS bytes, datallowconn AS allow FROM pg_catalog.pg_database ORDER BY datname`,
+        `SELECT datname, pg_catalog.pg_database_size(oid)::pg_catalog.text AS bytes, datallowconn AS allow FROM pg_catalog.pg_database ORDER BY datname`,
       )
     ).rows;
   } finally {

@@ -1,21 +1,49 @@
-// A restored cluster run with pg_ctl as the server's OS user: start it, watch
-// its log, connect through its private socket, stop it. The postmaster is not
-// our child (pg_ctl detaches it), so a kept restore outlives the agent.
-import { existsSync } from 'node:fs';
+// A restored cluster run as the server's OS user: start it, watch its log,
+// connect through its private socket, stop it. The postmaster is spawned
+// directly (pg_ctl start would run it through /bin/sh -c with the data
+// directory in the command line), in a session of its own with a minimal
+// environment, so a kept restore outlives the agent and inherits nothing of it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { CommandError, pgTool, runAsPostgres } from '../util/process.js';
+import { postgresIds } from '../pg/local-cluster.js';
+import { PINNED_OPTIONS } from './conninfo.js';
+import { CommandError, isRoot, minimalEnv, pgTool, runAsPostgres } from '../util/process.js';
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
+
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface RestoredServerOptions {
   dataDir: string;
   socketDir: string;
   logFile: string;
   port: number;
-  /** Extra `postgres` options for pg_ctl -o, already shell-quoted. */
-  postgresOptions?: string;
+  /** Extra `postgres` arguments (e.g. -c data_directory=…), passed as they are: no shell. */
+  postgresArgs?: string[];
+}
+
+/**
+ * Every connection to a restored copy: the copy is hostile (any role of the
+ * source may have planted objects, or `ALTER DATABASE … SET search_path`).
+ * The startup packet pins search_path, which overrides any database or role
+ * setting; every query also names pg_catalog's objects.
+ */
+export const RESTORED_CONNECTION_OPTIONS = PINNED_OPTIONS;
+
+/** The pg client configuration of a connection to a restored copy (exported for the tests). */
+export function restoredClientConfig(socketDir: string, port: number, user: string, database: string, timeoutMs: number): pg.ClientConfig {
+  return {
+    host: socketDir,
+    port,
+    user,
+    database,
+    connectionTimeoutMillis: timeoutMs,
+    application_name: 'backup-mgmt agent (restore validation)',
+    options: RESTORED_CONNECTION_OPTIONS,
+  };
 }
 
 // Connection attempts during startup log these FATALs themselves; they say nothing about recovery.
@@ -30,7 +58,8 @@ export function fatalLine(log: string): string | undefined {
 
 export class RestoredServer {
   port: number;
-  private pgCtlStart: Promise<void> | undefined;
+  private postmaster: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
   private startError: Error | undefined;
   private startSettled = false;
 
@@ -50,46 +79,72 @@ export class RestoredServer {
     return this.o.logFile;
   }
 
+  /** The postmaster's pid while the agent has it as its child. */
+  get pid(): number | undefined {
+    return this.postmaster?.pid;
+  }
+
   private pgCtl(args: string[], timeoutMs: number) {
     return runAsPostgres(pgTool('pg_ctl'), ['-D', this.o.dataDir, ...args], { timeoutMs });
   }
 
   /**
-   * pg_ctl -w start in the background: it returns once the server accepts
-   * connections (consistency reached, hot standby), or fails when the
-   * postmaster died. Promotion is waited for separately.
+   * `postgres -D <dir>` as the server's OS user, without a shell, detached,
+   * its output appended to the log. Readiness (consistency, the target) is
+   * waited for by connecting; an exit of the postmaster is a failed start.
    */
-  start(waitSeconds: number): void {
-    const args = ['-l', this.o.logFile, '-w', '-t', String(waitSeconds)];
-    if (this.o.postgresOptions) args.push('-o', this.o.postgresOptions);
+  start(): void {
     this.startError = undefined;
     this.startSettled = false;
-    this.pgCtlStart = this.pgCtl([...args, 'start'], (waitSeconds + 30) * 1000).then(
-      () => {
-        this.startSettled = true;
-      },
-      (e: Error) => {
+    const fd = openSync(this.o.logFile, 'a');
+    try {
+      const argv = [pgTool('postgres'), '-D', this.o.dataDir, ...(this.o.postgresArgs ?? [])];
+      // As root: become the server's user with its supplementary groups (e.g.
+      // ssl-cert) by setpriv, which execs in place (runuser would stay as the
+      // parent); without setpriv, by spawn's uid/gid.
+      const viaSetpriv = isRoot() && existsSync(SETPRIV);
+      const ids = isRoot() && !viaSetpriv ? postgresIds() : undefined;
+      const [cmd, args] = viaSetpriv ? [SETPRIV, ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', ...argv]] : [argv[0]!, argv.slice(1)];
+      const child = spawn(cmd, args, {
+        cwd: this.o.dataDir,
+        env: minimalEnv(),
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      });
+      this.postmaster = child;
+      this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+      child.once('error', (e) => {
         this.startSettled = true;
         this.startError = e;
-      },
-    );
+      });
+      child.once('exit', (code, signal) => {
+        this.startSettled = true;
+        this.startError ??= new Error(`the postmaster exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+        this.postmaster = undefined;
+      });
+      // A kept restore stays up after the agent exits.
+      child.unref();
+    } finally {
+      closeSync(fd);
+    }
   }
 
-  /** pg_ctl start has failed (the postmaster exited or it timed out). */
+  /** The postmaster could not start or has exited. */
   get startFailed(): Error | undefined {
     return this.startError;
   }
 
   /**
    * Cheap liveness for polling: the postmaster named in postmaster.pid exists.
-   * While pg_ctl start has not finished, a missing pid file means "not yet".
+   * While our postmaster runs and has not written its pid file yet, a missing pid file means "not yet".
    */
   async alive(): Promise<boolean> {
     let pid: number;
     try {
       pid = Number((await readFile(join(this.o.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
     } catch {
-      return this.pgCtlStart !== undefined && this.startError === undefined && !this.startSettled;
+      return this.postmaster !== undefined && this.startError === undefined && !this.startSettled;
     }
     if (!Number.isInteger(pid) || pid <= 0) return false;
     try {
@@ -119,7 +174,14 @@ export class RestoredServer {
   }
 
   async stop(mode: StopMode = 'fast'): Promise<void> {
-    await this.pgCtlStart;
+    // Still starting (no pid file yet, so pg_ctl cannot see it): signal our child itself.
+    const child = this.postmaster;
+    if (child && !this.startSettled && !(await this.isRunning())) {
+      child.kill(mode === 'smart' ? 'SIGTERM' : mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
+      if (!this.startSettled) child.kill('SIGKILL');
+      return;
+    }
     if (!(await this.isRunning())) return;
     try {
       await this.pgCtl(['-m', mode, '-w', '-t', '60', 'stop'], 90_000);
@@ -153,14 +215,7 @@ export class RestoredServer {
 
   /** A client on the private socket; the caller ends it. */
   async connect(user: string, database: string, timeoutMs = 5_000): Promise<pg.Client> {
-    const c = new pg.Client({
-      host: this.o.socketDir,
-      port: this.port,
-      user,
-      database,
-      connectionTimeoutMillis: timeoutMs,
-      application_name: 'backup-mgmt agent (restore validation)',
-    });
+    const c = new pg.Client(restoredClientConfig(this.o.socketDir, this.port, user, database, timeoutMs));
     // A server that goes away mid-query must reject the query, not crash the agent.
     c.on('error', () => {});
     await c.connect();

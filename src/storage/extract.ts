@@ -9,6 +9,7 @@ import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { minimalEnv } from '../util/process.js';
 import { findArchives, type BackupArchive } from './verify-common.js';
 
 const STDERR_LIMIT = 4096;
@@ -67,9 +68,9 @@ export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n
     let feeder;
     let waits: Promise<void>[];
     if (a.compressed) {
-      const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const zstd = spawn('zstd', ['-q', '-d', '-c'], { env: minimalEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
       children.push(zstd);
-      const tar = spawn('tar', tarArgs, { stdio: [zstd.stdout, 'ignore', 'pipe'] });
+      const tar = spawn('tar', tarArgs, { env: minimalEnv(), stdio: [zstd.stdout, 'ignore', 'pipe'] });
       children.push(tar);
       // tar holds its own copy of the pipe; ours would only keep it open.
       zstd.stdout.destroy();
@@ -78,7 +79,7 @@ export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n
       feeder = pipeline(createReadStream(a.path, { highWaterMark: 1 << 20 }), counter, zstd.stdin);
       waits = [exited(zstd, `zstd -d of ${a.name}`, collect(zstd)), exited(tar, `tar -x of ${a.name}`, collect(tar))];
     } else {
-      const tar = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
+      const tar = spawn('tar', tarArgs, { env: minimalEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
       children.push(tar);
       tar.stdin.on('error', () => {});
       feeder = pipeline(createReadStream(a.path, { highWaterMark: 1 << 20 }), counter, tar.stdin);

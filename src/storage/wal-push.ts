@@ -6,6 +6,7 @@ import { mkdirDurable, openTemp } from './fsync.js';
 import { assertSystemIdentifier, assertWalFileName, storedWalName, walDirFor, type WalFileKind } from './layout.js';
 import { readSystemIdentifierFromControl, readWalSegmentHeader, WAL_LONG_HEADER_SIZE, isKnownWalMagic } from './pg-control.js';
 import { parseWalSegmentName, segmentStartLsn } from './wal-names.js';
+import { claimWalName } from './wal-claim.js';
 import { readStoredVerified, sha256File, storedVersions } from './wal-store.js';
 import { zstdCompressFileToFd } from './zstd.js';
 
@@ -128,10 +129,16 @@ export async function walPush(opts: WalPushOptions): Promise<WalPushResult> {
     if (opts.verifyStored ?? false) for await (const _ of readStoredVerified(tmp.path, sha256));
     const done = await tmp.finish();
     const storedPath = join(dir, storedWalName(fileName, sha256));
-    // Another pusher may have stored a conflicting version meanwhile.
-    const raced = (await storedVersions(dir, fileName)).filter((v) => v.sha256 !== sha256);
-    if (raced.length > 0) throw new Error(`${fileName} was archived concurrently with different content (${raced[0]!.sha256})`);
-    await done.commit(storedPath);
+    // Checking for a conflicting version and publishing ours happen under the
+    // name's claim: of two pushers with different content only one stores.
+    const release = await claimWalName(dir, fileName, sha256);
+    try {
+      const raced = (await storedVersions(dir, fileName)).filter((v) => v.sha256 !== sha256);
+      if (raced.length > 0) throw new Error(`${fileName} was archived concurrently with different content (${raced[0]!.sha256})`);
+      await done.commit(storedPath);
+    } finally {
+      await release();
+    }
     return { ...base, sha256, bytes, storedBytes: done.bytes, storedPath, alreadyPresent: false };
   } catch (e) {
     z.kill();

@@ -2,6 +2,7 @@
 // own core while we hash in ours.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { minimalEnv } from '../util/process.js';
 
 export interface ZstdProcess {
   stdin: Writable;
@@ -30,7 +31,7 @@ function exitPromise(child: ChildProcess, what: string, stderrOf: () => string):
 }
 
 export function spawnZstd(args: readonly string[]): ZstdProcess {
-  const child = spawn('zstd', [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('zstd', [...args], { env: minimalEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
@@ -49,7 +50,7 @@ export function spawnZstd(args: readonly string[]): ZstdProcess {
  */
 export function zstdCompressFileToFd(src: string, outFd: number, level = 3): { done: Promise<void>; kill(): void } {
   const args = ['-q', `-${level}`, '-c', '--', src];
-  const child = spawn('zstd', args, { stdio: ['ignore', outFd, 'pipe'] });
+  const child = spawn('zstd', args, { env: minimalEnv(), stdio: ['ignore', outFd, 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < STDERR_LIMIT) stderr += s;

@@ -8,9 +8,11 @@ import { delimiter, dirname, join } from 'node:path';
 
 export interface RunOptions {
   cwd?: string;
-  /** Environment for the child; merged over process.env unless `replaceEnv`. */
+  /** Environment for the child; merged over minimalEnv() unless `replaceEnv`. */
   env?: NodeJS.ProcessEnv;
   replaceEnv?: boolean;
+  /** The tool connects to the source database: pass libpq's PG* variables (and HOME, for ~/.pgpass) too. */
+  pgConnection?: boolean;
   /** Kill the child (SIGTERM, then SIGKILL) after this many milliseconds. */
   timeoutMs?: number;
   /** Written to the child's stdin, which is then closed. */
@@ -52,9 +54,32 @@ export interface CommandSpec {
 
 const KILL_GRACE_MS = 5_000;
 
+/** The system's directories only: an entry of the caller's PATH could hold a planted `zstd` or `sh`. */
+export const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+// Locale and time zone shape a tool's messages and the server's log; nothing else of ours concerns it.
+const PASSED = /^(LANG|LANGUAGE|LC_[A-Z]+|TZ)$/;
+// What libpq reads to reach the source; PG_BINDIR is the agent's own.
+const PG_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL[A-Z]*|REQUIRESSL|GSS[A-Z]*|KRBSRVNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|CHANNELBINDING|SYSCONFDIR|TZ|CLIENTENCODING)|HOME)$/;
+
+/**
+ * The environment of every child the pack spawns: PATH of system directories
+ * and the locale, nothing else (no DATABASE_URL, no passwords, no NODE_OPTIONS).
+ * Tools that connect to the source get libpq's variables on request; a
+ * restored server never does.
+ */
+export function minimalEnv(opts: { pgConnection?: boolean } = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: SAFE_PATH };
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (PASSED.test(k) || (opts.pgConnection && PG_CONNECTION.test(k))) env[k] = v;
+  }
+  return env;
+}
+
 export function runCommand(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env = opts.replaceEnv ? opts.env : opts.env ? { ...process.env, ...opts.env } : process.env;
+    const env = opts.replaceEnv ? opts.env : { ...minimalEnv({ pgConnection: opts.pgConnection }), ...opts.env };
     const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     if (opts.priority !== undefined && child.pid !== undefined) {
       try {

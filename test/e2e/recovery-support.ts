@@ -229,8 +229,9 @@ export async function dropRestored(dir: string | null | undefined): Promise<void
     );
   }
   await removeDir(dir);
+  // A temporary socket directory (long paths only) has a random name; the agent's result names it.
   const socket = restoreSocketDir(dir);
-  if (socket.temporary) await removeDir(socket.dir);
+  if (socket) await removeDir(socket.dir);
 }
 
 export function restoredUrl(port: number, db: string): string {

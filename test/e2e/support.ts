@@ -54,7 +54,7 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
   try {
-    if (!upToDate()) await runCommand('npm', ['run', '-s', 'build'], { cwd: packageRoot(), timeoutMs: 170_000 });
+    if (!upToDate()) await runCommand('npm', ['run', '-s', 'build'], { cwd: packageRoot(), timeoutMs: 170_000, env: process.env, replaceEnv: true });
   } finally {
     rmdirSync(lock);
   }

@@ -58,6 +58,9 @@ const STATE_CHANGING = new Set([
   'policy_apply', 'set_schedule_notifications',
 ]);
 
+/** Labels of TEXT values that are free text elsewhere (error messages, comments, labels). */
+const ANY_TEXT = ['shell', 'backtick', 'dash', 'path_shell', 'path_dash', 'path_space'];
+
 /**
  * Values a state-changing function accepts on purpose, by "function.argument":
  * free text stored as data (a comment, an error message) may hold quotes,
@@ -65,12 +68,12 @@ const STATE_CHANGING = new Set([
  */
 const LEGIT: Record<string, string[]> = {
   // The agent's own error text (tool output): anything but blank.
-  'fail_job.p_error': ['long', 'ctrl', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format'],
+  'fail_job.p_error': ['long', 'ctrl', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
   // An approver's free-text comment (at most 1000 characters, line breaks allowed), kept in approval_comment.
-  'approve_recovery.p_comment': ['empty', 'blank', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format'],
-  'reject_recovery.p_comment': ['newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format'],
+  'approve_recovery.p_comment': ['empty', 'blank', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
+  'reject_recovery.p_comment': ['newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
   // A schedule's description (at most 1000 characters, line breaks allowed).
-  'alter_backup_schedule.p_description': ['empty', 'blank', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format'],
+  'alter_backup_schedule.p_description': ['empty', 'blank', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
   // NULL = unchanged, like every argument of alter_backup_schedule; any positive retention.
   'alter_backup_schedule.p_clear_execution_window': ['null'],
   'alter_backup_schedule.p_retention_period': ['tiny'],
@@ -78,7 +81,7 @@ const LEGIT: Record<string, string[]> = {
   'set_schedule_retention.p_retention_period': ['zero', 'tiny'],
   'set_schedule_retention.p_recovery_window': ['zero', 'tiny'],
   // A progress phase is a label (NULL when unknown); counters are any byte counts.
-  'job_progress.p_phase': ['null', 'empty', 'blank', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format'],
+  'job_progress.p_phase': ['null', 'empty', 'blank', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
   'job_progress.p_done': ['null', 'zero', 'max'],
   'job_progress.p_total': ['null', 'zero', 'max'],
   // Free and total bytes of a repository: any non-negative count.
@@ -118,6 +121,13 @@ const TEXT: Value[] = [
   { label: 'quotes', value: `'"` },
   { label: 'sql', value: `'; DROP TABLE backup_mgmt.job; --` },
   { label: 'format', value: '%s %I %L %1$s %%' },
+  // What a shell or an option parser would act on (issue 12).
+  { label: 'shell', value: '$(touch /tmp/bm-sweep-pwned)' },
+  { label: 'backtick', value: '`touch /tmp/bm-sweep-pwned`' },
+  { label: 'dash', value: '-rf' },
+  { label: 'path_shell', value: `${REPO}/x$(id)` },
+  { label: 'path_dash', value: `${REPO}/-x` },
+  { label: 'path_space', value: `${REPO}/a b` },
 ];
 const BYTEA: Value[] = [
   { label: 'null', value: null },
@@ -408,6 +418,65 @@ describe('bad-input sweep', () => {
     const names = new Set(fns.map((f) => f.name));
     expect([...STATE_CHANGING].filter((n) => !names.has(n))).toEqual([]);
     expect(Object.keys(LEGIT).map((k) => k.split('.')[0]!).filter((n) => !STATE_CHANGING.has(n))).toEqual([]);
+  });
+
+  it('refuses (22xxx) every hostile value of every string the catalog hands the agent or a tool, changing nothing', async () => {
+    // Shell metacharacters, quotes, line breaks, a leading '-', overlong values.
+    const hostile = ['$(touch /tmp/bm-sweep-pwned)', '`id`', 'a;b', 'a|b', 'a&b', "a'b", 'a"b', 'a\nb', 'a\tb', '-rf', 'a b', 'a*', '~a', 'a\\b',
+      'a'.repeat(5000)];
+    const asPath = (v: string) => (v.startsWith('-') ? [`${REPO}/${v}`, v] : [`${REPO}/${v}`, `${RESTORE_ROOT}/${v}`]);
+    // (statement, what it hands on): every parameter ends up in a plan, a setting the agent reads, a file name or a tool's argument.
+    const targets: [string, (v: string) => unknown[][]][] = [
+      ['SELECT * FROM backup_mgmt.create_full_backup(NULL, $1)', (v) => asPath(v).map((p) => [p])],
+      ['SELECT * FROM backup_mgmt.create_incremental_backup(NULL, NULL, $1)', (v) => asPath(v).map((p) => [p])],
+      ['SELECT * FROM backup_mgmt.validate_repository_path($1)', (v) => asPath(v).map((p) => [p])],
+      [`SELECT * FROM backup_mgmt.initiate_recovery('immediate', NULL, $1, false)`, (v) => asPath(v).map((p) => [p])],
+      [`SELECT * FROM backup_mgmt.initiate_recovery('name', $1, NULL, false)`, (v) => [[v]]],
+      [`SELECT * FROM backup_mgmt.initiate_recovery('time', $1, NULL, false)`, (v) => [[v]]],
+      [`SELECT * FROM backup_mgmt.initiate_recovery('lsn', $1, NULL, false)`, (v) => [[v]]],
+      [`SELECT * FROM backup_mgmt.initiate_recovery('xid', $1, NULL, false)`, (v) => [[v]]],
+      [`SELECT * FROM backup_mgmt.initiate_recovery($1, NULL, NULL, false)`, (v) => [[v]]],
+      ['SELECT * FROM backup_mgmt.create_restore_point($1)', (v) => [[v]]],
+      ['SELECT backup_mgmt.set_setting($1, $2)', (v) => [
+        ...['repository.roots', 'repository.root', 'restore.root'].flatMap((n) => asPath(v).map((p) => [n, p])),
+        ['repository.roots', `${REPO},${REPO}/${v}`],
+        ...['backup.max_rate', 'backup.manifest_checksums', 'backup.retention_period', 'backup.compression_level', 'job.lease_seconds'].map((n) => [n, v]),
+      ]],
+      [`SELECT backup_mgmt.agent_register($1, 'h', 1, $2, $3, '{}')`, (v) => [
+        [v, REPO, null], ['agent-hostile', `${REPO}/${v}`, null], ['agent-hostile', REPO, `${RESTORE_ROOT}/${v}`]]],
+      [`SELECT backup_mgmt.agent_register('agent-hostile', $1, 1, $2, NULL, '{}')`, (v) => [[v, REPO]]],
+      [`SELECT backup_mgmt.create_backup_schedule($1, 'VERIFY', '0 4 * * *')`, (v) => [[v]]],
+      [`SELECT backup_mgmt.create_backup_schedule('hostile', 'VERIFY', $1)`, (v) => [[v]]],
+      [`SELECT backup_mgmt.create_backup_schedule('hostile', $1, '0 4 * * *')`, (v) => [[v]]],
+      [`SELECT backup_mgmt.alter_backup_schedule('sweep-verify', p_timezone => $1)`, (v) => [[v]]],
+    ];
+    const sweeper = await db.connect('sec_sweeper');
+    const watcher = await db.connect();
+    const before = await db.fingerprint(watcher);
+    const findings: string[] = [];
+    let calls = 0;
+    try {
+      for (const [sql, params] of targets) {
+        for (const v of hostile) {
+          for (const p of params(v)) {
+            calls += 1;
+            try {
+              await sweeper.query(sql, p);
+              findings.push(`${sql} ${JSON.stringify(p).slice(0, 120)}: accepted`);
+            } catch (e) {
+              const code = (e as pg.DatabaseError).code ?? 'none';
+              if (!code.startsWith('22')) findings.push(`${sql} ${JSON.stringify(p).slice(0, 120)}: SQLSTATE ${code} ${(e as Error).message}`);
+            }
+          }
+        }
+      }
+      expect(findings).toEqual([]);
+      expect(changedTables(before, await db.fingerprint(watcher))).toEqual([]);
+      expect(calls).toBeGreaterThan(400);
+    } finally {
+      await sweeper.end();
+      await watcher.end();
+    }
   });
 
   it('catches what it is meant to catch: injection, bare errors and writes on bad input', async () => {

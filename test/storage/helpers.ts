@@ -6,7 +6,7 @@ import { pgTool, runCommand } from '../../src/util/process.js';
 import type { TestCluster } from '../harness/cluster.js';
 
 export async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
-  return (await runCommand(cmd, args, { cwd, timeoutMs: 300_000 })).stdout;
+  return (await runCommand(cmd, args, { cwd, timeoutMs: 300_000, pgConnection: true })).stdout;
 }
 
 export async function psqlValue(c: TestCluster, sql: string): Promise<string> {
