@@ -63,7 +63,7 @@ BEGIN
         'execution_window_start', p_execution_window_start,
         'execution_window_end', p_execution_window_end,
         'is_active', true,
-        'next_execution_time', backup_mgmt.cron_next(v_expr, now(), 'UTC'),
+        'next_execution_time', backup_mgmt._schedule_next_run(v_expr, now(), 'UTC', p_execution_window_start, p_execution_window_end),
         'execution_count', coalesce(v_current.execution_count, 0),
         'retention_period', p_retention_period,
         'cron_job_name', CASE WHEN backup_mgmt._schedule_pg_cron() THEN 'backup_mgmt:' || v_name END,
