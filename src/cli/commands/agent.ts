@@ -1,10 +1,14 @@
 // `backup-mgmt agent`: the long-running process that executes the catalog's
-// jobs. SIGTERM/SIGINT stop it gracefully (exit 0); a second signal exits now.
+// jobs. SIGTERM/SIGINT stop it gracefully (exit 0); another signal more than
+// REPEAT_MS later exits at once.
 import { Command, Option } from 'commander';
 import type { AgentFlags } from '../../agent/index.js';
 import type { MetricsFlags } from '../../agent/metrics.js';
 import { CliError } from '../errors.js';
 import { databaseUrlOption } from '../options.js';
+
+/** Signals this close to the first are the same stop request (forwarded by runuser/su). */
+const REPEAT_MS = 5_000;
 
 export function agentCommand(): Command {
   return new Command('agent')
@@ -41,14 +45,20 @@ export function agentCommand(): Command {
         await agent.stop();
         throw new CliError((e as Error).message, 1);
       });
-      let signals = 0;
+      // runuser, su and init scripts forward the SIGTERM they get to the
+      // process group that also got it: the same stop request arrives twice
+      // within milliseconds. Repeats within REPEAT_MS are that one request;
+      // a later one (an operator insisting) exits without cleanup.
+      let firstSignalAt: number | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          process.stderr.write(`backup-mgmt agent: second ${sig}, exiting without cleanup\n`);
+        const now = Date.now();
+        if (firstSignalAt === undefined) {
+          firstSignalAt = now;
+          void agent.stop();
+        } else if (now - firstSignalAt > REPEAT_MS) {
+          process.stderr.write(`backup-mgmt agent: ${sig} again while stopping, exiting without cleanup\n`);
           process.exit(1);
         }
-        void agent.stop();
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
