@@ -187,6 +187,11 @@ export class BackupMgmt {
     return this.recovery.cancelRecovery(id);
   }
 
+  /** After its restored copy was stopped and deleted (the CLI's `recovery remove`): no longer kept running. */
+  restoredCopyRemoved(id: string): Promise<RecoveryListRow> {
+    return this.recovery.restoredCopyRemoved(id);
+  }
+
   getRecovery(id: string): Promise<RecoveryListRow> {
     return this.recovery.getRecovery(id);
   }

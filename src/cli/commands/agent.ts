@@ -37,6 +37,10 @@ export function agentCommand(): Command {
       }
       // pgTool() looks the binaries up through the environment.
       if (config.pgBindir) process.env.PG_BINDIR = config.pgBindir;
+      // Restored servers run wal-fetch from this package as the server's OS user.
+      const { unreadableInstall } = await import('../install-check.js');
+      const unreadable = unreadableInstall(process.env.BACKUP_MGMT_OS_USER ?? 'postgres');
+      if (unreadable) throw new CliError(unreadable, 2);
       const agent = new Agent({ config });
       await agent.start();
       // Repository free space for the health checks, and /metrics when a port is set.
