@@ -11,7 +11,8 @@ function commandPath(cmd: Command): string {
 /** Usage errors are one line with where to look, not the whole help (exit 2 in main.ts). */
 export function oneLineErrors(cmd: Command): Command {
   return cmd.exitOverride().configureOutput({
-    outputError: (text, write) => write(`backup-mgmt: ${text.replace(/^error: /, '').trim()} (see: ${commandPath(cmd)} --help)\n`),
+    // Commander's suggestion ("Did you mean backup?") comes on a line of its own.
+    outputError: (text, write) => write(`backup-mgmt: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see: ${commandPath(cmd)} --help)\n`),
   });
 }
 

@@ -42,23 +42,19 @@ export function agentCommand(): Command {
       const unreadable = unreadableInstall(process.env.BACKUP_MGMT_OS_USER ?? 'postgres');
       if (unreadable) throw new CliError(unreadable, 2);
       const agent = new Agent({ config });
-      await agent.start();
-      // Repository free space for the health checks, and /metrics when a port is set.
-      const monitor = new AgentMonitor({ databaseUrl: config.databaseUrl, agentId: agent.agentId, repository: agent.repository, listen });
-      await monitor.start().catch(async (e: unknown) => {
-        await agent.stop();
-        throw new CliError((e as Error).message, 1);
-      });
       // runuser, su and init scripts forward the SIGTERM they get to the
       // process group that also got it: the same stop request arrives twice
       // within milliseconds. Repeats within REPEAT_MS are that one request;
-      // a later one (an operator insisting) exits without cleanup.
+      // a later one (an operator insisting) exits without cleanup. Installed
+      // before start(): a stop requested while the agent registers is kept
+      // and carried out once it has registered, so stopped_at is recorded.
       let firstSignalAt: number | undefined;
+      let started = false;
       const onSignal = (sig: NodeJS.Signals) => {
         const now = Date.now();
         if (firstSignalAt === undefined) {
           firstSignalAt = now;
-          void agent.stop();
+          if (started) void agent.stop();
         } else if (now - firstSignalAt > REPEAT_MS) {
           process.stderr.write(`backup-mgmt agent: ${sig} again while stopping, exiting without cleanup\n`);
           process.exit(1);
@@ -66,6 +62,15 @@ export function agentCommand(): Command {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      await agent.start();
+      // Repository free space for the health checks, and /metrics when a port is set.
+      const monitor = new AgentMonitor({ databaseUrl: config.databaseUrl, agentId: agent.agentId, repository: agent.repository, listen });
+      await monitor.start().catch(async (e: unknown) => {
+        await agent.stop();
+        throw new CliError((e as Error).message, 1);
+      });
+      started = true;
+      if (firstSignalAt !== undefined) void agent.stop();
       await agent.finished;
       await agent.stop();
       await monitor.stop();
