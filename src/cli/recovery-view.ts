@@ -29,7 +29,7 @@ export function describeTarget(row: Pick<RecoveryListRow, 'target_kind' | 'targe
 export function connectHint(row: RecoveryListRow): string | null {
   if (!row.restore_port || row.kept_running !== true) return null;
   const socket = row.socket_directory ?? `${row.restore_directory}/socket`;
-  return `runuser -u postgres -- psql -h ${socket} -p ${row.restore_port} -d postgres   (as the server's OS user: psql -h ${socket} -p ${row.restore_port})`;
+  return `runuser -u postgres -- psql -h ${socket} -p ${row.restore_port} -d postgres`;
 }
 
 /** How to stop and delete it again. */

@@ -207,6 +207,8 @@ function prepareDirectories(dirs: string[], user: string): DirState[] {
   for (const path of dirs) {
     const created = !existsSync(path);
     try {
+      // Parents the server's OS user must be able to pass through (0755), then the directory itself.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
       mkdirSync(path, { recursive: true, mode: 0o750 });
       if (isRoot()) {
         const { uid, gid } = osIds(user);
