@@ -7,7 +7,7 @@
 // printed hint to connect to the restored copy, and `recovery remove`. The
 // cluster is created under a name of its own and dropped by that name.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,39 @@ describe.skipIf(!isRoot())('install on a Debian cluster (pg_createcluster; needs
     const v = await sh(bin, ['--version'], { asPostgres: true });
     expect(v.stdout.trim()).toBe((JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version);
   }, 300_000);
+
+  it('2b. the client package type-checks in a consumer with skipLibCheck false (no devDependency needed)', async () => {
+    const consumer = join(work, 'consumer');
+    mkdirSync(join(consumer, 'node_modules'), { recursive: true });
+    symlinkSync(join(prefix, 'lib', 'node_modules', 'backup-mgmt'), join(consumer, 'node_modules', 'backup-mgmt'));
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    writeFileSync(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { strict: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, types: [] }, files: ['index.ts'] }),
+    );
+    writeFileSync(
+      join(consumer, 'index.ts'),
+      `import { BackupMgmt, type BackupProgress } from 'backup-mgmt/client';\n` +
+        `const bm = new BackupMgmt({ connectionString: 'postgresql://postgres@/postgres' });\n` +
+        `const show = (p: BackupProgress): string => \`\${p.backupBk} \${p.phase ?? ''} \${p.percent ?? ''}\`;\n` +
+        `export const run = async () => (await bm.listBackups()).map((b) => b.backup_bk).join(',') + show;\n`,
+    );
+    const tsc = await sh(process.execPath, [join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer]);
+    mustPass(tsc, 'tsc in a consumer');
+  }, 120_000);
+
+  it('2c. an installation the server\'s OS user cannot read is refused by setup, in one line', async () => {
+    await chmod(work, 0o700); // what mktemp -d leaves
+    try {
+      const r = await sh(bin, ['setup', '--repo', repo, '--apply', '--database-url', url]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^backup-mgmt: the server's OS user postgres cannot read ${work} \\(mode 0700\\), but archive_command, restore_command and the agent run this package as postgres: install it where postgres can read it \\(npm pack, then npm install -g --prefix /opt/backup-mgmt`));
+      expect(existsSync(repo)).toBe(false);
+    } finally {
+      await chmod(work, 0o755);
+    }
+  }, 60_000);
 
   it('3. migrate up as the postgres OS user (peer authentication)', async () => {
     const r = await sh(bin, ['migrate', 'up'], { asPostgres: true, env: { DATABASE_URL: url } });
