@@ -59,7 +59,12 @@ const absoluteDir = z
 /** The one target the flags name, as the client's RecoveryTarget input. */
 function targetOf(f: Flags): Record<string, unknown> {
   const given: Record<string, unknown>[] = [];
-  if (f.targetTime !== undefined) given.push({ time: resolveTargetTime(f.targetTime).iso });
+  if (f.targetTime !== undefined) {
+    const t = resolveTargetTime(f.targetTime);
+    // Say how a relative or zone-less time was read before anything is requested.
+    if (t.readAs && !f.json) process.stderr.write(`--target-time ${f.targetTime}: ${t.readAs} = ${t.iso}\n`);
+    given.push({ time: t.iso });
+  }
   if (f.targetName !== undefined) given.push({ name: f.targetName });
   if (f.targetLsn !== undefined) given.push({ lsn: f.targetLsn });
   if (f.targetXid !== undefined) given.push({ xid: f.targetXid });
