@@ -155,9 +155,10 @@ BEGIN
     END IF;
     v_started := coalesce(v_started, v_cur.backup_start_time);
     v_ended := greatest(coalesce(v_ended, now()), v_started);
-    -- Percent saved by compression, as the seed's check constraint defines it.
-    IF v_size > 0 THEN
-        v_ratio := least(greatest(round(100 * (1 - v_compressed::numeric / v_size), 2), 0), 100);
+    -- A ratio, uncompressed : stored (3.00 = 3:1, as seed 003 states its
+    -- target); numeric(5,2) caps it at 999.99.
+    IF v_size > 0 AND v_compressed > 0 THEN
+        v_ratio := least(round(v_size::numeric / v_compressed, 2), 999.99);
     END IF;
 
     PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(

@@ -5,7 +5,7 @@ RETURNS TABLE (
     backup_id bytea,
     backup_status varchar(20),
     backup_size_bytes bigint,
-    duration_seconds integer,
+    duration_seconds numeric,
     verification_status varchar(20),
     error_message text
 )
@@ -14,7 +14,7 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- The seed's result columns, read from the current satellite version.
-    SELECT c.backup_hk, c.backup_status, c.backup_size_bytes, round(c.backup_duration_seconds)::integer,
+    SELECT c.backup_hk, c.backup_status, c.backup_size_bytes, c.backup_duration_seconds,
            c.verification_status, c.error_message
       FROM backup_mgmt.backup_execution_current AS c
      WHERE c.backup_hk = p_backup_hk

@@ -11,7 +11,7 @@ RETURNS TABLE (
     backup_id bytea,
     backup_status varchar(20),
     backup_size_bytes bigint,
-    duration_seconds integer,
+    duration_seconds numeric,
     verification_status varchar(20),
     error_message text
 )

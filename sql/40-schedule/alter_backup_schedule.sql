@@ -75,7 +75,7 @@ BEGIN
         'execution_window_end', v_we,
         'retention_period', coalesce(p_retention_period, v_s.retention_period),
         'schedule_description', coalesce(p_description, v_s.schedule_description),
-        'next_execution_time', CASE WHEN v_s.is_active THEN backup_mgmt.cron_next(v_expr, now(), v_zone) END,
+        'next_execution_time', CASE WHEN v_s.is_active THEN backup_mgmt._schedule_next_run(v_expr, now(), v_zone, v_ws, v_we) END,
         'changed_by', session_user),
         'backup_mgmt.alter_backup_schedule');
     PERFORM backup_mgmt._schedule_cron_sync(v_s.schedule_hk);

@@ -67,7 +67,7 @@ BEGIN
         'execution_window_start', p_execution_window_start,
         'execution_window_end', p_execution_window_end,
         'is_active', true,
-        'next_execution_time', backup_mgmt.cron_next(v_expr, now(), 'UTC'),
+        'next_execution_time', backup_mgmt._schedule_next_run(v_expr, now(), 'UTC', p_execution_window_start, p_execution_window_end),
         'execution_count', 0,
         'last_execution_time', NULL,
         'max_execution_duration', NULL,

@@ -36,4 +36,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.get_next_scheduled_backups(integer) IS
-'The next p_limit (1-10000, default 10) due runs of active schedules, earliest first: schedule hash key, name, type, next_execution_time (from the cron expression in the schedule''s time zone; in the past = due now; a run due outside its window is deferred when it comes due), tenant, window. Runs with the caller''s rights.';
+'The next p_limit (1-10000, default 10) due runs of active schedules, earliest first: schedule hash key, name, type, next_execution_time (from the cron expression in the schedule''s time zone, following the execution window: a slot outside it shows the window''s next start, when run_schedule() runs it; in the past = due now), tenant, window. Runs with the caller''s rights.';

@@ -15,7 +15,7 @@ BEGIN
     IF NOT coalesce(v_s.is_active, false) THEN
         PERFORM backup_mgmt.backup_schedule_s_load(v_s.schedule_hk, jsonb_build_object(
             'is_active', true,
-            'next_execution_time', backup_mgmt.cron_next(v_s.schedule_expression, now(), coalesce(v_s.timezone, 'UTC')),
+            'next_execution_time', backup_mgmt._schedule_next_run(v_s.schedule_expression, now(), v_s.timezone, v_s.execution_window_start, v_s.execution_window_end),
             'changed_by', session_user),
             'backup_mgmt.resume_backup_schedule');
     END IF;

@@ -41,7 +41,7 @@ BEGIN
     END IF;
     SELECT h.tenant_hk INTO v_tenant FROM backup_mgmt.backup_schedule_h AS h WHERE h.schedule_hk = v_s.schedule_hk;
     v_run_at := greatest(now(), v_slot);
-    v_next := backup_mgmt.cron_next(v_s.schedule_expression, v_run_at, v_zone);
+    v_next := backup_mgmt._schedule_next_run(v_s.schedule_expression, v_run_at, v_zone, v_s.execution_window_start, v_s.execution_window_end);
 
     v_running := backup_mgmt._schedule_running_run(v_s.schedule_hk, v_s.backup_type);
     IF v_running IS NOT NULL THEN

@@ -55,25 +55,30 @@ BEGIN
         -- The current satellite rows alone, from idx_backup_schedule_s_active_runs
         -- without the heap (the view would add the hub).
         SELECT c.schedule_expression, coalesce(c.timezone, 'UTC') AS zone,
+               c.execution_window_start AS window_start, c.execution_window_end AS window_end,
                min(c.schedule_name) AS schedule_name, count(*) AS schedules
           FROM backup_mgmt.backup_schedule_s AS c
          -- (A dropped schedule is not active: its tags need not be read.)
          WHERE c.load_end_date IS NULL AND c.is_active AND c.backup_type = p_type
-         GROUP BY c.schedule_expression, coalesce(c.timezone, 'UTC')
+         GROUP BY c.schedule_expression, coalesce(c.timezone, 'UTC'), c.execution_window_start, c.execution_window_end
          ORDER BY min(c.schedule_name)
     LOOP
         v_names := v_names || format('%s (%s %s)%s', v_s.schedule_name, v_s.schedule_expression, v_s.zone,
                                      CASE WHEN v_s.schedules > 1 THEN format(' and %s more like it', v_s.schedules - 1) ELSE '' END);
         CONTINUE WHEN v_last IS NULL;
-        v_runs := ARRAY(SELECT backup_mgmt.cron_next_n(v_s.schedule_expression, v_last, 2, v_s.zone));
-        CONTINUE WHEN cardinality(v_runs) < 2;
+        -- The runs as they happen: a slot outside the execution window runs at the window's start.
+        v_runs := ARRAY[backup_mgmt._schedule_next_run(v_s.schedule_expression, v_last, v_s.zone, v_s.window_start, v_s.window_end)];
+        v_runs := v_runs || backup_mgmt._schedule_next_run(v_s.schedule_expression, v_runs[1], v_s.zone, v_s.window_start, v_s.window_end);
+        CONTINUE WHEN v_runs[1] IS NULL OR v_runs[2] IS NULL;
         v_step := v_runs[2] - v_runs[1];
         IF v_warn_at IS NULL OR v_runs[1] + (v_w - 1) * v_step < v_warn_at THEN
             v_warn_at := v_runs[1] + (v_w - 1) * v_step;
             v_crit_at := v_runs[1] + (v_c - 1) * v_step;
-            v_schedule := format('schedule %s%s (%s %s, every %s there)', v_s.schedule_name,
+            v_schedule := format('schedule %s%s (%s %s%s, every %s there)', v_s.schedule_name,
                                  CASE WHEN v_s.schedules > 1 THEN format(' and %s more like it', v_s.schedules - 1) ELSE '' END,
-                                 v_s.schedule_expression, v_s.zone, backup_mgmt._health_duration_text(v_step));
+                                 v_s.schedule_expression, v_s.zone,
+                                 CASE WHEN v_s.window_start IS NOT NULL THEN format(' window %s-%s', to_char(v_s.window_start, 'HH24:MI'), to_char(v_s.window_end, 'HH24:MI')) ELSE '' END,
+                                 backup_mgmt._health_duration_text(v_step));
         END IF;
     END LOOP;
 
@@ -113,4 +118,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_backup_age(text) IS
-'Internal (health_check): status of the newest successful (COMPLETED, verification not FAILED) backup of type FULL or INCREMENTAL. Active schedules of the type: WARNING/CRITICAL once health.schedule_warning_factor (1.5) / health.schedule_critical_factor (3) schedule intervals have passed, measured from the first two runs due after that backup (cron_next_n); the strictest schedule wins. No schedule: settings health.<type>_backup_warning_age / _critical_age. Never: CRITICAL, except INCREMENTAL with no schedule (OK).';
+'Internal (health_check): status of the newest successful (COMPLETED, verification not FAILED) backup of type FULL or INCREMENTAL. Active schedules of the type: WARNING/CRITICAL once health.schedule_warning_factor (1.5) / health.schedule_critical_factor (3) schedule intervals have passed, measured from the first two runs due after that backup (_schedule_next_run: a slot outside the execution window counts at the window''s start); the strictest schedule wins. No schedule: settings health.<type>_backup_warning_age / _critical_age. Never: CRITICAL, except INCREMENTAL with no schedule (OK).';

@@ -23,12 +23,11 @@ DECLARE
     v_inactive text[];
 BEGIN
     threshold := 'job missing or inactive: warning';
-    -- From idx_backup_schedule_s_active_runs alone (it includes cron_job_name).
-    SELECT count(*)::integer INTO v_expected
-      FROM backup_mgmt.backup_schedule_s AS c
-     WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL;
-
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        -- From idx_backup_schedule_s_active_runs alone (it includes cron_job_name).
+        SELECT count(*)::integer INTO v_expected
+          FROM backup_mgmt.backup_schedule_s AS c
+         WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL;
         status := CASE WHEN v_expected > 0 THEN 'WARNING' ELSE 'OK' END;
         value := 'no pg_cron';
         detail := CASE WHEN v_expected > 0
@@ -37,17 +36,21 @@ BEGIN
         RETURN;
     END IF;
 
-    -- One pass over each side (a hash join), not a cron.job lookup per schedule.
+    -- With pg_cron here every active schedule needs its job, also those
+    -- defined before pg_cron was installed (no cron_job_name yet): the count
+    -- comes from the schedules, not from the jobs that exist. One pass over
+    -- each side (a hash join), not a cron.job lookup per schedule.
     EXECUTE $sql$
-        SELECT array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE j.jobname IS NULL),
+        SELECT count(*)::integer,
+               array_agg(format('%s (job %s)', c.schedule_name, coalesce(c.cron_job_name, 'backup_mgmt:' || c.schedule_name)) ORDER BY c.schedule_name) FILTER (WHERE j.jobname IS NULL),
                array_agg(format('%s (job %s)', c.schedule_name, c.cron_job_name) ORDER BY c.schedule_name) FILTER (WHERE NOT j.active)
           FROM backup_mgmt.backup_schedule_s AS c
           LEFT JOIN (SELECT cj.jobname, bool_or(cj.active) AS active
                        FROM cron.job AS cj
                       WHERE cj.database = current_database()
                       GROUP BY cj.jobname) AS j ON j.jobname = c.cron_job_name
-         WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL
-    $sql$ INTO v_missing, v_inactive;
+         WHERE c.load_end_date IS NULL AND c.is_active
+    $sql$ INTO v_expected, v_missing, v_inactive;
 
     value := format('%s of %s jobs missing, %s inactive', coalesce(cardinality(v_missing), 0), v_expected, coalesce(cardinality(v_inactive), 0));
     IF v_missing IS NOT NULL OR v_inactive IS NOT NULL THEN
@@ -55,13 +58,13 @@ BEGIN
         detail := concat_ws('; ',
             'missing: ' || array_to_string(v_missing, ', '),
             'inactive: ' || array_to_string(v_inactive, ', '))
-            || '; the schedules do not run from pg_cron: pause_backup_schedule() and resume_backup_schedule() re-create the jobs';
+            || '; the schedules do not run from pg_cron: run backup-mgmt migrate up (or SELECT * FROM backup_mgmt.register_cron_jobs()) to create the jobs';
     ELSE
         status := 'OK';
-        detail := format('every active schedule with a pg_cron job has it, active (%s)', v_expected);
+        detail := format('every active schedule has its pg_cron job, active (%s)', v_expected);
     END IF;
 END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_cron_jobs() IS
-'Internal (health_check): with pg_cron in this database, active schedules whose job backup_mgmt:<name> for this database is missing from cron.job or inactive: WARNING. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';
+'Internal (health_check): with pg_cron in this database, every active schedule needs a job (the count comes from the schedules); those whose job backup_mgmt:<name> for this database is missing from cron.job or inactive: WARNING. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';

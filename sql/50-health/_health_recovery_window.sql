@@ -16,7 +16,8 @@ AS $$
 -- full backup whose WAL up to the newest segment is archived) is CRITICAL; a
 -- window (latest - earliest recoverable time) shorter than
 -- health.min_recovery_window, or WAL gaps after the oldest kept backup
--- (targets inside a gap cannot be reached), is WARNING.
+-- (targets inside a gap cannot be reached), is WARNING; a short window while
+-- the pack is younger than health.min_recovery_window is OK (it is growing).
 DECLARE
     v_min interval := backup_mgmt._health_interval('health.min_recovery_window');
     v_w record;
@@ -47,6 +48,11 @@ BEGIN
         status := 'WARNING';
         detail := detail || format('; %s WAL segment(s) missing, first %s: targets before the gap cannot be reached from this window',
                                    v_w.missing_segments, v_w.first_missing_segment);
+    ELSIF v_length < v_min AND now() - backup_mgmt._health_installed_at() < v_min THEN
+        -- A window cannot be older than the install: it is growing, not short.
+        status := 'OK';
+        detail := detail || format('; growing to health.min_recovery_window (%s): installed %s ago',
+                                   backup_mgmt._health_duration_text(v_min), backup_mgmt._health_duration_text(now() - backup_mgmt._health_installed_at()));
     ELSIF v_length < v_min THEN
         status := 'WARNING';
         detail := detail || format('; shorter than health.min_recovery_window (%s)', backup_mgmt._health_duration_text(v_min));
@@ -57,4 +63,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_recovery_window() IS
-'Internal (health_check, metrics_snapshot): the point-in-time recovery window that reaches the newest archived segment (_health_recoverability). CRITICAL without one (no verified full backup whose WAL up to the newest segment is archived); WARNING when latest - earliest recoverable time is shorter than health.min_recovery_window (1 day) or WAL segments are missing after the oldest kept backup. window_seconds is NULL without a window.';
+'Internal (health_check, metrics_snapshot): the point-in-time recovery window that reaches the newest archived segment (_health_recoverability). CRITICAL without one (no verified full backup whose WAL up to the newest segment is archived); WARNING when latest - earliest recoverable time is shorter than health.min_recovery_window (1 day; OK while the pack was installed less than that ago) or WAL segments are missing after the oldest kept backup. window_seconds is NULL without a window.';

@@ -35,7 +35,14 @@ BEGIN
      ORDER BY coalesce(r.recovery_end_time, r.load_date) DESC
      LIMIT 1;
 
-    IF v_ok.recovery_bk IS NULL THEN
+    IF v_ok.recovery_bk IS NULL AND now() - backup_mgmt._health_installed_at() < v_max_age THEN
+        -- Nothing could have been drilled yet: due drill_max_age after the install.
+        status := 'OK';
+        value := 'never';
+        detail := format('no restore drill yet; the first is due by %s (installed %s + health.drill_max_age): SELECT * FROM backup_mgmt.create_restore_drill() (or schedule one, type DRILL)',
+                         to_char((backup_mgmt._health_installed_at() + v_max_age) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                         to_char(backup_mgmt._health_installed_at() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+    ELSIF v_ok.recovery_bk IS NULL THEN
         status := 'WARNING';
         value := 'never';
         detail := 'no restore drill has succeeded yet: run SELECT * FROM backup_mgmt.create_restore_drill() (or schedule one, type DRILL)';
@@ -53,4 +60,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_restore_drill() IS
-'Internal (health_check): age of the newest restore drill that COMPLETED with validation PASSED; WARNING when older than health.drill_max_age (30 days) or when there is none. A later failed drill is named in the detail.';
+'Internal (health_check): age of the newest restore drill that COMPLETED with validation PASSED; WARNING when older than health.drill_max_age (30 days) or when there is none (OK while the pack was installed less than health.drill_max_age ago). A later failed drill is named in the detail.';

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseConnectionString } from './conninfo.js';
 
 export interface AgentFlags {
   databaseUrl?: string;
@@ -28,6 +29,14 @@ export const AgentConfigSchema = z.object({
     .min(1, 'no database: pass --database-url or set DATABASE_URL')
     .refine((s) => /^postgres(ql)?:\/\//.test(s) || /(^|\s)(host|dbname|port|user)=/.test(s), {
       message: 'the database URL must look like postgresql://user@host:port/dbname',
+    })
+    .superRefine((s, ctx) => {
+      // What the tools get (pg_basebackup -h/-p/-U/-d) must parse too, not only what pg accepts.
+      try {
+        parseConnectionString(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `--database-url / DATABASE_URL: ${(e as Error).message}` });
+      }
     }),
   repo: path('the repository (--repo or BACKUP_MGMT_REPO)'),
   restoreRoot: path('the restore root'),

@@ -16,12 +16,23 @@ export const PINNED_OPTIONS = '-c search_path=pg_catalog,pg_temp';
 // inherit (pg_basebackup connects with replication=true by itself).
 const DROPPED = new Set(['password', 'replication', 'dbname']);
 
+// libpq allows an empty host in a URI (postgresql://postgres@/db?host=/run/sock);
+// WHATWG's URL does not, so such a URI is parsed with a stand-in host that is dropped.
+const EMPTY_HOST = /^(postgres(?:ql)?:\/\/(?:[^/?#@]*@)?)(?=[/?#]|$)/;
+const STAND_IN = 'empty-host.invalid';
+
 /** postgresql://user:pw@host:port/db?sslmode=require → libpq keywords. */
 function parseUrl(url: string): ConnParams {
-  const u = new URL(url);
+  const noHost = EMPTY_HOST.test(url);
+  let u: URL;
+  try {
+    u = new URL(noHost ? url.replace(EMPTY_HOST, `$1${STAND_IN}`) : url);
+  } catch {
+    throw new Error('not a connection URI libpq accepts (postgresql://user@host:port/dbname, postgresql://user@/dbname?host=/socket/dir)');
+  }
   const out: ConnParams = {};
   // `new URL` keeps brackets around IPv6 hosts; libpq wants them bare.
-  if (u.hostname) out.host = decodeURIComponent(u.hostname.replace(/^\[(.*)\]$/, '$1'));
+  if (u.hostname && !noHost) out.host = decodeURIComponent(u.hostname.replace(/^\[(.*)\]$/, '$1'));
   if (u.port) out.port = u.port;
   if (u.username) out.user = decodeURIComponent(u.username);
   if (u.password) out.password = decodeURIComponent(u.password);

@@ -95,7 +95,7 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
   const lost = new AbortController();
   const progress = new ProgressReporter(deps.sql, job.job_id, deps.agentId, deps.log, () => lost.abort());
   const ctx: JobContext = { ...deps, jobId: job.job_id, progress, lost: lost.signal };
-  deps.log('info', `job ${job.job_id} (${job.job_type}) claimed, attempt ${job.attempts}/${job.max_attempts}`);
+  deps.log('info', `job ${job.job_id} (${job.job_type}) claimed, attempt ${job.attempts}/${job.max_attempts} (retry_count ${job.attempts - 1}, max_retries ${job.max_attempts - 1} in the catalog)`);
   let outcome: JobOutcome;
   try {
     // Claimed just as a shutdown began: hand it straight back.

@@ -30,3 +30,19 @@ export async function timeoutExit<T>(p: Promise<T>): Promise<T> {
     throw e;
   }
 }
+
+/**
+ * --wait with nobody to do the work would wait silently until the timeout:
+ * exit 3 (the request stays queued) with one line instead.
+ */
+export async function requireLiveAgent(bm: { agentStatus(): Promise<{ liveAgents: number; newestHeartbeat: Date | null }> }, queued: string): Promise<void> {
+  let status;
+  try {
+    status = await bm.agentStatus();
+  } catch {
+    return; // an older schema or no privilege: wait as before
+  }
+  if (status.liveAgents > 0) return;
+  const last = status.newestHeartbeat ? `last heartbeat ${status.newestHeartbeat.toISOString()}` : 'none has ever registered';
+  throw new CliError(`no agent is alive (${last}): ${queued} stays queued until one runs; start it: backup-mgmt agent (or systemctl start backup-mgmt-agent)`, EXIT_TIMEOUT);
+}

@@ -13,7 +13,10 @@ const PER_WAL_FILE: Record<string, () => Promise<Command>> = {
 
 async function programFor(argv: string[]): Promise<Command> {
   const single = PER_WAL_FILE[argv[2] ?? ''];
-  if (single) return (await import('./program-base.js')).baseProgram().addCommand(await single());
+  if (single) {
+    const base = await import('./program-base.js');
+    return base.oneLineErrorsEverywhere(base.baseProgram().addCommand(await single()));
+  }
   return (await import('./program.js')).buildProgram();
 }
 
@@ -26,8 +29,16 @@ async function main(argv: string[]): Promise<number> {
       // --help and --version end here with exit code 0
       return err.exitCode === 0 ? 0 : 2;
     }
-    process.stderr.write(`backup-mgmt: ${describeError(err)}\n`);
-    return err instanceof CliError ? err.exitCode : 1;
+    if (err instanceof CliError) {
+      process.stderr.write(`backup-mgmt: ${describeError(err)}\n`);
+      return err.exitCode;
+    }
+    // Not reaching the server, or a database without the schema: a setting
+    // to fix (exit 2, as for usage), said in one line with what to do.
+    const { explainDbError } = await import('./db-errors.js');
+    const explained = explainDbError(err);
+    process.stderr.write(`backup-mgmt: ${explained ? explained.message : describeError(err)}\n`);
+    return explained ? 2 : 1;
   }
 }
 

@@ -17,10 +17,18 @@ import { recoveryCommand } from './commands/recovery.js';
 import { restoreCommand } from './commands/restore.js';
 import { restorePointCommand } from './commands/restore-point.js';
 import { windowCommand } from './commands/window.js';
-import { baseProgram } from './program-base.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/paths.js';
+import { baseProgram, oneLineErrorsEverywhere } from './program-base.js';
+
+/** The installed package's version (package.json beside dist/). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export function buildProgram(): Command {
-  const program = baseProgram();
+  const program = baseProgram().version(packageVersion(), '-V, --version', 'print the version of backup-mgmt');
   program.addCommand(migrateCommand());
   program.addCommand(setupCommand());
   program.addCommand(agentCommand());
@@ -38,5 +46,6 @@ export function buildProgram(): Command {
   program.addCommand(recoveryCommand());
   program.addCommand(drillCommand());
   program.addCommand(policyCommand());
-  return program;
+  // `check` answers usage errors as UNKNOWN (exit 3) for monitoring, on its own.
+  return oneLineErrorsEverywhere(program, new Set(['check']));
 }

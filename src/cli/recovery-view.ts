@@ -21,10 +21,21 @@ export function describeTarget(row: Pick<RecoveryListRow, 'target_kind' | 'targe
   return `${row.target_kind ?? '?'} ${row.target_value ?? ''}`.trim();
 }
 
-/** Where an operator connects to a kept restore. */
+/**
+ * How an operator gets into a kept restore: its pg_hba trusts the private
+ * socket directory alone (mode 0700, the server's OS user), so TCP on
+ * 127.0.0.1 asks for a password nobody has. As root, runuser gets there.
+ */
 export function connectHint(row: RecoveryListRow): string | null {
   if (!row.restore_port || row.kept_running !== true) return null;
-  return `psql -h 127.0.0.1 -p ${row.restore_port}   (stop: pg_ctl -D ${row.restore_directory} stop, as the server's OS user)`;
+  const socket = row.socket_directory ?? `${row.restore_directory}/socket`;
+  return `runuser -u postgres -- psql -h ${socket} -p ${row.restore_port} -d postgres`;
+}
+
+/** How to stop and delete it again. */
+export function removeHint(row: RecoveryListRow): string | null {
+  if (!row.restore_port || row.kept_running !== true) return null;
+  return `backup-mgmt recovery remove ${row.recovery_bk}`;
 }
 
 export function printRecovery(row: RecoveryListRow, json?: boolean): void {
@@ -56,6 +67,7 @@ export function printRecovery(row: RecoveryListRow, json?: boolean): void {
     restore_port: row.restore_port,
     kept_running: row.kept_running,
     connect: connectHint(row),
+    remove: removeHint(row),
     error: row.error_message,
     running_job: row.job_id && row.recovery_status === 'RUNNING' ? `#${row.job_id} on ${row.agent_id}: ${row.progress_phase ?? ''} ${row.progress_done ?? ''}/${row.progress_total ?? ''}` : null,
     warnings: row.plan?.warnings?.length ? row.plan.warnings.join('; ') : null,
@@ -77,6 +89,24 @@ export function printRecoveryTable(rows: RecoveryListRow[]): void {
       error: (r.error_message ?? '').slice(0, 60),
     })),
   );
+}
+
+/** Restored copies left running: where they are, how to get in and how to remove them. */
+export function printCopies(rows: RecoveryListRow[]): void {
+  if (rows.length === 0) {
+    process.stdout.write('no restored copy is left running\n');
+    return;
+  }
+  printTable(
+    rows.map((r) => ({
+      recovery_bk: r.recovery_bk,
+      target: describeTarget(r).slice(0, 40),
+      ended: iso(r.recovery_end_time) ?? '',
+      port: r.restore_port ?? '',
+      directory: r.restore_directory ?? '',
+    })),
+  );
+  for (const r of rows) process.stdout.write(`${r.recovery_bk}: connect: ${connectHint(r)}; remove: ${removeHint(r)}\n`);
 }
 
 /** The plan in a few lines: what will be restored and replayed, and what it will take. */
@@ -126,7 +156,7 @@ export function printWindow(rows: RecoverabilityRow[]): void {
 /** One line per recovery outcome, for --wait without --json. */
 export function outcomeLine(row: RecoveryListRow): string {
   if (row.recovery_status === 'COMPLETED') {
-    const where = row.kept_running ? `; running on 127.0.0.1:${row.restore_port} (${row.restore_directory})` : '';
+    const where = row.kept_running ? `; running on port ${row.restore_port} (${row.restore_directory}); connect: ${connectHint(row)}; remove: ${removeHint(row)}` : '';
     return `${row.recovery_bk} COMPLETED in ${row.recovery_duration_seconds} s (RTO), validation ${row.validation_status}: ${row.records_recovered} rows, ${formatBytes(row.data_size_recovered)}, reached ${row.reached_lsn}${where}\n`;
   }
   return `${row.recovery_bk} ${row.recovery_status}${row.error_message ? `: ${row.error_message}` : ''}\n`;

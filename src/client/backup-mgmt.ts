@@ -62,6 +62,13 @@ export class BackupMgmt {
     return this.getBackup(hk.toString('hex'));
   }
 
+  /** Whether an agent is alive to run queued jobs (agent_status): live agents and the newest heartbeat of any. */
+  async agentStatus(): Promise<{ liveAgents: number; newestHeartbeat: Date | null }> {
+    const r = await sql<{ live_agents: number; newest_heartbeat: Date | null }>`SELECT live_agents, newest_heartbeat FROM backup_mgmt.agent_status()`.execute(this.db);
+    const row = r.rows[0]!;
+    return { liveAgents: row.live_agents, newestHeartbeat: row.newest_heartbeat };
+  }
+
   /** The newest backups first. */
   async listBackups(options?: ListOptions): Promise<BackupListRow[]> {
     const o = parseOrThrow(ListOptions, options, 'listBackups options');
@@ -178,6 +185,11 @@ export class BackupMgmt {
 
   cancelRecovery(id: string): Promise<RecoveryListRow> {
     return this.recovery.cancelRecovery(id);
+  }
+
+  /** After its restored copy was stopped and deleted (the CLI's `recovery remove`): no longer kept running. */
+  restoredCopyRemoved(id: string): Promise<RecoveryListRow> {
+    return this.recovery.restoredCopyRemoved(id);
   }
 
   getRecovery(id: string): Promise<RecoveryListRow> {

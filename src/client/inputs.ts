@@ -159,6 +159,8 @@ export const ListRecoveriesOptions = z
     limit: z.number().int().positive().max(100_000).default(100),
     /** true: drills only; false: recoveries only; default both. */
     drills: z.boolean().optional(),
+    /** true: only recoveries whose restored copy is still left running. */
+    copies: z.boolean().optional(),
   })
   .strict()
   .default({ limit: 100 });

@@ -101,6 +101,7 @@ export class RecoveryApi {
     const o = parseOrThrow(ListRecoveriesOptions, options, 'listRecoveries options');
     let q = this.db.selectFrom('backup_mgmt.recovery_list').selectAll();
     if (o.drills !== undefined) q = q.where('is_drill', '=', o.drills);
+    if (o.copies) q = q.where('kept_running', '=', true);
     return q.orderBy('requested_at', 'desc').orderBy('recovery_bk', 'desc').limit(o.limit).execute();
   }
 
@@ -115,6 +116,13 @@ export class RecoveryApi {
     const c = parseOrThrow(Comment, comment, 'comment (the reason is required)');
     const r = await this.getRecovery(id);
     await sql`SELECT 1 FROM backup_mgmt.reject_recovery(${r.recovery_hk}, ${c})`.execute(this.db);
+    return this.getRecovery(id);
+  }
+
+  /** Record that a recovery's running copy was stopped and removed (restored_copy_removed). */
+  async restoredCopyRemoved(id: string): Promise<RecoveryListRow> {
+    const r = await this.getRecovery(id);
+    await sql`SELECT 1 FROM backup_mgmt.restored_copy_removed(${r.recovery_hk})`.execute(this.db);
     return this.getRecovery(id);
   }
 

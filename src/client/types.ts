@@ -72,7 +72,8 @@ export interface BackupProgress {
   totalBytes: number | null;
   /** 0..100 when both are known. */
   percent: number | null;
-  row: BackupListRow;
+  /** The verification's state; the whole row is awaitBackup's result. */
+  verificationStatus: VerificationStatus | null;
 }
 
 export function progressOf(row: BackupListRow): BackupProgress {
@@ -87,7 +88,7 @@ export function progressOf(row: BackupListRow): BackupProgress {
     doneBytes: done,
     totalBytes: total,
     percent,
-    row,
+    verificationStatus: row.verification_status,
   };
 }
 
@@ -141,6 +142,8 @@ export type RecoveryListRow = Pick<
   progress_total: string | null;
   progress_phase: string | null;
   plan: RecoveryPlan | null;
+  /** Socket directory of a restored copy left running (connect with psql -h <it> -p restore_port). */
+  socket_directory: string | null;
 };
 
 /** plan_recovery()'s answer (PROTOCOL.md "RESTORE job", without the job's additions). */
@@ -207,7 +210,6 @@ export interface RecoveryProgress {
   done: number | null;
   total: number | null;
   percent: number | null;
-  row: RecoveryListRow;
 }
 
 export function recoveryProgressOf(row: RecoveryListRow): RecoveryProgress {
@@ -222,5 +224,5 @@ export function recoveryProgressOf(row: RecoveryListRow): RecoveryProgress {
         : row.recovery_status === 'APPROVED'
           ? 'queued'
           : null;
-  return { recoveryBk: row.recovery_bk, status: row.recovery_status, phase, done, total, percent, row };
+  return { recoveryBk: row.recovery_bk, status: row.recovery_status, phase, done, total, percent };
 }

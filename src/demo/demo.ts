@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     info(
       green(
         `${fullRow.backup_bk}: ${mb(fullRow.backup_size_bytes)} of data stored as ${mb(fullRow.compressed_size_bytes)} ` +
-          `(${fullRow.compression_ratio}% saved) in ${Number(fullRow.backup_duration_seconds).toFixed(1)} s, ${fullRow.verification_status}`,
+          `(${fullRow.compression_ratio}:1) in ${Number(fullRow.backup_duration_seconds).toFixed(1)} s, ${fullRow.verification_status}`,
       ),
     );
 

@@ -19,6 +19,8 @@ export interface UpResult {
   migrationsApplied: string[];
   functionsApplied: boolean;
   bundleSha256: string;
+  /** pg_cron jobs made for schedules that had none (pg_cron installed after them). */
+  cronJobsRegistered: string[];
 }
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -85,7 +87,15 @@ export async function migrateUp(databaseUrl: string, log: Log = () => {}): Promi
       functionsApplied = true;
       log(`applied ${bundle.files.length} files from sql/ (${bundle.sha256.slice(0, 12)})`);
     }
-    return { migrationsApplied: ran.map((m) => m.name), functionsApplied, bundleSha256: bundle.sha256 };
+    // pg_cron installed after the schedules were defined: give them their jobs.
+    const jobs = await client.query<{ schedule_name: string; cron_job_name: string }>(`SELECT * FROM ${SCHEMA}.register_cron_jobs()`);
+    for (const j of jobs.rows) log(`registered pg_cron job ${j.cron_job_name} for schedule ${j.schedule_name}`);
+    return {
+      migrationsApplied: ran.map((m) => m.name),
+      functionsApplied,
+      bundleSha256: bundle.sha256,
+      cronJobsRegistered: jobs.rows.map((j) => j.cron_job_name),
+    };
   });
 }
 

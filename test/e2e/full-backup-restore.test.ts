@@ -102,7 +102,7 @@ describe('full backup through SQL and the agent', () => {
     expect(size).toBeGreaterThan(20 * 1024 * 1024);
     expect(stored).toBeGreaterThan(0);
     expect(stored).toBeLessThan(size);
-    expect(Number(cur!.compression_ratio)).toBeCloseTo(100 * (1 - stored / size), 1);
+    expect(Number(cur!.compression_ratio)).toBeCloseTo(size / stored, 1);
     expect(Number(cur!.backup_duration_seconds)).toBeGreaterThan(0);
     expect(cur!.checksum_value).toMatch(/^[0-9a-f]{64}$/);
     expect(cur!.verification_detail).toMatch(/match backup_manifest/);
@@ -218,7 +218,9 @@ describe('CLI', () => {
     const b = JSON.parse(r.stdout);
     expect(b).toMatchObject({ backup_status: 'COMPLETED', verification_status: 'VERIFIED' });
     expect(readdirSync(b.repository_path).sort()).toEqual(['backup_manifest', 'base.tar']);
-    expect(Number(b.compression_ratio)).toBeLessThan(5);
+    // Stored uncompressed: nothing saved (the tar also carries the fetched WAL, so it may be larger).
+    expect(Number(b.compression_ratio)).toBeGreaterThan(0);
+    expect(Number(b.compression_ratio)).toBeLessThan(1.05);
 
     const list = await runCli(['list', '--json'], { env });
     expect(list.code).toBe(0);

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { unreadableInstall } from '../../src/cli/install-check.js';
 import { isRoot, pgBinDir, pgTool, asPostgresUser } from '../../src/util/process.js';
 
 const PACKAGES = 'postgresql-15 postgresql-15-cron';
@@ -34,6 +35,10 @@ function checkPostgres(): void {
   if (isRoot() && spawnSync('id', ['-u', 'postgres']).status !== 0) {
     throw new Error(`running as root but there is no "postgres" OS user to run the server: ${HINT}`);
   }
+  // Agents and archive_command run dist/cli/main.js as postgres: a checkout
+  // under /root or a mktemp -d folder fails later as "Cannot find module".
+  const unreadable = unreadableInstall('postgres');
+  if (unreadable) throw new Error(unreadable.replace(/install it where .* or chmod/, 'clone it where postgres can read it (e.g. under /srv or /opt), or chmod'));
 }
 
 // Only directories this call created get chmod'ed (see makeTraversableDir).

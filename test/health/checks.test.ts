@@ -35,18 +35,27 @@ describe('a fresh install', () => {
     ]);
     expect(Object.fromEntries(Object.values(h).map((r) => [r.check_name, r.status]))).toEqual({
       full_backup_age: 'CRITICAL', incremental_backup_age: 'OK', failed_backups: 'OK', wal_archiving: 'OK', rpo: 'CRITICAL',
-      recovery_window: 'CRITICAL', verification: 'OK', restore_drill: 'WARNING', agent_heartbeat: 'CRITICAL',
+      recovery_window: 'CRITICAL', verification: 'OK', restore_drill: 'OK', agent_heartbeat: 'CRITICAL',
       pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', policy_drift: 'OK',
     });
     expect(h.full_backup_age).toMatchObject({ value: 'never', threshold: 'warning > 1 d 2 h, critical > 2 d 2 h' });
     expect(h.incremental_backup_age!.detail).toBe('no incremental backup is scheduled or has been taken');
     expect(h.agent_heartbeat!.detail).toMatch(/no agent has ever registered/);
+    // Nothing could have been drilled yet: due health.drill_max_age after the install.
     expect(h.restore_drill).toMatchObject({ value: 'never' });
+    expect(h.restore_drill!.detail).toMatch(/^no restore drill yet; the first is due by \S+Z \(installed \S+Z \+ health.drill_max_age\)/);
+    // Installed longer ago than health.drill_max_age (30 days) without a drill: now it is overdue.
+    await db.q(`UPDATE backup_mgmt.pgmigrations SET run_on = run_on - interval '31 days'`);
+    try {
+      expect((await db.health(false)).restore_drill).toMatchObject({ status: 'WARNING', value: 'never' });
+    } finally {
+      await db.q(`UPDATE backup_mgmt.pgmigrations SET run_on = run_on + interval '31 days'`);
+    }
     expect(h.cron_jobs!.detail).toMatch(/pg_cron is not installed in this database/);
     expect(h.repository_space).toMatchObject({ value: 'not reported' });
     expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({
-      status: 'CRITICAL', checks: 13, ok: 8, warning: 1, critical: 4,
-      problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL, restore_drill=WARNING',
+      status: 'CRITICAL', checks: 13, ok: 9, warning: 0, critical: 4,
+      problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL',
     });
   });
 
@@ -190,9 +199,19 @@ describe('each check', () => {
 
   it('recovery_window: shorter than the policy or with a WAL gap is WARNING, none at all CRITICAL', async () => {
     await db.setSetting('health.min_recovery_window', '3 days');
+    // Installed minutes ago: the window is growing, not short.
     let c = await db.check('recovery_window');
-    expect(c).toMatchObject({ status: 'WARNING', threshold: '>= 3 d' });
-    expect(c.detail).toMatch(/shorter than health.min_recovery_window \(3 d\)$/);
+    expect(c).toMatchObject({ status: 'OK', threshold: '>= 3 d' });
+    expect(c.detail).toMatch(/; growing to health.min_recovery_window \(3 d\): installed \d+ (s|min) ago$/);
+    // Installed 10 days ago: 2 days are too short.
+    await db.q(`UPDATE backup_mgmt.pgmigrations SET run_on = run_on - interval '10 days'`);
+    try {
+      c = await db.check('recovery_window');
+      expect(c).toMatchObject({ status: 'WARNING', threshold: '>= 3 d' });
+      expect(c.detail).toMatch(/shorter than health.min_recovery_window \(3 d\)$/);
+    } finally {
+      await db.q(`UPDATE backup_mgmt.pgmigrations SET run_on = run_on + interval '10 days'`);
+    }
     await db.setSetting('health.min_recovery_window', null);
 
     await db.q(`UPDATE backup_mgmt.wal_archive SET purged_at = now() WHERE file_name = $1`, [segName(3)]);

@@ -265,7 +265,7 @@ describe('completing and failing', () => {
     expect(done).toMatchObject({
       backup_size_bytes: '10000000',
       compressed_size_bytes: '2500000',
-      compression_ratio: '75.00',
+      compression_ratio: '4.00',
       backup_duration_seconds: '4.250',
       backup_filename: 'base.tar.zst',
       checksum_algorithm: 'SHA256',
@@ -339,7 +339,7 @@ LIMIT 5;`);
       ['RUNNING', 'SKIPPED'],
       ['COMPLETED', 'SKIPPED'],
     ]);
-    expect(history.at(-1)!.compression_ratio).toBe('0.00');
+    expect(history.at(-1)!.compression_ratio).toBe('0.98');
     expect(history.at(-1)!.verification_detail).toBe('not requested');
     // Without the label's text from the agent, the plan's label is kept.
     expect(await db.one('SELECT backup_label FROM backup_mgmt.backup_lsn_current WHERE backup_hk = $1', [row.backup_id])).toEqual({ backup_label: job.plan.label });

@@ -32,7 +32,7 @@ describe('await_backup', () => {
     const { rows } = await waiting;
     const elapsed = Date.now() - t0;
     expect(rows).toEqual([
-      { backup_id: row.backup_id, backup_status: 'COMPLETED', backup_size_bytes: '10000000', duration_seconds: 4, verification_status: 'VERIFIED', error_message: null },
+      { backup_id: row.backup_id, backup_status: 'COMPLETED', backup_size_bytes: '10000000', duration_seconds: '4.250', verification_status: 'VERIFIED', error_message: null },
     ]);
     expect(elapsed).toBeGreaterThanOrEqual(800);
     expect(elapsed).toBeLessThan(5_000);
@@ -195,7 +195,7 @@ describe('backup_list and get_backup', () => {
       backup_duration_seconds: '4.250',
       backup_size_bytes: '10000000',
       compressed_size_bytes: '2500000',
-      compression_ratio: '75.00',
+      compression_ratio: '4.00',
       start_lsn: '0/2000028',
       stop_lsn: '0/2000138',
       timeline_id: 1,

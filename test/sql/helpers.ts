@@ -44,7 +44,7 @@ export interface BackupRow {
   backup_id: Buffer;
   backup_status: string;
   backup_size_bytes: string | null;
-  duration_seconds: number | null;
+  duration_seconds: string | null;
   verification_status: string | null;
   error_message: string | null;
 }

@@ -35,14 +35,17 @@ SELECT
     r.error_code,
     CASE WHEN j.result->'reached'->>'lsn' ~ '^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$' THEN (j.result->'reached'->>'lsn')::pg_lsn END AS reached_lsn,
     j.result->'reached'->>'time' AS reached_time,
-    CASE WHEN jsonb_typeof(j.result->'kept_running') = 'boolean' THEN (j.result->>'kept_running')::boolean END AS kept_running,
+    -- A copy removed since (restored_copy_removed) is not running any more.
+    CASE WHEN jsonb_typeof(j.result->'kept_running') = 'boolean' THEN (j.result->>'kept_running')::boolean AND r.restore_port IS NOT NULL END AS kept_running,
     j.job_id,
     j.status AS job_status,
     j.locked_by AS agent_id,
     j.progress_done,
     j.progress_total,
     j.progress_phase,
-    r.plan
+    r.plan,
+    -- Where a kept copy listens: the only way in (its pg_hba trusts the socket alone).
+    CASE WHEN r.restore_port IS NOT NULL THEN j.result->>'socket_directory' END AS socket_directory
 FROM backup_mgmt.recovery_operation_current AS r
 JOIN backup_mgmt.recovery_operation_h AS h ON h.recovery_hk = r.recovery_hk
 LEFT JOIN backup_mgmt.backup_execution_h AS b ON b.backup_hk = r.source_backup_hk
@@ -56,4 +59,4 @@ LEFT JOIN LATERAL (
 ) AS j ON true;
 
 COMMENT ON VIEW backup_mgmt.recovery_list IS
-'Recoveries and restore drills for listing (security_invoker): type, status, target, base backup, estimated duration, approval (who asked, who approved, when, comment), start/end, measured duration (RTO), validation outcome, restore directory and port, what the restore reached (reached_lsn, reached_time) and whether the restored cluster was left running, the RESTORE job and its progress, and the plan.';
+'Recoveries and restore drills for listing (security_invoker): type, status, target, base backup, estimated duration, approval (who asked, who approved, when, comment), start/end, measured duration (RTO), validation outcome, restore directory and port, what the restore reached (reached_lsn, reached_time) whether the restored cluster was left running and its socket directory, the RESTORE job and its progress, and the plan.';

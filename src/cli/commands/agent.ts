@@ -1,10 +1,14 @@
 // `backup-mgmt agent`: the long-running process that executes the catalog's
-// jobs. SIGTERM/SIGINT stop it gracefully (exit 0); a second signal exits now.
+// jobs. SIGTERM/SIGINT stop it gracefully (exit 0); another signal more than
+// REPEAT_MS later exits at once.
 import { Command, Option } from 'commander';
 import type { AgentFlags } from '../../agent/index.js';
 import type { MetricsFlags } from '../../agent/metrics.js';
 import { CliError } from '../errors.js';
 import { databaseUrlOption } from '../options.js';
+
+/** Signals this close to the first are the same stop request (forwarded by runuser/su). */
+const REPEAT_MS = 5_000;
 
 export function agentCommand(): Command {
   return new Command('agent')
@@ -33,7 +37,31 @@ export function agentCommand(): Command {
       }
       // pgTool() looks the binaries up through the environment.
       if (config.pgBindir) process.env.PG_BINDIR = config.pgBindir;
+      // Restored servers run wal-fetch from this package as the server's OS user.
+      const { unreadableInstall } = await import('../install-check.js');
+      const unreadable = unreadableInstall(process.env.BACKUP_MGMT_OS_USER ?? 'postgres');
+      if (unreadable) throw new CliError(unreadable, 2);
       const agent = new Agent({ config });
+      // runuser, su and init scripts forward the SIGTERM they get to the
+      // process group that also got it: the same stop request arrives twice
+      // within milliseconds. Repeats within REPEAT_MS are that one request;
+      // a later one (an operator insisting) exits without cleanup. Installed
+      // before start(): a stop requested while the agent registers is kept
+      // and carried out once it has registered, so stopped_at is recorded.
+      let firstSignalAt: number | undefined;
+      let started = false;
+      const onSignal = (sig: NodeJS.Signals) => {
+        const now = Date.now();
+        if (firstSignalAt === undefined) {
+          firstSignalAt = now;
+          if (started) void agent.stop();
+        } else if (now - firstSignalAt > REPEAT_MS) {
+          process.stderr.write(`backup-mgmt agent: ${sig} again while stopping, exiting without cleanup\n`);
+          process.exit(1);
+        }
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
       await agent.start();
       // Repository free space for the health checks, and /metrics when a port is set.
       const monitor = new AgentMonitor({ databaseUrl: config.databaseUrl, agentId: agent.agentId, repository: agent.repository, listen });
@@ -41,17 +69,8 @@ export function agentCommand(): Command {
         await agent.stop();
         throw new CliError((e as Error).message, 1);
       });
-      let signals = 0;
-      const onSignal = (sig: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          process.stderr.write(`backup-mgmt agent: second ${sig}, exiting without cleanup\n`);
-          process.exit(1);
-        }
-        void agent.stop();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      started = true;
+      if (firstSignalAt !== undefined) void agent.stop();
       await agent.finished;
       await agent.stop();
       await monitor.stop();

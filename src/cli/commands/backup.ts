@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import type { BackupListRow } from '../../client/index.js';
 import { printBackup } from '../backup-view.js';
 import { withClient } from '../client.js';
-import { CliError } from '../errors.js';
+import { CliError, requireLiveAgent } from '../errors.js';
 import { withCommon, type CommonOptions } from '../options.js';
 import { progressDisplay } from '../progress-display.js';
 import { incrementalCommand } from './backup-incremental.js';
@@ -47,6 +47,7 @@ export function backupCommand(): Command {
           process.stdout.write(`${queued.backup_bk} ${queued.backup_status} (${queued.backup_hk.toString('hex')})\n`);
           return;
         }
+        await requireLiveAgent(bm, queued.backup_bk);
         if (!flags.json) process.stderr.write(`${queued.backup_bk} queued, waiting\n`);
         const display = await progressDisplay();
         let final: BackupListRow;

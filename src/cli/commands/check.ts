@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pg from 'pg';
 import { z } from 'zod';
 import { resolveDatabaseUrl } from '../config.js';
+import { explainDbError } from '../db-errors.js';
 import { CliError, describeError } from '../errors.js';
 import { withCommon, type CommonOptions } from '../options.js';
 import { printJson, printTable } from '../output.js';
@@ -30,7 +31,9 @@ const unknown = (message: string) => new CliError(`UNKNOWN: ${message}`, EXIT.UN
 /** What a failed connection or query means for someone reading a monitoring alert. */
 export function explainCheckError(e: unknown): string {
   const code = (e as { code?: string }).code;
-  if (code === '3F000' || code === '42883') return `backup_mgmt is not installed in this database (run: backup-mgmt migrate up): ${describeError(e)}`;
+  const explained = explainDbError(e);
+  if (explained?.problem === 'connect') return `cannot connect to the database: ${explained.message}`;
+  if (explained) return explained.message;
   if (code === '42501') return `the role may not run the health checks (grant it backup_viewer): ${describeError(e)}`;
   if (code === '28P01' || code === '28000') return `cannot log in: ${describeError(e)}`;
   if (code === '3D000') return `no such database: ${describeError(e)}`;
@@ -97,7 +100,16 @@ export function checkCommand(): Command {
       } catch (e) {
         throw unknown(e instanceof Error ? e.message : String(e));
       }
-      const rows = await runChecks(databaseUrl, timeout);
+      let rows: CheckRow[];
+      try {
+        rows = await runChecks(databaseUrl, timeout);
+      } catch (e) {
+        // Monitoring that parses --json gets JSON for UNKNOWN too (stdout), the line stays on stderr.
+        if (flags.json && e instanceof CliError) {
+          printJson({ status: 'UNKNOWN', exit_code: EXIT.UNKNOWN, summary: `backup_mgmt ${e.message}`, checks: [] });
+        }
+        throw e;
+      }
       const status = worstStatus(rows);
       if (status === 'UNKNOWN') throw unknown('health_check() returned no checks');
       if (flags.json) {

@@ -12,6 +12,7 @@ import { CliError, describeError, EXIT_TIMEOUT, timeoutExit } from '../errors.js
 import { withCommon, type CommonOptions } from '../options.js';
 import { printJson } from '../output.js';
 import { recoveryProgressPrinter } from '../recovery-progress.js';
+import { resolveTargetTime } from '../target-time.js';
 import { outcomeLine, planSummary, printRecovery, recoveryJson, windowLines } from '../recovery-view.js';
 import { parseTimeoutMs, timeoutOption } from './backup.js';
 
@@ -30,9 +31,14 @@ interface Flags extends CommonOptions {
 }
 
 const HELP = `
-Exactly one target: a time (ISO 8601 with zone), a restore point name, an LSN, a
+Exactly one target: a time, a restore point name, an LSN, a
 transaction id (recovery stops after its commit), --latest (all archived WAL)
 or --immediate (the end of the base backup; --backup chooses it).
+
+--target-time takes ISO 8601 with a zone (2026-11-22T01:02:03Z,
+2026-11-22 01:02:03+01), now, or a time before now (-5min, now-2h, -1day).
+A time without a zone is read in the zone of the machine running this command
+(TZ, else /etc/localtime), not the server's; the plan shows the UTC instant.
 
 The restore goes into a new directory (--to, inside a restore root; default
 <restore root>/<recovery key>) and is left running on a free port for you.
@@ -53,7 +59,12 @@ const absoluteDir = z
 /** The one target the flags name, as the client's RecoveryTarget input. */
 function targetOf(f: Flags): Record<string, unknown> {
   const given: Record<string, unknown>[] = [];
-  if (f.targetTime !== undefined) given.push({ time: f.targetTime });
+  if (f.targetTime !== undefined) {
+    const t = resolveTargetTime(f.targetTime);
+    // Say how a relative or zone-less time was read before anything is requested.
+    if (t.readAs && !f.json) process.stderr.write(`--target-time ${f.targetTime}: ${t.readAs} = ${t.iso}\n`);
+    given.push({ time: t.iso });
+  }
   if (f.targetName !== undefined) given.push({ name: f.targetName });
   if (f.targetLsn !== undefined) given.push({ lsn: f.targetLsn });
   if (f.targetXid !== undefined) given.push({ xid: f.targetXid });
@@ -88,7 +99,7 @@ function succeeded(row: RecoveryListRow): boolean {
 
 export function restoreCommand(): Command {
   return withCommon(new Command('restore').description('recover the cluster to a target into a new directory (initiate_recovery)'))
-    .addOption(new Option('--target-time <time>', 'recover to this moment, e.g. 2026-11-22T01:02:03Z'))
+    .addOption(new Option('--target-time <time>', 'recover to this moment: 2026-11-22T01:02:03Z, now, -5min (see below)'))
     .addOption(new Option('--target-name <name>', 'recover to a restore point (backup-mgmt restore-point)'))
     .addOption(new Option('--target-lsn <lsn>', 'recover to this WAL position, e.g. 0/5000028'))
     .addOption(new Option('--target-xid <xid>', 'recover up to and including this transaction'))
