@@ -45,7 +45,31 @@ function explainStartupError(e: unknown): Error {
     return new Error(`backup_mgmt is not installed in this database (run: backup-mgmt migrate up): ${errorText(e)}`);
   }
   if (code === '42501') return new Error(`the agent's database role lacks backup_agent privileges: ${errorText(e)}`);
+  if (code === '55006') {
+    const err = e as { message: string; detail?: string };
+    const since = (err.detail ?? '').replace(/^pid=\S+ host=\S+; /, '').replace(/\.$/, '');
+    return new Error(`${err.message.replace(/^agent_register: /, '')}${since ? ` (${since})` : ''}: start this one with another --agent-id, or stop that one`);
+  }
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The live holder agent_register named when it refused an id (DETAIL "pid=N host=H; …"). */
+function idHolder(e: unknown): { pid: number; host: string } | undefined {
+  const err = e as { code?: string; detail?: string };
+  if (err.code !== '55006') return undefined;
+  const m = /^pid=(\d+) host=([A-Za-z0-9._-]+);/.exec(err.detail ?? '');
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+}
+
+/** Signal 0 probes a pid; EPERM means it runs under another user. */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export class Agent {
@@ -113,7 +137,7 @@ export class Agent {
           job_types: SUPPORTED_JOB_TYPES,
         },
       };
-      await this.sql.register(this.registration);
+      await this.registerOnce(this.registration);
     } catch (e) {
       await this.pool.end().catch(() => {});
       throw explainStartupError(e);
@@ -135,6 +159,24 @@ export class Agent {
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
     this.loop = this.claimLoop();
+  }
+
+  /**
+   * agent_register refuses an id held by a live process (55006). When that
+   * holder was on this host and its pid is gone (an agent killed a moment
+   * ago), its id is taken over; anyone else keeps it and this agent stops.
+   */
+  private async registerOnce(reg: Parameters<AgentSql['register']>[0]): Promise<void> {
+    try {
+      await this.sql.register(reg);
+      return;
+    } catch (e) {
+      const holder = idHolder(e);
+      if (!holder || holder.host !== reg.hostname || processAlive(holder.pid)) throw e;
+      this.log('info', `agent id ${reg.agentId} was held by pid ${holder.pid}, which is no longer running here; taking it over`);
+      await this.sql.takeOver(reg.agentId, holder.host, holder.pid);
+    }
+    await this.sql.register(reg);
   }
 
   /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
@@ -215,16 +257,37 @@ export class Agent {
     });
   }
 
+  private backOff(ms: number): Promise<void> {
+    const signal = this.shutdownController.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+    });
+  }
+
   private async claimLoop(): Promise<void> {
     const shutdown = this.shutdownController.signal;
     const deps = { sql: this.sql, config: this.opts.config, agentId: this.agentId, log: this.log, shutdown, scanWal: () => this.scanWal() };
+    let failures = 0;
     while (!shutdown.aborted) {
       this.woken = false;
       let job;
       try {
         job = await this.sql.claim(this.agentId, SUPPORTED_JOB_TYPES);
+        failures = 0;
       } catch (e) {
+        // The server may be restarting: back off (1 s, 2 s, … 30 s) instead of hammering it;
+        // the pool opens fresh connections once it answers again.
+        failures++;
         this.log('warn', `claim_job failed: ${errorText(e)}`);
+        await this.backOff(Math.min(30_000, 1_000 * 2 ** (failures - 1)));
+        continue;
       }
       if (job) await runJob(deps, job);
       else await this.waitForWork();

@@ -1,0 +1,5 @@
+-- Privileges of the reliability functions (issue #19), applied after grants.sql:
+--
+--   backup_agent   agent_take_over (an agent frees the id of its dead
+--                  predecessor on the same host)
+SELECT backup_mgmt._grant_execute('backup_agent', ARRAY['agent_take_over']);
