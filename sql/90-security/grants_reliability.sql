@@ -3,3 +3,6 @@
 --   backup_agent   agent_take_over (an agent frees the id of its dead
 --                  predecessor on the same host)
 SELECT backup_mgmt._grant_execute('backup_agent', ARRAY['agent_take_over']);
+--   backup_agent   report_wal_integrity, corrupt_wal_files (damaged stored WAL
+--                  is a gap until repaired)
+SELECT backup_mgmt._grant_execute('backup_agent', ARRAY['report_wal_integrity', 'corrupt_wal_files']);

@@ -194,6 +194,23 @@ export class AgentSql {
     return Number(r.rows[0]?.n ?? 0);
   }
 
+  /** A stored WAL file read damaged (ok false, detail says why) or intact again (ok true). */
+  async reportWalIntegrity(systemIdentifier: string, fileName: string, ok: boolean, detail: string | null): Promise<boolean> {
+    const r = await this.pool.query<{ changed: boolean }>('SELECT backup_mgmt.report_wal_integrity($1, $2, $3, $4) AS changed', [
+      systemIdentifier,
+      fileName,
+      ok,
+      detail,
+    ]);
+    return r.rows[0]?.changed === true;
+  }
+
+  /** Registered WAL files of the cluster marked damaged. */
+  async corruptWal(systemIdentifier: string): Promise<{ fileName: string; sha256: string }[]> {
+    const r = await this.pool.query<{ file_name: string; sha256: string }>('SELECT file_name, sha256 FROM backup_mgmt.corrupt_wal_files($1)', [systemIdentifier]);
+    return r.rows.map((x) => ({ fileName: x.file_name, sha256: x.sha256 }));
+  }
+
   /** A catalog setting (backup_mgmt.setting), null when unset. */
   async setting(name: string): Promise<string | null> {
     const r = await this.pool.query<{ v: string | null }>('SELECT backup_mgmt.setting($1) AS v', [name]);

@@ -32,11 +32,12 @@ describe('a fresh install', () => {
     expect(Object.keys(h)).toEqual([
       'full_backup_age', 'incremental_backup_age', 'failed_backups', 'wal_archiving', 'rpo', 'recovery_window',
       'verification', 'restore_drill', 'agent_heartbeat', 'pending_approvals', 'cron_jobs', 'repository_space',
+      'wal_integrity', 'leftovers',
     ]);
     expect(Object.fromEntries(Object.values(h).map((r) => [r.check_name, r.status]))).toEqual({
       full_backup_age: 'CRITICAL', incremental_backup_age: 'OK', failed_backups: 'OK', wal_archiving: 'OK', rpo: 'CRITICAL',
       recovery_window: 'CRITICAL', verification: 'OK', restore_drill: 'WARNING', agent_heartbeat: 'CRITICAL',
-      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK',
+      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', wal_integrity: 'OK', leftovers: 'OK',
     });
     expect(h.full_backup_age).toMatchObject({ value: 'never', threshold: 'warning > 1 d 2 h, critical > 2 d 2 h' });
     expect(h.incremental_backup_age!.detail).toBe('no incremental backup is scheduled or has been taken');

@@ -8,7 +8,7 @@ WITH segment AS (
     SELECT w.system_identifier, w.timeline_id, backup_mgmt.wal_segno(w.file_name) AS segno,
            w.archived_at, w.last_commit_time
       FROM backup_mgmt.wal_archive AS w
-     WHERE w.purged_at IS NULL AND w.file_name ~ '^[0-9A-F]{24}$'
+     WHERE w.purged_at IS NULL AND w.corrupt_at IS NULL AND w.file_name ~ '^[0-9A-F]{24}$'
 ),
 grouped AS (
     -- Maximal runs of consecutive segments (gaps-and-islands), and for every
