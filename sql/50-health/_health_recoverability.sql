@@ -144,6 +144,9 @@ BEGIN
     IF latest_recoverable_time <= earliest_recoverable_time THEN
         latest_recoverable_time := NULL;
     END IF;
+    -- The instants plan_recovery('time', …) accepts (the recoverability view's bounds).
+    earliest_recoverable_time := earliest_recoverable_time + interval '1 microsecond';
+    latest_recoverable_time := latest_recoverable_time - interval '1 microsecond';
 END;
 $$;
 

@@ -46,7 +46,7 @@ describe('a fresh install', () => {
     expect(h.cron_jobs!.detail).toMatch(/pg_cron is not installed in this database/);
     expect(h.repository_space).toMatchObject({ value: 'not reported' });
     expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({
-      status: 'CRITICAL', checks: 12, ok: 7, warning: 1, critical: 4,
+      status: 'CRITICAL', checks: 14, ok: 9, warning: 1, critical: 4,
       problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL, restore_drill=WARNING',
     });
   });
@@ -68,7 +68,7 @@ describe('a fresh install', () => {
       latest_recoverable_time: view.latest_recoverable_time, missing_segments: '0', first_missing_segment: null,
     });
     expect(view.missing_segments).toBe('0');
-    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 12, ok: 12, warning: 0, critical: 0, problems: null });
+    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 14, ok: 14, warning: 0, critical: 0, problems: null });
   });
 });
 
@@ -343,9 +343,9 @@ describe('settings', () => {
                   CREATE ROLE health_vic LOGIN IN ROLE backup_viewer; END IF; END $$`);
     const vic = await HealthDb.open(cluster().connectionString('health', 'health_vic'));
     try {
-      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(12);
+      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(14);
       expect((await vic.one('SELECT status FROM backup_mgmt.health_summary()')).status).toBe('OK');
-      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(12);
+      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(14);
       expect(await sqlState(vic.reportStorage(1, 2))).toBe('42501');
       expect(await sqlState(vic.q('SELECT * FROM backup_mgmt._health_rpo()'))).toBe('42501');
     } finally {

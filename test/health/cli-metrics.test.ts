@@ -139,7 +139,7 @@ describe('backup-mgmt check', () => {
     expect(j.code).toBe(0);
     const out = JSON.parse(j.stdout);
     expect(out).toMatchObject({ status: 'OK', exit_code: 0, summary: 'backup_mgmt OK - all 12 checks OK' });
-    expect(out.checks).toHaveLength(12);
+    expect(out.checks).toHaveLength(14);
     expect(out.checks[0]).toEqual({ check_name: 'full_backup_age', status: 'OK', value: expect.any(String), threshold: expect.any(String), detail: expect.any(String) });
   });
 
@@ -229,7 +229,7 @@ describe('Prometheus metrics', () => {
       expect(sample(samples, 'backup_mgmt_repository_free_bytes', { agent_id: AGENT })?.value).toBe(storage.free_bytes);
       expect(sample(samples, 'backup_mgmt_health_check_status', { check: 'rpo', status: 'OK' })?.value).toBe(1);
       expect(sample(samples, 'backup_mgmt_health_check_status', { check: 'rpo', status: 'CRITICAL' })?.value).toBe(0);
-      expect(samples.filter((s) => s.name === 'backup_mgmt_health_check_severity')).toHaveLength(12);
+      expect(samples.filter((s) => s.name === 'backup_mgmt_health_check_severity')).toHaveLength(14);
 
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
       expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
