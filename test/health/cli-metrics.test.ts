@@ -100,11 +100,11 @@ describe('cron_jobs (pg_cron in this database)', () => {
   it('an active schedule whose job was removed or disabled behind the pack\'s back is WARNING; re-synced, OK', async () => {
     // Fires only on 29 February at midnight: never during the test.
     await db.q(`SELECT backup_mgmt.create_backup_schedule('hc-cron', 'VERIFY', '0 0 29 2 *')`);
-    expect(await db.check('cron_jobs')).toMatchObject({ status: 'OK', value: '0 of 1 jobs missing, 0 inactive' });
+    expect(await db.check('cron_jobs')).toMatchObject({ status: 'OK', value: '0 of 1 jobs missing, 0 inactive, 0 failing' });
 
     await db.q(`SELECT cron.unschedule('backup_mgmt:hc-cron')`);
     let c = await db.check('cron_jobs');
-    expect(c).toMatchObject({ status: 'WARNING', value: '1 of 1 jobs missing, 0 inactive', threshold: 'job missing or inactive: warning' });
+    expect(c).toMatchObject({ status: 'WARNING', value: '1 of 1 jobs missing, 0 inactive, 0 failing', threshold: 'job missing or inactive: warning' });
     expect(c.detail).toMatch(/^missing: hc-cron \(job backup_mgmt:hc-cron\); the schedules do not run from pg_cron/);
     await db.q(`SELECT backup_mgmt.alter_backup_schedule('hc-cron', p_description => 're-synced')`);
     expect((await cronJob())?.active).toBe(true);
@@ -112,14 +112,14 @@ describe('cron_jobs (pg_cron in this database)', () => {
 
     await db.q(`SELECT cron.alter_job($1, active => false)`, [(await cronJob())!.jobid]);
     c = await db.check('cron_jobs');
-    expect(c).toMatchObject({ status: 'WARNING', value: '0 of 1 jobs missing, 1 inactive' });
+    expect(c).toMatchObject({ status: 'WARNING', value: '0 of 1 jobs missing, 1 inactive, 0 failing' });
     expect(c.detail).toMatch(/^inactive: hc-cron \(job backup_mgmt:hc-cron\)/);
     await db.q(`SELECT backup_mgmt.alter_backup_schedule('hc-cron', p_description => 're-synced again')`);
     expect((await db.check('cron_jobs')).status).toBe('OK');
 
     // A paused schedule needs no active job.
     await db.q(`SELECT backup_mgmt.pause_backup_schedule('hc-cron')`);
-    expect(await db.check('cron_jobs')).toMatchObject({ status: 'OK', value: '0 of 0 jobs missing, 0 inactive' });
+    expect(await db.check('cron_jobs')).toMatchObject({ status: 'OK', value: '0 of 0 jobs missing, 0 inactive, 0 failing' });
     await db.q(`SELECT backup_mgmt.resume_backup_schedule('hc-cron')`);
     await db.expectAllOk();
   });
