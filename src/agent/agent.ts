@@ -11,6 +11,8 @@ import { isLocalHost } from './conninfo.js';
 import { JobListener } from './listener.js';
 import { runJob, SUPPORTED_JOB_TYPES } from './job-runner.js';
 import { errorText, stderrLogger, type Logger } from './log.js';
+import { sweep } from './janitor.js';
+import { checkStoredBackups } from './presence-check.js';
 import { prepareRepository } from './repository.js';
 import { AgentSql, type ServerFacts } from './sql.js';
 import { toolVersions } from './tool-versions.js';
@@ -21,6 +23,9 @@ export interface AgentIntervals {
   pollMs: number;
   walScanMs: number;
 }
+
+/** The presence check of stored backups runs with every n-th WAL scan. */
+const PRESENCE_EVERY_SCANS = 6;
 
 export const DEFAULT_INTERVALS: AgentIntervals = { heartbeatMs: 5_000, pollMs: 2_000, walScanMs: 10_000 };
 
@@ -85,6 +90,7 @@ export class Agent {
   private woken = false;
   private walScan: Promise<number> | undefined;
   private schedulesRunning = false;
+  private presenceRunning = false;
   private registry: WalRegistry | undefined;
   private heartbeating = false;
   private loop: Promise<void> | undefined;
@@ -153,8 +159,11 @@ export class Agent {
     this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
     this.registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
     // A periodic scan is skipped while one runs; a job's request queues behind it.
+    let scans = 0;
     const periodic = () => {
       if (!this.walScan) this.scanWal().catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`));
+      // Every sixth WAL scan (a minute by default): stored backups still there? leftovers to remove?
+      if (scans++ % PRESENCE_EVERY_SCANS === 0) void this.checkPresence();
     };
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
@@ -204,6 +213,32 @@ export class Agent {
       });
     this.walScan = next;
     return next;
+  }
+
+  /** The slow housekeeping: stored backups still there, leftovers of finished work removed. */
+  private async checkPresence(): Promise<void> {
+    if (this.presenceRunning || !this.facts) return;
+    this.presenceRunning = true;
+    try {
+      await checkStoredBackups(this.sql, this.repoRoot, this.log);
+    } catch (e) {
+      this.log('warn', `presence check of stored backups failed: ${errorText(e)}`);
+    }
+    try {
+      const restoreRoot = await this.sql.setting('restore.root').catch(() => null);
+      await sweep({
+        sql: this.sql,
+        agentId: this.agentId,
+        repositoryRoot: this.repoRoot,
+        systemIdentifier: this.facts.systemIdentifier,
+        restoreRoots: [this.opts.config.restoreRoot, ...(restoreRoot ? [restoreRoot] : [])],
+        log: this.log,
+      });
+    } catch (e) {
+      this.log('warn', `janitor failed: ${errorText(e)}`);
+    } finally {
+      this.presenceRunning = false;
+    }
   }
 
   private notify(): void {

@@ -211,6 +211,35 @@ export class AgentSql {
     return r.rows.map((x) => ({ fileName: x.file_name, sha256: x.sha256 }));
   }
 
+  /** COMPLETED full backups under the root, for the presence check. */
+  async storedBackups(
+    repositoryRoot: string,
+  ): Promise<{ backupHk: Buffer; backupBk: string; repositoryPath: string; storedFiles: { name?: unknown; bytes?: unknown }[]; filesPresent: boolean | null }[]> {
+    const r = await this.pool.query<{ backup_hk: Buffer; backup_bk: string; repository_path: string; stored_files: { name?: unknown; bytes?: unknown }[]; files_present: boolean | null }>(
+      'SELECT * FROM backup_mgmt.stored_backups($1)',
+      [repositoryRoot],
+    );
+    return r.rows.map((x) => ({ backupHk: x.backup_hk, backupBk: x.backup_bk, repositoryPath: x.repository_path, storedFiles: x.stored_files, filesPresent: x.files_present }));
+  }
+
+  async reportBackupPresence(backupHk: Buffer, present: boolean, detail: string | null): Promise<boolean> {
+    const r = await this.pool.query<{ changed: boolean }>('SELECT backup_mgmt.report_backup_presence($1, $2, $3) AS changed', [backupHk, present, detail]);
+    return r.rows[0]?.changed === true;
+  }
+
+  /** Of the keys found on disk, those live work still owns (janitor_owners). */
+  async janitorOwners(backupBks: string[], recoveryBks: string[]): Promise<{ kind: string; key: string }[]> {
+    const r = await this.pool.query<{ kind: string; business_key: string }>('SELECT * FROM backup_mgmt.janitor_owners($1::text[], $2::text[])', [
+      backupBks,
+      recoveryBks,
+    ]);
+    return r.rows.map((x) => ({ kind: x.kind, key: x.business_key }));
+  }
+
+  async reportLeftovers(agentId: string, items: { path: string; kind: string; reason: string }[]): Promise<void> {
+    await this.pool.query('SELECT backup_mgmt.agent_report_leftovers($1, $2::jsonb)', [agentId, JSON.stringify(items)]);
+  }
+
   /** A catalog setting (backup_mgmt.setting), null when unset. */
   async setting(name: string): Promise<string | null> {
     const r = await this.pool.query<{ v: string | null }>('SELECT backup_mgmt.setting($1) AS v', [name]);
