@@ -85,4 +85,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_cron_jobs() IS
-'Internal (health_check): with pg_cron in this database, active schedules whose job backup_mgmt:<name> for this database is missing from cron.job or inactive, or whose latest finished run in cron.job_run_details failed: WARNING naming it with pg_cron's message. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';
+'Internal (health_check): with pg_cron in this database, active schedules whose job backup_mgmt:<name> for this database is missing from cron.job or inactive, or whose latest finished run in cron.job_run_details failed: WARNING naming it with pg_cron''s message. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';

@@ -3,12 +3,13 @@
 // planning, health_check naming the file) until it is repaired; a restore
 // that fails on it says why in the recovery row and keeps its server log.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listArchivedWal } from '../../src/storage/wal-list.js';
 import { useCluster } from '../harness/cluster.js';
 import { archiveNow, archivingCluster, type ArchivingSetup } from '../e2e/recovery-support.js';
-import { query, stopAllAgents, waitFor } from '../e2e/support.js';
+import { AgentProcess, query, stopAllAgents, waitFor } from '../e2e/support.js';
 import { leftovers, NOTHING_LEFT } from './support.js';
 
 const cluster = useCluster({ name: 'fault-window' });
@@ -119,5 +120,62 @@ describe('the recoverable window', () => {
     await waitFor('the repair to be noticed', async () => (await window()).wal_gaps.length === 0, 30_000);
     expect(await plan('time', target)).toEqual({ ok: true });
     expect((await healthRow('wal_integrity')).status).toBe('OK');
+  });
+
+  it('a restore whose agent is killed until it runs out of attempts: FAILED, its server stopped, its directory removed, its log kept', async () => {
+    await query(env.url, `SELECT backup_mgmt.set_setting('job.max_attempts', '1'), backup_mgmt.set_setting('job.lease_seconds', '3')`);
+    try {
+      const [r] = await query<{ recovery_id: Buffer; restore_directory: string }>(
+        env.url,
+        `SELECT * FROM backup_mgmt.initiate_recovery('latest', NULL, NULL, false)`,
+      );
+      const dir = r!.restore_directory;
+      await waitFor('the restored server to start', async () => existsSync(join(dir, 'postmaster.pid')), 60_000, 50);
+      await env.agent.kill();
+      // The lease runs out; a new agent finds no attempt left, and its janitor clears what the dead one left.
+      env.agent = await AgentProcess.start({
+        ...env.agent.opts,
+        logFile: join(cluster().baseDir, 'agent-2.log'),
+      });
+      const [out] = await query<{ recovery_status: string; error_code: string }>(env.url, `SELECT * FROM backup_mgmt.await_recovery($1, '1 minute')`, [r!.recovery_id]);
+      expect(out).toMatchObject({ recovery_status: 'FAILED', error_code: 'AGENT_LOST' });
+      await waitFor('the janitor to remove the restore', async () => !existsSync(dir), 60_000);
+      expect(existsSync(`${dir}.log`)).toBe(true);
+      expect(env.agent.log()).toContain(`janitor: removed restore leftover ${dir}`);
+    } finally {
+      await query(env.url, `SELECT backup_mgmt.set_setting('job.max_attempts', NULL), backup_mgmt.set_setting('job.lease_seconds', NULL)`);
+    }
+  });
+
+  it('a stored backup file deleted behind the catalog: the presence check marks it, planning skips it, health says so; back, present again', async () => {
+    const [b] = await query<{ hk: Buffer; bk: string; path: string }>(
+      env.url,
+      `SELECT backup_hk AS hk, backup_bk AS bk, repository_path AS path FROM backup_mgmt.backup_list WHERE backup_status = 'COMPLETED' AND backup_type = 'FULL'`,
+    );
+    const file = join(b!.path, 'base.tar.zst');
+    const aside = `${file}.aside`;
+    await rename(file, aside);
+    await waitFor('the presence check to notice', async () => {
+      const [x] = await query<{ files_present: boolean | null }>(env.url, 'SELECT files_present FROM backup_mgmt.backup_storage_current WHERE backup_hk = $1', [b!.hk]);
+      return x!.files_present === false;
+    }, 60_000);
+    const [cur] = await query<{ verification_status: string; verification_detail: string }>(
+      env.url,
+      'SELECT verification_status, verification_detail FROM backup_mgmt.backup_execution_current WHERE backup_hk = $1',
+      [b!.hk],
+    );
+    expect(cur!.verification_status).toBe('FAILED');
+    expect(cur!.verification_detail).toContain(file);
+    // The only full backup is gone for planning: nothing to recover from.
+    expect(await plan('latest', null)).toMatchObject({ ok: false, code: '55000' });
+    const h = await healthRow('verification');
+    expect(h.status).toBe('CRITICAL');
+    expect(h.detail).toContain(b!.bk);
+
+    await rename(aside, file);
+    await waitFor('the presence check to see it back', async () => {
+      const [x] = await query<{ files_present: boolean | null }>(env.url, 'SELECT files_present FROM backup_mgmt.backup_storage_current WHERE backup_hk = $1', [b!.hk]);
+      return x!.files_present === true;
+    }, 60_000);
   });
 });
