@@ -2,12 +2,13 @@
 // an id in use is refused and no attempt runs twice; a restore that runs out
 // of attempts leaves no server behind; staging that no live job owns is
 // removed by the janitor.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
-import { AgentProcess, ensureBuilt, postgresDir, query, runCli, stopAllAgents, waitFor } from '../e2e/support.js';
+import { AgentProcess, ensureBuilt, postgresDir, postgresIds, query, runCli, stopAllAgents, waitFor } from '../e2e/support.js';
 import { leftovers, NOTHING_LEFT } from './support.js';
 
 const cluster = useCluster({ name: 'fault-agents' });
@@ -110,5 +111,43 @@ describe('two agents with the same id', () => {
     const next = await startAgent('fault-phoenix');
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(next.log()).toMatch(new RegExp(`was held by pid ${dead.pid}, which is no longer running here; taking it over`));
+  });
+});
+
+describe('staging leftovers', () => {
+  it('the janitor removes the staging of a backup no live job owns, and reports what it cannot remove until it can', async () => {
+    await query(url, `SELECT backup_mgmt.set_setting('job.max_attempts', '1'), backup_mgmt.set_setting('job.lease_seconds', '3')`);
+    try {
+      const killed = await startAgent('fault-stage-1', ['--max-rate', '1M']);
+      const [r] = await query<{ backup_id: Buffer }>(url, 'SELECT backup_id FROM backup_mgmt.create_full_backup(p_verify_backup => false)');
+      const [{ bk }] = (await query<{ bk: string }>(url, 'SELECT backup_bk AS bk FROM backup_mgmt.backup_execution_h WHERE backup_hk = $1', [r!.backup_id])) as [{ bk: string }];
+      const staging = join(repo, sysid, 'staging');
+      await waitFor('staging to fill', async () => existsSync(staging) && readdirSync(staging).length > 0);
+      await killed.kill();
+      const partial = readdirSync(staging).map((n) => join(staging, n));
+      expect(partial).toHaveLength(1);
+      // Something the agent's OS user cannot delete, as a read-only repository leaves behind.
+      const stuck = join(staging, `${bk}.0123456789ab`);
+      await mkdir(join(stuck, 'ro'), { recursive: true });
+      await writeFile(join(stuck, 'ro', 'base.tar.zst'), 'x');
+
+      const janitor = await startAgent('fault-stage-2', ['--wal-scan-seconds', '1']);
+      const [out] = await query<{ backup_status: string; error_message: string }>(url, `SELECT * FROM backup_mgmt.await_backup($1, '1 minute')`, [r!.backup_id]);
+      expect(out!.backup_status).toBe('FAILED');
+      expect(out!.error_message).toMatch(/^agent lost \(lease expired\) after 1 attempts/);
+      await waitFor('the janitor to remove the partial staging', async () => !existsSync(partial[0]!), 30_000);
+      expect(janitor.log()).toContain(`janitor: removed staging leftover ${partial[0]}`);
+      const health = async () =>
+        (await query<{ status: string; detail: string }>(url, `SELECT status, detail FROM backup_mgmt.health_check() WHERE check_name = 'leftovers'`))[0]!;
+      await waitFor('the stuck leftover to be reported', async () => (await health()).status === 'WARNING', 30_000);
+      expect((await health()).detail).toMatch(new RegExp(`could not be removed: staging ${stuck} \\(.*EACCES`));
+
+      // Once it can, it does, and the report goes.
+      await chown(join(stuck, 'ro'), postgresIds().uid, postgresIds().gid);
+      await chown(stuck, postgresIds().uid, postgresIds().gid);
+      await waitFor('the janitor to remove it and clear the report', async () => !existsSync(stuck) && (await health()).status === 'OK', 30_000);
+    } finally {
+      await query(url, `SELECT backup_mgmt.set_setting('job.max_attempts', NULL), backup_mgmt.set_setting('job.lease_seconds', NULL)`);
+    }
   });
 });
