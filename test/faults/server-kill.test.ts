@@ -86,7 +86,8 @@ describe('the source server killed mid-backup', () => {
     expect(rounds.length).toBeGreaterThanOrEqual(5);
     const attempts = await query<{ a: number }>(url, `SELECT attempts AS a FROM backup_mgmt.job WHERE job_type = 'BACKUP'`);
     expect(attempts.some((a) => a.a >= 2)).toBe(true);
-    for (const [i, { hk, expected }] of rounds.entries()) {
+    const restoreAndCompare = async (i: number) => {
+      const { hk, expected } = rounds[i]!;
       const [b] = await query<{ p: string }>(url, 'SELECT repository_path AS p FROM backup_mgmt.backup_list WHERE backup_hk = $1', [hk]);
       const dir = join(cluster().baseDir, `restore-${i}`);
       const restored = await restoreBackup(b!.p, dir, join(cluster().baseDir, `sock-${i}`));
@@ -96,6 +97,30 @@ describe('the source server killed mid-backup', () => {
         await restored.stop();
         await removeDir(dir);
       }
-    }
+    };
+    // Two at a time: each restore mostly waits for its server's start.
+    for (let i = 0; i < rounds.length; i += 2) await Promise.all([i, i + 1].filter((k) => k < rounds.length).map(restoreAndCompare));
   }, 300_000);
+
+  it('an agent killed mid-backup: the retried attempt gets its own temporary slot (finding 8)', async () => {
+    const [r] = await query<{ backup_id: Buffer }>(url, 'SELECT backup_id FROM backup_mgmt.create_full_backup(p_verify_backup => false)');
+    const hk = r!.backup_id;
+    const first = await waitFor('attempt 1 streaming', async () => {
+      const j = await jobOf(hk);
+      return j.status === 'RUNNING' && j.attempts === 1 && Number(j.progress_done) > 0 ? j : undefined;
+    });
+    await agent.kill();
+    agent = await AgentProcess.start({ ...agent.opts, logFile: join(cluster().baseDir, 'agent-2.log') });
+    const slots = new Set<string>();
+    await waitFor('attempt 2 streaming', async () => {
+      for (const s of await query<{ s: string }>(url, `SELECT slot_name AS s FROM pg_replication_slots WHERE slot_name LIKE 'backup\\_mgmt\\_%'`)) slots.add(s.s);
+      const j = await jobOf(hk);
+      return j.status === 'RUNNING' && j.attempts === 2 && Number(j.progress_done) > 0;
+    });
+    for (const s of await query<{ s: string }>(url, `SELECT slot_name AS s FROM pg_replication_slots WHERE slot_name LIKE 'backup\\_mgmt\\_%'`)) slots.add(s.s);
+    expect(slots).toContain(`backup_mgmt_job_${first.job_id}_2`);
+    const [out] = await query<Outcome>(url, `SELECT * FROM backup_mgmt.await_backup($1, '2 minutes')`, [hk]);
+    expect(out!.backup_status).toBe('COMPLETED');
+    expect(agent.log()).not.toMatch(/no temporary replication slot/);
+  });
 });
