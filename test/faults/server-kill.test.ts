@@ -10,7 +10,10 @@ import { installedDatabase } from '../harness/pack.js';
 import { AgentProcess, checksums, ensureBuilt, postgresDir, query, removeDir, restoreBackup, stopAllAgents, waitFor } from '../e2e/support.js';
 import { leftovers, NOTHING_LEFT } from './support.js';
 
-const cluster = useCluster({ name: 'fault-kill' });
+// fsync off: each crash restart would otherwise fsync the whole data
+// directory first (seconds on a busy disk, ten times); a killed postmaster
+// loses nothing the page cache holds, so what is tested stays the same.
+const cluster = useCluster({ name: 'fault-kill', settings: { fsync: 'off' } });
 let url = '';
 let repo = '';
 let sysid = '';
