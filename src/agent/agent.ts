@@ -2,6 +2,7 @@
 // at a time, register archived WAL; on shutdown stop claiming, let the job
 // finish or release it, say goodbye to the catalog.
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -292,18 +293,9 @@ export class Agent {
     });
   }
 
-  private backOff(ms: number): Promise<void> {
-    const signal = this.shutdownController.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done);
-    });
+  /** Waits ms, or less when the agent is asked to stop. */
+  private async backOff(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.shutdownController.signal }).catch(() => {});
   }
 
   private async claimLoop(): Promise<void> {
