@@ -91,7 +91,7 @@ export class Agent {
   private woken = false;
   private walScan: Promise<number> | undefined;
   private schedulesRunning = false;
-  private presenceRunning = false;
+  private housekeeping: Promise<void> | undefined;
   private registry: WalRegistry | undefined;
   private heartbeating = false;
   private loop: Promise<void> | undefined;
@@ -164,7 +164,9 @@ export class Agent {
     const periodic = () => {
       if (!this.walScan) this.scanWal().catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`));
       // Every sixth WAL scan (a minute by default): stored backups still there? leftovers to remove?
-      if (scans++ % PRESENCE_EVERY_SCANS === 0) void this.checkPresence();
+      if (scans++ % PRESENCE_EVERY_SCANS === 0 && !this.housekeeping) {
+        this.housekeeping = this.checkPresence().finally(() => (this.housekeeping = undefined));
+      }
     };
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
@@ -218,8 +220,7 @@ export class Agent {
 
   /** The slow housekeeping: stored backups still there, leftovers of finished work removed. */
   private async checkPresence(): Promise<void> {
-    if (this.presenceRunning || !this.facts) return;
-    this.presenceRunning = true;
+    if (!this.facts) return;
     try {
       await checkStoredBackups(this.sql, this.repoRoot, this.log);
     } catch (e) {
@@ -237,8 +238,6 @@ export class Agent {
       });
     } catch (e) {
       this.log('warn', `janitor failed: ${errorText(e)}`);
-    } finally {
-      this.presenceRunning = false;
     }
   }
 
@@ -334,6 +333,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     await this.listener?.stop();
     await this.walScan?.catch(() => {});
+    await this.housekeeping;
     try {
       await this.sql.stopped(this.agentId);
     } catch (e) {
