@@ -12,32 +12,34 @@ interface StoredFileRow {
   bytes?: unknown;
 }
 
-/** What is wrong with one backup's files, or undefined when all are there. */
-async function problems(path: string, files: StoredFileRow[]): Promise<string | undefined> {
-  const wrong: string[] = [];
+/** Which of one backup's files are gone, and which changed size. */
+async function problems(path: string, files: StoredFileRow[]): Promise<{ missing?: string; changed?: string }> {
+  const missing: string[] = [];
+  const changed: string[] = [];
   for (const f of files) {
     if (typeof f.name !== 'string' || f.name.includes('/') || f.name.startsWith('.')) continue;
+    const file = join(path, f.name);
     try {
-      const st = await stat(join(path, f.name));
-      if (typeof f.bytes === 'number' && st.size !== f.bytes) wrong.push(`${join(path, f.name)} has ${st.size} bytes, stored ${f.bytes}`);
+      const st = await stat(file);
+      if (typeof f.bytes === 'number' && st.size !== f.bytes) changed.push(`${file} has ${st.size} bytes, stored ${f.bytes}`);
     } catch (e) {
-      wrong.push(`${join(path, f.name)}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`);
+      missing.push(`${file}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`);
     }
   }
-  return wrong.length ? wrong.join('; ') : undefined;
+  return { missing: missing.length ? missing.join('; ') : undefined, changed: changed.length ? changed.join('; ') : undefined };
 }
 
 /** One pass over the repository's stored backups; resolves to how many changed state in the catalog. */
 export async function checkStoredBackups(sql: AgentSql, repositoryRoot: string, log: Logger): Promise<number> {
-  let changed = 0;
+  let n = 0;
   for (const b of await sql.storedBackups(repositoryRoot)) {
-    const wrong = await problems(b.repositoryPath, b.storedFiles);
-    if (wrong === undefined && b.filesPresent !== false) continue;
-    if (await sql.reportBackupPresence(b.backupHk, wrong === undefined, wrong ?? null)) {
-      changed++;
-      if (wrong) log('error', `backup ${b.backupBk}: stored files missing: ${wrong}`);
+    const { missing, changed } = await problems(b.repositoryPath, b.storedFiles);
+    if (missing === undefined && changed === undefined && b.filesPresent !== false) continue;
+    if (await sql.reportBackupPresence(b.backupHk, missing ?? null, changed ?? null)) {
+      n++;
+      if (missing || changed) log('error', `backup ${b.backupBk}: stored files ${[missing && `missing: ${missing}`, changed && `changed: ${changed}`].filter(Boolean).join('; ')}`);
       else log('info', `backup ${b.backupBk}: its stored files are back`);
     }
   }
-  return changed;
+  return n;
 }

@@ -222,8 +222,9 @@ export class AgentSql {
     return r.rows.map((x) => ({ backupHk: x.backup_hk, backupBk: x.backup_bk, repositoryPath: x.repository_path, storedFiles: x.stored_files, filesPresent: x.files_present }));
   }
 
-  async reportBackupPresence(backupHk: Buffer, present: boolean, detail: string | null): Promise<boolean> {
-    const r = await this.pool.query<{ changed: boolean }>('SELECT backup_mgmt.report_backup_presence($1, $2, $3) AS changed', [backupHk, present, detail]);
+  /** Presence check result: files gone (missing), files whose size changed (changed); both null = all there. */
+  async reportBackupPresence(backupHk: Buffer, missing: string | null, changed: string | null): Promise<boolean> {
+    const r = await this.pool.query<{ changed: boolean }>('SELECT backup_mgmt.report_backup_presence($1, $2, $3) AS changed', [backupHk, missing, changed]);
     return r.rows[0]?.changed === true;
   }
 
