@@ -3,7 +3,7 @@
 // failure followed by a success, the verification status of a failed backup)
 // and stops missing what pg_cron says (every run failing).
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrateUp } from '../../src/migrate/runner.js';
 import { useCluster } from '../harness/cluster.js';
 import { AgentProcess, ensureBuilt, postgresDir, query, stopAllAgents, waitFor } from '../e2e/support.js';
@@ -24,9 +24,12 @@ beforeAll(async () => {
   [{ id: sysid }] = (await query<{ id: string }>(url, 'SELECT system_identifier::text AS id FROM pg_control_system()')) as [{ id: string }];
 });
 
+afterEach(async () => {
+  expect(await leftovers(url, repo, sysid)).toEqual(NOTHING_LEFT);
+});
+
 afterAll(async () => {
   await stopAllAgents();
-  expect(await leftovers(url, repo, sysid)).toEqual(NOTHING_LEFT);
 });
 
 function startAgent(agentId: string, databaseUrl = url): Promise<AgentProcess> {
