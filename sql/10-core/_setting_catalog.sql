@@ -19,6 +19,8 @@ AS $$
          'Seconds an agent holds a job without a heartbeat or progress report before the job is reclaimed (1..86400).'),
         ('job.max_attempts', '3',
          'Attempts per job before it fails for good (1..100); a backup''s max_retries is this minus one.'),
+        ('job.retry_delay_seconds', '5',
+         'A retryable failure waits this many seconds times the attempt number before the job is claimed again (0..3600).'),
         ('backup.compression_level', '3',
          'zstd level for server-side compression of base backups (1..22).'),
         ('backup.manifest_checksums', 'CRC32C',

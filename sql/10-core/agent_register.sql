@@ -15,12 +15,14 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Upserts the agent row (a re-registration restarts it: new start time,
--- heartbeat now, not stopped). A registering process holds no job yet, so
--- jobs still held under this id belong to a lost previous incarnation: their
--- leases are expired at once and the next claim_job reclaims them (the
--- attempt counts). When no repository.roots is configured yet, the agent's
+-- heartbeat now, not stopped). An id held by another live process (not
+-- stopped, heartbeat within _agent_live_window()) is refused with 55006. A
+-- registering process holds no job yet, so jobs still held under this id
+-- belong to a stopped or silent previous incarnation: their leases are
+-- expired at once and the next claim_job reclaims them (the attempt counts). When no repository.roots is configured yet, the agent's
 -- root becomes the configured root list.
 DECLARE
+    v_prev backup_mgmt.agent;
     v_root text;
     v_restore_root text;
 BEGIN
@@ -54,6 +56,22 @@ BEGIN
         v_restore_root := backup_mgmt._normalize_root(p_restore_root, 'restore root');
     END IF;
 
+    -- One live process per id: a second one would expire the first one's
+    -- leases and run its job again. Same host and pid is the live process
+    -- introducing itself again (after the catalog forgot it); a dead
+    -- predecessor on this host is released first with agent_take_over().
+    SELECT * INTO v_prev FROM backup_mgmt.agent AS a WHERE a.agent_id = p_agent_id FOR UPDATE;
+    IF FOUND AND v_prev.stopped_at IS NULL AND v_prev.heartbeat_at > now() - backup_mgmt._agent_live_window()
+       AND (v_prev.hostname IS DISTINCT FROM p_hostname OR v_prev.pid IS DISTINCT FROM p_pid) THEN
+        RAISE EXCEPTION 'agent_register: agent id % is in use by pid % on host %', quote_literal(p_agent_id),
+                        coalesce(v_prev.pid::text, '?'), v_prev.hostname
+            USING ERRCODE = '55006',
+                  DETAIL = format('pid=%s host=%s; its last heartbeat was %s s ago.', coalesce(v_prev.pid::text, '?'), v_prev.hostname,
+                                  round(extract(epoch FROM now() - v_prev.heartbeat_at)::numeric, 1)),
+                  HINT = format('Give this agent another --agent-id, or stop the other one; an id is free once its agent stops or misses heartbeats for %s.',
+                                backup_mgmt._agent_live_window());
+    END IF;
+
     INSERT INTO backup_mgmt.agent AS a (agent_id, hostname, pid, repository_root, restore_root, info, started_at, heartbeat_at, stopped_at)
     VALUES (p_agent_id, p_hostname, p_pid, v_root, v_restore_root, coalesce(p_info, '{}'::jsonb), now(), now(), NULL)
     ON CONFLICT (agent_id) DO UPDATE
@@ -74,4 +92,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.agent_register(text, text, integer, text, text, jsonb) IS
-'Agent protocol: registers or re-registers an agent (host, pid, absolute repository and restore roots, p_info with tool versions and cpu_count). Jobs still held under p_agent_id (a previous incarnation) get an expired lease, so the next claim_job reclaims them. Sets repository.roots to the agent''s root when that setting is still unset. Bad input: 22004/22023.';
+'Agent protocol: registers or re-registers an agent (host, pid, absolute repository and restore roots, p_info with tool versions and cpu_count). An id held by another live process (other host or pid, heartbeat within _agent_live_window()) is refused: 55006, DETAIL "pid=N host=H; …". Jobs still held under p_agent_id (a stopped or silent previous incarnation) get an expired lease, so the next claim_job reclaims them. Sets repository.roots to the agent''s root when that setting is still unset. Bad input: 22004/22023.';

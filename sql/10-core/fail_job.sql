@@ -12,7 +12,8 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
--- Retryable with attempts left: back to the queue after 5 s x attempts, the
+-- Retryable with attempts left: back to the queue after job.retry_delay_seconds
+-- (5 s) x attempts, the
 -- subject PENDING again. Otherwise the job and its subject FAIL with p_error.
 -- A job cancelled while running is the agent acknowledging the cancellation:
 -- the subject becomes CANCELLED, not FAILED.
@@ -34,7 +35,7 @@ BEGIN
     ELSIF p_retryable AND v_job.attempts < v_job.max_attempts THEN
         UPDATE backup_mgmt.job AS j
            SET status = 'QUEUED', locked_by = NULL, lease_expires_at = NULL,
-               run_after = now() + make_interval(secs => 5 * j.attempts), last_error = p_error
+               run_after = now() + make_interval(secs => backup_mgmt.setting('job.retry_delay_seconds')::integer * j.attempts), last_error = p_error
          WHERE j.job_id = p_job_id
         RETURNING * INTO v_job;
         PERFORM backup_mgmt._job_subject_transition(v_job, 'requeued', p_error, 'backup_mgmt.fail_job');
@@ -49,4 +50,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.fail_job(bigint, text, text, boolean) IS
-'Agent protocol: a job failed with p_error. Retryable and attempts left: QUEUED again after 5 s x attempts (backup PENDING). Otherwise job FAILED and backup FAILED with error_message = p_error. A job cancelled while running: backup CANCELLED. Job not held by the agent: 55000.';
+'Agent protocol: a job failed with p_error. Retryable and attempts left: QUEUED again after job.retry_delay_seconds (5 s) x attempts (backup PENDING). Otherwise job FAILED and backup FAILED with error_message = p_error. A job cancelled while running: backup CANCELLED. Job not held by the agent: 55000.';

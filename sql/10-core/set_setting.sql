@@ -49,7 +49,7 @@ BEGIN
             v_value := array_to_string(ARRAY(SELECT DISTINCT r FROM unnest(v_roots) AS r ORDER BY r), ',');
         WHEN 'repository.root', 'restore.root' THEN
             v_value := backup_mgmt._normalize_root(v_value, p_name);
-        WHEN 'job.lease_seconds', 'job.max_attempts', 'backup.compression_level' THEN
+        WHEN 'job.lease_seconds', 'job.max_attempts', 'job.retry_delay_seconds', 'backup.compression_level' THEN
             IF v_value !~ '^[0-9]{1,9}$' THEN
                 RAISE EXCEPTION 'set_setting: % must be a whole number, not %', p_name, quote_literal(p_value)
                     USING ERRCODE = '22023', DETAIL = v_description;
@@ -57,6 +57,7 @@ BEGIN
             v_number := v_value::numeric;
             IF (p_name = 'job.lease_seconds' AND v_number NOT BETWEEN 1 AND 86400)
                OR (p_name = 'job.max_attempts' AND v_number NOT BETWEEN 1 AND 100)
+               OR (p_name = 'job.retry_delay_seconds' AND v_number NOT BETWEEN 0 AND 3600)
                OR (p_name = 'backup.compression_level' AND v_number NOT BETWEEN 1 AND 22) THEN
                 RAISE EXCEPTION 'set_setting: % is out of range: %', p_name, v_value
                     USING ERRCODE = '22023', DETAIL = v_description;

@@ -12,8 +12,9 @@ VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- BACKUP jobs drive backup_status: started -> RUNNING; requeued/released ->
--- PENDING; failed/lost -> FAILED; cancelled -> CANCELLED (a verification
--- still PENDING becomes SKIPPED, it will never run). VERIFY jobs drive only
+-- PENDING; failed/lost -> FAILED (a verification still PENDING becomes NULL:
+-- nothing was stored); cancelled -> CANCELLED (a PENDING verification becomes
+-- SKIPPED, it will never run). VERIFY jobs drive only
 -- verification_status: failed/lost -> FAILED, cancelled -> SKIPPED. Every
 -- version goes through the generated loader with changed_by = session_user.
 DECLARE
@@ -49,7 +50,14 @@ BEGIN
                                                     THEN round(extract(epoch FROM v_end - v_cur.backup_start_time), 3) END,
                     'error_message', p_message,
                     'error_code', CASE p_event WHEN 'failed' THEN 'AGENT_ERROR' WHEN 'lost' THEN 'AGENT_LOST' ELSE 'CANCELLED' END,
-                    'verification_status', CASE WHEN v_cur.verification_status = 'PENDING' THEN 'SKIPPED' ELSE v_cur.verification_status END);
+                    -- A verification that will never run: SKIPPED when cancelled; a failed
+                    -- backup stored nothing, so it has no verification status at all (NULL)
+                    -- rather than one that reads like "not requested".
+                    'verification_status', CASE WHEN v_cur.verification_status <> 'PENDING' THEN v_cur.verification_status
+                                                WHEN p_event = 'cancelled' THEN 'SKIPPED' END,
+                    'verification_detail', CASE WHEN v_cur.verification_status = 'PENDING' AND p_event <> 'cancelled'
+                                                THEN 'not verified: the backup failed and stored nothing'
+                                                ELSE v_cur.verification_detail END);
         END CASE;
     ELSIF p_job.job_type = 'VERIFY' THEN
         CASE p_event

@@ -51,6 +51,18 @@ BEGIN
                   HINT = 'Verify another backup; see backup_mgmt.backup_list.files_present.';
     END IF;
 
+    -- Retention already queued its deletion: a verification behind it would
+    -- only rewrite the expired backup's history as FAILED.
+    SELECT j.job_id INTO v_job_id FROM backup_mgmt.job AS j
+     WHERE j.subject_hk = p_backup_hk AND j.job_type = 'DELETE' AND j.status IN ('QUEUED', 'RUNNING')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'verify_backup_integrity: backup % is being deleted (DELETE job % is queued or running)', v_cur.backup_bk, v_job_id
+            USING ERRCODE = '55000', DETAIL = 'cleanup_expired_backups() queued its deletion; an EXPIRED backup cannot be verified either.',
+                  HINT = 'Verify another backup; see backup_mgmt.backup_list.';
+    END IF;
+    v_job_id := NULL;
+
     IF NOT EXISTS (SELECT 1 FROM backup_mgmt.job AS j
                     WHERE j.subject_hk = p_backup_hk AND j.job_type = 'VERIFY' AND j.status IN ('QUEUED', 'RUNNING')) THEN
         INSERT INTO backup_mgmt.job (job_type, subject_hk, plan, priority, max_attempts, created_by)
@@ -78,4 +90,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.verify_backup_integrity(bytea) IS
-'Queues a VERIFY job (the agent checks the stored files against the backup manifest''s SHA-256 checksums) for a COMPLETED backup whose files are present, sets verification_status PENDING and returns the row; await_backup() waits for the outcome. A verification already queued or running is reused. Not COMPLETED or files gone: 55000; unknown backup: P0002.';
+'Queues a VERIFY job (the agent checks the stored files against the backup manifest''s SHA-256 checksums) for a COMPLETED backup whose files are present, sets verification_status PENDING and returns the row; await_backup() waits for the outcome. A verification already queued or running is reused. A backup whose DELETE job is queued or running is refused (55000), like an EXPIRED one. Not COMPLETED or files gone: 55000; unknown backup: P0002.';

@@ -263,7 +263,7 @@ BEGIN
         SELECT backup_mgmt.wal_segno(w.file_name) INTO v_newest
           FROM backup_mgmt.wal_archive AS w
          WHERE w.system_identifier = v_sysid AND w.timeline_id = v_cand.timeline_id
-           AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL
+           AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL AND w.corrupt_at IS NULL
          ORDER BY w.file_name DESC
          LIMIT 1;
         CASE v_kind
@@ -280,7 +280,7 @@ BEGIN
                 SELECT w.file_name INTO v_bound_name
                   FROM backup_mgmt.wal_archive AS w
                  WHERE w.system_identifier = v_sysid AND w.timeline_id = v_cand.timeline_id
-                   AND w.purged_at IS NULL AND w.last_commit_time > v_time
+                   AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND w.last_commit_time > v_time
                    AND w.file_name >= v_from_name AND w.file_name ~ '^[0-9A-F]{24}$'
                  ORDER BY w.last_commit_time
                  LIMIT 1;
@@ -290,7 +290,7 @@ BEGIN
                  WHERE w.system_identifier = v_sysid AND w.timeline_id = v_cand.timeline_id
                    AND w.file_name >= v_from_name AND w.file_name <= v_bound_name
                    AND w.file_name ~ '^[0-9A-F]{24}$'
-                   AND w.purged_at IS NULL AND w.last_commit_time > v_time
+                   AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND w.last_commit_time > v_time
                  ORDER BY w.file_name
                  LIMIT 1;
                 CONTINUE WHEN NOT FOUND;

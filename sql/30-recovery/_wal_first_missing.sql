@@ -30,7 +30,7 @@ BEGIN
     SELECT count(*) INTO v_present
       FROM backup_mgmt.wal_archive AS w
      WHERE w.system_identifier = p_system_identifier AND w.file_name BETWEEN v_first AND v_last
-       AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL;
+       AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL AND w.corrupt_at IS NULL;
     IF v_present = p_to_segno - p_from_segno + 1 THEN
         RETURN NULL;
     END IF;
@@ -41,13 +41,13 @@ BEGIN
               FROM (SELECT backup_mgmt.wal_segno(w.file_name) AS segno
                       FROM backup_mgmt.wal_archive AS w
                      WHERE w.system_identifier = p_system_identifier AND w.file_name BETWEEN v_first AND v_last
-                       AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL) AS s) AS x
+                       AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL AND w.corrupt_at IS NULL) AS s) AS x
      WHERE x.segno > x.gap_from;
     IF v_missing IS NULL THEN
         SELECT coalesce(max(backup_mgmt.wal_segno(w.file_name)), p_from_segno - 1) + 1 INTO v_missing
           FROM backup_mgmt.wal_archive AS w
          WHERE w.system_identifier = p_system_identifier AND w.file_name BETWEEN v_first AND v_last
-           AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL;
+           AND w.file_name ~ '^[0-9A-F]{24}$' AND w.purged_at IS NULL AND w.corrupt_at IS NULL;
     END IF;
     RETURN v_missing;
 END;

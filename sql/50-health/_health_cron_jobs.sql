@@ -21,6 +21,7 @@ DECLARE
     v_expected integer;
     v_missing text[];
     v_inactive text[];
+    v_failing text[];
 BEGIN
     threshold := 'job missing or inactive: warning';
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
@@ -52,13 +53,33 @@ BEGIN
          WHERE c.load_end_date IS NULL AND c.is_active
     $sql$ INTO v_expected, v_missing, v_inactive;
 
-    value := format('%s of %s jobs missing, %s inactive', coalesce(cardinality(v_missing), 0), v_expected, coalesce(cardinality(v_inactive), 0));
+    -- A job that exists but whose latest finished run failed (pg_cron could
+    -- not connect, the command raised): the schedule does not run either.
+    EXECUTE $sql$
+        SELECT array_agg(format('%s (job %s): %s', c.schedule_name, c.cron_job_name,
+                                left(regexp_replace(coalesce(r.return_message, 'failed'), '\s+', ' ', 'g'), 200))
+                         ORDER BY c.schedule_name)
+          FROM backup_mgmt.backup_schedule_s AS c
+          JOIN cron.job AS cj ON cj.jobname = c.cron_job_name AND cj.database = current_database()
+         CROSS JOIN LATERAL (SELECT d.status, d.return_message FROM cron.job_run_details AS d
+                              WHERE d.jobid = cj.jobid AND d.status IN ('succeeded', 'failed')
+                              ORDER BY d.runid DESC LIMIT 1) AS r
+         WHERE c.load_end_date IS NULL AND c.is_active AND c.cron_job_name IS NOT NULL AND r.status = 'failed'
+    $sql$ INTO v_failing;
+
+    value := format('%s of %s jobs missing, %s inactive, %s failing', coalesce(cardinality(v_missing), 0), v_expected,
+                    coalesce(cardinality(v_inactive), 0), coalesce(cardinality(v_failing), 0));
     IF v_missing IS NOT NULL OR v_inactive IS NOT NULL THEN
         status := 'WARNING';
         detail := concat_ws('; ',
             'missing: ' || array_to_string(v_missing, ', '),
-            'inactive: ' || array_to_string(v_inactive, ', '))
+            'inactive: ' || array_to_string(v_inactive, ', '),
+            'latest run failed: ' || array_to_string(v_failing, ', '))
             || '; the schedules do not run from pg_cron: run backup-mgmt migrate up (or SELECT * FROM backup_mgmt.register_cron_jobs()) to create the jobs';
+    ELSIF v_failing IS NOT NULL THEN
+        status := 'WARNING';
+        detail := 'latest run failed: ' || array_to_string(v_failing, ', ')
+            || '; see cron.job_run_details (a connection failure: cron.host, pg_hba.conf or cron.use_background_workers)';
     ELSE
         status := 'OK';
         detail := format('every active schedule has its pg_cron job, active (%s)', v_expected);
@@ -67,4 +88,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._health_cron_jobs() IS
-'Internal (health_check): with pg_cron in this database, every active schedule needs a job (the count comes from the schedules); those whose job backup_mgmt:<name> for this database is missing from cron.job or inactive: WARNING. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';
+'Internal (health_check): with pg_cron in this database, every active schedule needs a job (the count comes from the schedules); those whose job backup_mgmt:<name> for this database is missing from cron.job or inactive, or whose latest finished run in cron.job_run_details failed: WARNING naming it with pg_cron''s message. Without pg_cron: OK (agents run schedules), WARNING if schedules still name pg_cron jobs.';

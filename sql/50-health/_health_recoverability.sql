@@ -41,7 +41,7 @@ DECLARE
 BEGIN
     SELECT w.file_name, w.archived_at INTO v_name, newest_archived_at
       FROM backup_mgmt.wal_archive AS w
-     WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND length(w.file_name) = 24
+     WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND length(w.file_name) = 24
      ORDER BY w.file_name DESC
      LIMIT 1;
     IF v_name IS NULL THEN
@@ -74,10 +74,10 @@ BEGIN
     -- for 48,500 segments, this way 5 ms.
     SELECT count(*) INTO v_count
       FROM backup_mgmt.wal_archive AS w
-     WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND length(w.file_name) = 24;
+     WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND length(w.file_name) = 24;
     SELECT v_count - count(*) INTO v_count
       FROM backup_mgmt.wal_archive AS w
-     WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND length(w.file_name) = 24
+     WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND length(w.file_name) = 24
        AND w.file_name < backup_mgmt.wal_file_name(v_tl, v_oldest_start);
     missing_segments := v_newest - v_oldest_start + 1 - v_count;
     IF missing_segments > 0 THEN
@@ -90,7 +90,7 @@ BEGIN
                                ('x' || substr(w.file_name, 9, 8))::bit(32)::bigint * v_per_log
                                  + ('x' || substr(w.file_name, 17, 8))::bit(32)::bigint AS segno
                           FROM backup_mgmt.wal_archive AS w
-                         WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND length(w.file_name) = 24
+                         WHERE w.system_identifier = v_sysid AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND length(w.file_name) = 24
                            AND w.file_name BETWEEN backup_mgmt.wal_file_name(v_tl, v_oldest_start) AND v_name) AS x) AS g
          WHERE (g.prev IS NULL AND g.segno > v_oldest_start) OR g.segno > g.prev + 1;
         first_missing_segment := backup_mgmt.wal_file_name(v_tl, v_first_missing);
@@ -127,7 +127,7 @@ BEGIN
     SELECT w.file_name, w.last_commit_time INTO v_b
       FROM backup_mgmt.wal_archive AS w
      WHERE w.system_identifier = v_sysid AND w.timeline_id = v_tl
-       AND w.purged_at IS NULL AND w.last_commit_time IS NOT NULL
+       AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND w.last_commit_time IS NOT NULL
      ORDER BY w.last_commit_time DESC
      LIMIT 1;
     IF length(v_b.file_name) = 24 AND v_b.file_name BETWEEN backup_mgmt.wal_file_name(v_tl, v_start) AND v_name THEN
@@ -136,7 +136,7 @@ BEGIN
         SELECT w.last_commit_time INTO latest_recoverable_time
           FROM backup_mgmt.wal_archive AS w
          WHERE w.system_identifier = v_sysid AND w.timeline_id = v_tl
-           AND w.purged_at IS NULL AND w.last_commit_time IS NOT NULL AND length(w.file_name) = 24
+           AND w.purged_at IS NULL AND w.corrupt_at IS NULL AND w.last_commit_time IS NOT NULL AND length(w.file_name) = 24
            AND w.file_name BETWEEN backup_mgmt.wal_file_name(v_tl, v_start) AND v_name
          ORDER BY w.last_commit_time DESC
          LIMIT 1;
@@ -144,6 +144,9 @@ BEGIN
     IF latest_recoverable_time <= earliest_recoverable_time THEN
         latest_recoverable_time := NULL;
     END IF;
+    -- The instants plan_recovery('time', …) accepts (the recoverability view's bounds).
+    earliest_recoverable_time := earliest_recoverable_time + interval '1 microsecond';
+    latest_recoverable_time := latest_recoverable_time - interval '1 microsecond';
 END;
 $$;
 

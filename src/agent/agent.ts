@@ -2,6 +2,7 @@
 // at a time, register archived WAL; on shutdown stop claiming, let the job
 // finish or release it, say goodbye to the catalog.
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,6 +12,8 @@ import { isLocalHost, PINNED_OPTIONS } from './conninfo.js';
 import { JobListener } from './listener.js';
 import { runJob, SUPPORTED_JOB_TYPES } from './job-runner.js';
 import { errorText, stderrLogger, type Logger } from './log.js';
+import { sweep } from './janitor.js';
+import { checkStoredBackups } from './presence-check.js';
 import { prepareRepository } from './repository.js';
 import { AgentSql, type ServerFacts } from './sql.js';
 import { toolVersions } from './tool-versions.js';
@@ -21,6 +24,9 @@ export interface AgentIntervals {
   pollMs: number;
   walScanMs: number;
 }
+
+/** The presence check of stored backups runs with every n-th WAL scan. */
+const PRESENCE_EVERY_SCANS = 6;
 
 export const DEFAULT_INTERVALS: AgentIntervals = { heartbeatMs: 5_000, pollMs: 2_000, walScanMs: 10_000 };
 
@@ -45,7 +51,31 @@ function explainStartupError(e: unknown): Error {
     return new Error(`backup_mgmt is not installed in this database (run: backup-mgmt migrate up): ${errorText(e)}`);
   }
   if (code === '42501') return new Error(`the agent's database role lacks backup_agent privileges: ${errorText(e)}`);
+  if (code === '55006') {
+    const err = e as { message: string; detail?: string };
+    const since = (err.detail ?? '').replace(/^pid=\S+ host=\S+; /, '').replace(/\.$/, '');
+    return new Error(`${err.message.replace(/^agent_register: /, '')}${since ? ` (${since})` : ''}: start this one with another --agent-id, or stop that one`);
+  }
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The live holder agent_register named when it refused an id (DETAIL "pid=N host=H; …"). */
+function idHolder(e: unknown): { pid: number; host: string } | undefined {
+  const err = e as { code?: string; detail?: string };
+  if (err.code !== '55006') return undefined;
+  const m = /^pid=(\d+) host=([A-Za-z0-9._-]+);/.exec(err.detail ?? '');
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+}
+
+/** Signal 0 probes a pid; EPERM means it runs under another user. */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export class Agent {
@@ -61,6 +91,7 @@ export class Agent {
   private woken = false;
   private walScan: Promise<number> | undefined;
   private schedulesRunning = false;
+  private housekeeping: Promise<void> | undefined;
   private registry: WalRegistry | undefined;
   private heartbeating = false;
   private loop: Promise<void> | undefined;
@@ -113,7 +144,7 @@ export class Agent {
           job_types: SUPPORTED_JOB_TYPES,
         },
       };
-      await this.sql.register(this.registration);
+      await this.registerOnce(this.registration);
     } catch (e) {
       await this.pool.end().catch(() => {});
       throw explainStartupError(e);
@@ -129,12 +160,35 @@ export class Agent {
     this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
     this.registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
     // A periodic scan is skipped while one runs; a job's request queues behind it.
+    let scans = 0;
     const periodic = () => {
       if (!this.walScan) this.scanWal().catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`));
+      // Every sixth WAL scan (a minute by default): stored backups still there? leftovers to remove?
+      if (scans++ % PRESENCE_EVERY_SCANS === 0 && !this.housekeeping) {
+        this.housekeeping = this.checkPresence().finally(() => (this.housekeeping = undefined));
+      }
     };
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
     this.loop = this.claimLoop();
+  }
+
+  /**
+   * agent_register refuses an id held by a live process (55006). When that
+   * holder was on this host and its pid is gone (an agent killed a moment
+   * ago), its id is taken over; anyone else keeps it and this agent stops.
+   */
+  private async registerOnce(reg: Parameters<AgentSql['register']>[0]): Promise<void> {
+    try {
+      await this.sql.register(reg);
+      return;
+    } catch (e) {
+      const holder = idHolder(e);
+      if (!holder || holder.host !== reg.hostname || processAlive(holder.pid)) throw e;
+      this.log('info', `agent id ${reg.agentId} was held by pid ${holder.pid}, which is no longer running here; taking it over`);
+      await this.sql.takeOver(reg.agentId, holder.host, holder.pid);
+    }
+    await this.sql.register(reg);
   }
 
   /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
@@ -162,6 +216,29 @@ export class Agent {
       });
     this.walScan = next;
     return next;
+  }
+
+  /** The slow housekeeping: stored backups still there, leftovers of finished work removed. */
+  private async checkPresence(): Promise<void> {
+    if (!this.facts) return;
+    try {
+      await checkStoredBackups(this.sql, this.repoRoot, this.log);
+    } catch (e) {
+      this.log('warn', `presence check of stored backups failed: ${errorText(e)}`);
+    }
+    try {
+      const restoreRoot = await this.sql.setting('restore.root').catch(() => null);
+      await sweep({
+        sql: this.sql,
+        agentId: this.agentId,
+        repositoryRoot: this.repoRoot,
+        systemIdentifier: this.facts.systemIdentifier,
+        restoreRoots: [this.opts.config.restoreRoot, ...(restoreRoot ? [restoreRoot] : [])],
+        log: this.log,
+      });
+    } catch (e) {
+      this.log('warn', `janitor failed: ${errorText(e)}`);
+    }
   }
 
   private notify(): void {
@@ -215,16 +292,28 @@ export class Agent {
     });
   }
 
+  /** Waits ms, or less when the agent is asked to stop. */
+  private async backOff(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.shutdownController.signal }).catch(() => {});
+  }
+
   private async claimLoop(): Promise<void> {
     const shutdown = this.shutdownController.signal;
     const deps = { sql: this.sql, config: this.opts.config, agentId: this.agentId, log: this.log, shutdown, scanWal: () => this.scanWal() };
+    let failures = 0;
     while (!shutdown.aborted) {
       this.woken = false;
       let job;
       try {
         job = await this.sql.claim(this.agentId, SUPPORTED_JOB_TYPES);
+        failures = 0;
       } catch (e) {
+        // The server may be restarting: back off (1 s, 2 s, … 30 s) instead of hammering it;
+        // the pool opens fresh connections once it answers again.
+        failures++;
         this.log('warn', `claim_job failed: ${errorText(e)}`);
+        await this.backOff(Math.min(30_000, 1_000 * 2 ** (failures - 1)));
+        continue;
       }
       if (job) await runJob(deps, job);
       else await this.waitForWork();
@@ -244,6 +333,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     await this.listener?.stop();
     await this.walScan?.catch(() => {});
+    await this.housekeeping;
     try {
       await this.sql.stopped(this.agentId);
     } catch (e) {

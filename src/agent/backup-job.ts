@@ -169,7 +169,9 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
     if (!(await ctx.progress.flush(0, null, 'checkpoint'))) return { status: 'lost' };
     const t0 = performance.now();
     let bb: BaseBackupOutcome;
-    const releaseWal = await ctx.sql.reserveWal(`backup_mgmt_job_${ctx.jobId}`).catch((e: Error) => {
+    // One slot name per attempt: a killed attempt's session may outlive it on the server for a while.
+    const slot = `backup_mgmt_job_${ctx.jobId}_${job.attempts}`;
+    const releaseWal = await ctx.sql.reserveWal(slot, (m) => ctx.log('warn', `job ${ctx.jobId}: ${m}`)).catch((e: Error) => {
       // Without a slot the backup can still succeed when the WAL survives; say why it might not.
       ctx.log('warn', `job ${ctx.jobId}: no temporary replication slot (${e.message}); WAL may be recycled before pg_basebackup fetches it`);
       return async () => {};

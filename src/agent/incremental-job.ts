@@ -145,6 +145,12 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
     if (ctx.lost.aborted) return { status: 'lost' };
     throw e;
   }
+  // A damaged segment is a gap for the window and planning until it reads intact again.
+  for (const [i, name] of check.corrupt.entries()) {
+    await ctx.sql
+      .reportWalIntegrity(plan.system_identifier, name, false, check.details[i] ?? `${name}: damaged`)
+      .catch((e) => ctx.log('warn', `job ${ctx.jobId}: could not report ${name} damaged: ${errorText(e)}`));
+  }
   const verification = verificationOf(check, first, stopWalFile, plan.verify, ((Date.now() - checkStarted) / 1000).toFixed(1));
   ctx.log('info', `job ${ctx.jobId}: ${verification.status}: ${verification.detail}`);
 

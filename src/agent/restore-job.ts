@@ -5,7 +5,8 @@
 // remove it (drill). The RTO is measured from the claim to the validated cluster.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { allocatePort, releasePort } from '../pg/local-cluster.js';
 import { extractBackup } from '../storage/extract.js';
@@ -13,6 +14,7 @@ import { MANIFEST_NAME } from '../storage/layout.js';
 import { parseLsn } from '../storage/wal-names.js';
 import { CommandError, pgTool, runCommand } from '../util/process.js';
 import { HISTORY_DIR, walRoot } from '../storage/layout.js';
+import { CorruptWalError } from '../storage/wal-store.js';
 import { spooledRestoreCommand } from '../util/wal-commands.js';
 import { parseConnectionString } from './conninfo.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
@@ -122,6 +124,9 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
   let created = false;
   let keep = false;
   let prefetch: WalPrefetch | undefined;
+  // What the agent found wrong with WAL it read ahead: PostgreSQL only says
+  // "could not restore file" (restore_command's exit code), this says why.
+  const walProblems = new Map<string, string>();
 
   // Progress that also notices a cancellation: job_progress answers false.
   const phase = async (name: string, done = 0, total: number | null = null) => {
@@ -162,7 +167,16 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
         spoolDir,
         signal: ctx.lost,
         // Not fatal: wal-fetch gets the segment at replay and reports what is wrong with it.
-        onError: (name, e) => ctx.log('warn', `job ${ctx.jobId}: reading ${name} ahead failed (wal-fetch will retry it): ${errorText(e)}`),
+        onError: (name, e) => {
+          ctx.log('warn', `job ${ctx.jobId}: reading ${name} ahead failed (wal-fetch will retry it): ${errorText(e)}`);
+          walProblems.set(name, errorText(e));
+          // A damaged stored segment is a gap for the window until it is repaired.
+          if (e instanceof CorruptWalError) {
+            void ctx.sql
+              .reportWalIntegrity(plan.base.system_identifier, name, false, errorText(e))
+              .catch((r) => ctx.log('warn', `job ${ctx.jobId}: could not report ${name} damaged: ${errorText(r)}`));
+          }
+        },
       });
     }
     const flusher = flushBehind(dir);
@@ -237,7 +251,8 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
         continue;
       }
       const why = fatalLine(log) ?? (server.startFailed ? errorText(server.startFailed).split('\n').slice(-1)[0] : 'the server stopped');
-      throw new JobFailure(`restored cluster did not reach its target: ${why}`);
+      const found = [...walProblems.values()].slice(0, 3);
+      throw new JobFailure(`restored cluster did not reach its target: ${why}${found.length ? `; the agent found: ${found.join('; ')}` : ''}`);
     }
 
     // Replay is over: nothing more to read ahead.
@@ -308,15 +323,30 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     await prefetch?.stop().catch(() => {});
     if (!(e instanceof Stopped) && !(e instanceof JobFailure)) ctx.log('error', `job ${ctx.jobId}: ${errorText(e)}`);
     // Whatever went wrong, a half-made restore must not stay: stop it, remove it.
+    // The server's log of a failure is kept beside it: it says what replay saw.
+    let keptLog: string | undefined;
     if (created && !keep) {
       await server?.stop('immediate').catch((s) => ctx.log('warn', `job ${ctx.jobId}: could not stop the restored server: ${errorText(s)}`));
+      if (server && !(e instanceof Stopped)) keptLog = await keepServerLog(server.logFile, dir);
       await rm(dir, { recursive: true, force: true }).catch(() => {});
       if (socket?.temporary) await rm(socket.dir, { recursive: true, force: true }).catch(() => {});
     }
     if (server) releasePort(server.port);
     if (e instanceof Stopped) return e.message === 'lost' ? { status: 'lost' } : { status: 'released' };
+    if (keptLog && e instanceof JobFailure) throw new JobFailure(`${e.message} (server log kept at ${keptLog})`, e.retryable);
     // JobFailure is final; anything else the runner judges (a lost connection is retried).
     throw e;
+  }
+}
+
+/** Copies a failed restore's server log to <dir>.log before the directory goes; undefined when there is none. */
+async function keepServerLog(logFile: string, dir: string): Promise<string | undefined> {
+  const kept = `${dir}.log`;
+  try {
+    await copyFile(logFile, kept);
+    return kept;
+  } catch {
+    return undefined;
   }
 }
 

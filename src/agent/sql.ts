@@ -54,6 +54,12 @@ export class AgentSql {
     ]);
   }
 
+  /** Frees the id of a predecessor recorded as `pid` on `host` that is no longer running. */
+  async takeOver(agentId: string, host: string, pid: number): Promise<boolean> {
+    const r = await this.pool.query<{ ok: boolean }>('SELECT backup_mgmt.agent_take_over($1, $2, $3) AS ok', [agentId, host, pid]);
+    return r.rows[0]?.ok === true;
+  }
+
   async heartbeat(agentId: string): Promise<number> {
     const r = await this.pool.query<{ n: number }>('SELECT backup_mgmt.agent_heartbeat($1) AS n', [agentId]);
     return Number(r.rows[0]?.n ?? 0);
@@ -100,7 +106,6 @@ export class AgentSql {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  /** The next transaction id the server will assign (xid8, as text). */
   /**
    * pg_basebackup -X fetch copies the WAL at the end of the backup; a
    * checkpoint in between (another backup's, or write load) may recycle it
@@ -108,25 +113,40 @@ export class AgentSql {
    * physical slot created with immediately_reserve holds that WAL for as long
    * as this session lives. Resolves to the release function.
    */
-  async reserveWal(slotName: string): Promise<() => Promise<void>> {
+  async reserveWal(slotName: string, log?: (message: string) => void): Promise<() => Promise<void>> {
     const client = await this.pool.connect();
+    // pg-pool takes its idle 'error' listener off a checked-out client: without
+    // our own, a server that dies during pg_basebackup would be an unhandled
+    // 'error' event and end the agent. The session (and its temporary slot) is
+    // gone then; releasing with an error below discards the dead client.
+    let lost: Error | undefined;
+    const onError = (e: Error) => {
+      lost = e;
+      log?.(`slot ${slotName}: connection lost (${e.message}); the temporary slot went with it`);
+    };
+    client.on('error', onError);
     try {
       await client.query('SELECT pg_catalog.pg_create_physical_replication_slot($1, true, true)', [slotName]);
     } catch (e) {
-      client.release();
+      client.removeListener('error', onError);
+      client.release(e instanceof Error ? e : true);
       throw e;
     }
     return async () => {
       try {
+        if (lost) throw lost;
         await client.query('SELECT pg_catalog.pg_drop_replication_slot($1)', [slotName]);
+        client.removeListener('error', onError);
         client.release();
       } catch {
-        // Ending the session drops a temporary slot anyway.
+        // Ending the session drops a temporary slot anyway. The listener stays:
+        // a dead socket may still emit while pg-pool ends the client.
         client.release(true);
       }
     };
   }
 
+  /** The next transaction id the server will assign (xid8, as text). */
   async nextXid(): Promise<string> {
     const r = await this.pool.query<{ x: string }>('SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text AS x');
     return r.rows[0]!.x;
@@ -172,6 +192,53 @@ export class AgentSql {
   async syncWalPresence(systemIdentifier: string, present: readonly string[]): Promise<number> {
     const r = await this.pool.query<{ n: number }>('SELECT backup_mgmt.sync_wal_presence($1, $2::text[]) AS n', [systemIdentifier, present]);
     return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** A stored WAL file read damaged (ok false, detail says why) or intact again (ok true). */
+  async reportWalIntegrity(systemIdentifier: string, fileName: string, ok: boolean, detail: string | null): Promise<boolean> {
+    const r = await this.pool.query<{ changed: boolean }>('SELECT backup_mgmt.report_wal_integrity($1, $2, $3, $4) AS changed', [
+      systemIdentifier,
+      fileName,
+      ok,
+      detail,
+    ]);
+    return r.rows[0]?.changed === true;
+  }
+
+  /** Registered WAL files of the cluster marked damaged. */
+  async corruptWal(systemIdentifier: string): Promise<{ fileName: string; sha256: string }[]> {
+    const r = await this.pool.query<{ file_name: string; sha256: string }>('SELECT file_name, sha256 FROM backup_mgmt.corrupt_wal_files($1)', [systemIdentifier]);
+    return r.rows.map((x) => ({ fileName: x.file_name, sha256: x.sha256 }));
+  }
+
+  /** COMPLETED full backups under the root, for the presence check. */
+  async storedBackups(
+    repositoryRoot: string,
+  ): Promise<{ backupHk: Buffer; backupBk: string; repositoryPath: string; storedFiles: { name?: unknown; bytes?: unknown }[]; filesPresent: boolean | null }[]> {
+    const r = await this.pool.query<{ backup_hk: Buffer; backup_bk: string; repository_path: string; stored_files: { name?: unknown; bytes?: unknown }[]; files_present: boolean | null }>(
+      'SELECT * FROM backup_mgmt.stored_backups($1)',
+      [repositoryRoot],
+    );
+    return r.rows.map((x) => ({ backupHk: x.backup_hk, backupBk: x.backup_bk, repositoryPath: x.repository_path, storedFiles: x.stored_files, filesPresent: x.files_present }));
+  }
+
+  /** Presence check result: files gone (missing), files whose size changed (changed); both null = all there. */
+  async reportBackupPresence(backupHk: Buffer, missing: string | null, changed: string | null): Promise<boolean> {
+    const r = await this.pool.query<{ changed: boolean }>('SELECT backup_mgmt.report_backup_presence($1, $2, $3) AS changed', [backupHk, missing, changed]);
+    return r.rows[0]?.changed === true;
+  }
+
+  /** Of the keys found on disk, those live work still owns (janitor_owners). */
+  async janitorOwners(backupBks: string[], recoveryBks: string[]): Promise<{ kind: string; key: string }[]> {
+    const r = await this.pool.query<{ kind: string; business_key: string }>('SELECT * FROM backup_mgmt.janitor_owners($1::text[], $2::text[])', [
+      backupBks,
+      recoveryBks,
+    ]);
+    return r.rows.map((x) => ({ kind: x.kind, key: x.business_key }));
+  }
+
+  async reportLeftovers(agentId: string, items: { path: string; kind: string; reason: string }[]): Promise<void> {
+    await this.pool.query('SELECT backup_mgmt.agent_report_leftovers($1, $2::jsonb)', [agentId, JSON.stringify(items)]);
   }
 
   /** A catalog setting (backup_mgmt.setting), null when unset. */

@@ -71,6 +71,7 @@ export class WalRegistry {
   async scan(): Promise<number> {
     const listing = await listArchivedWal({ repo: this.repo, systemIdentifier: this.systemIdentifier });
     await this.syncPresence(listing);
+    await this.recheckDamaged(listing);
     const fresh = listing.filter(
       (w) => !this.known.has(`${w.fileName}-${w.sha256}`) && !this.bad.has(w.storedPath),
     );
@@ -91,6 +92,29 @@ export class WalRegistry {
       for (const w of batch) this.known.add(`${w.fileName}-${w.sha256}`);
     }
     return added;
+  }
+
+  /**
+   * Files the catalog knows damaged are few: each scan reads them again, and
+   * one that reads intact (repaired, re-archived) is reported so the gap goes.
+   */
+  private async recheckDamaged(listing: readonly ArchivedWal[]): Promise<void> {
+    const damaged = await this.sql.corruptWal(this.systemIdentifier);
+    for (const d of damaged) {
+      const versions = listing.filter((w) => w.fileName === d.fileName);
+      if (versions.length !== 1) continue;
+      const w = versions[0]!;
+      try {
+        for await (const chunk of readStoredVerified(w.storedPath, w.sha256)) void chunk;
+      } catch {
+        continue;
+      }
+      if (w.sha256 !== d.sha256) continue;
+      if (await this.sql.reportWalIntegrity(this.systemIdentifier, d.fileName, true, null)) {
+        this.bad.delete(w.storedPath);
+        this.log('info', `archived WAL ${d.fileName} reads intact again: no longer marked damaged`);
+      }
+    }
   }
 
   /**

@@ -232,6 +232,9 @@ describe('restore drills (acceptance 5)', () => {
     await query(env.url, `SELECT 1 FROM backup_mgmt.await_backup($1, '3 minutes')`, [q!.backup_id]);
     const b = await bm.getBackup(q!.backup_id.toString('hex'));
     expect(b.verification_status).toBe('VERIFIED');
+    // The agent's presence check would notice the re-compressed file's new size
+    // (and rightly refuse a drill of it): the drill is queued before it runs again.
+    await env.agent.stop();
     // Flip one byte of the marker table's file inside the stored base.tar.zst.
     const [rel] = await query<{ p: string }>(withDatabase(env.url, 'shop'), `SELECT pg_relation_filepath('marker') AS p`);
     const tarPath = join(cluster().baseDir, 'corrupt.tar');
@@ -244,7 +247,10 @@ describe('restore drills (acceptance 5)', () => {
     renameSync(`${tarPath}.zst`, join(b.repository_path!, 'base.tar.zst'));
     rmSync(tarPath);
 
-    const cli = await runCli(['drill', '--backup', b.backup_bk, '--wait', '--json', '--timeout', '240'], { env: { DATABASE_URL: env.url } });
+    const drill = runCli(['drill', '--backup', b.backup_bk, '--wait', '--json', '--timeout', '240'], { env: { DATABASE_URL: env.url } });
+    await waitFor('the drill to be queued', async () => (await query(env.url, `SELECT 1 FROM backup_mgmt.job WHERE job_type = 'RESTORE' AND status = 'QUEUED'`)).length > 0, 30_000);
+    env.agent = await AgentProcess.start({ ...env.agent.opts, logFile: join(cluster().baseDir, 'agent-drill.log') });
+    const cli = await drill;
     expect(cli.code, cli.stderr).toBe(1);
     const out = JSON.parse(cli.stdout);
     expect(out.is_drill).toBe(true);
@@ -271,7 +277,8 @@ describe('the agent side of a restore', () => {
     const occupied = join(env.restoreRoot, 'occupied');
     mkdirSync(occupied);
     writeFileSync(join(occupied, 'precious.txt'), 'not yours');
-    const requested = await bm.initiateRecovery({ target: { latest: true }, restoreDirectory: occupied, approvalRequired: false });
+    // Before the gap: the newest backup was corrupted above, and the presence check took it out of planning.
+    const requested = await bm.initiateRecovery({ target: { time: beforeGap!.time }, restoreDirectory: occupied, approvalRequired: false });
     const row = await bm.awaitRecovery(requested.recovery_bk, { timeoutMs: 120_000 });
     expect(row).toMatchObject({ recovery_status: 'FAILED', error_code: 'AGENT_ERROR' });
     expect(row.error_message).toMatch(/exists and is not empty/);
@@ -303,7 +310,7 @@ describe('the agent side of a restore', () => {
   });
 
   it('cancelling a running restore stops it, removes its directory and ends CANCELLED', async () => {
-    const requested = await bm.initiateRecovery({ target: { latest: true }, approvalRequired: false });
+    const requested = await bm.initiateRecovery({ target: { time: beforeGap!.time }, approvalRequired: false });
     await waitFor('the restore to run', async () => (await bm.getRecovery(requested.recovery_bk)).recovery_status === 'RUNNING', 60_000, 50);
     const cancelled = await runCli(['recovery', 'cancel', requested.recovery_bk, '--json'], { env: { DATABASE_URL: env.url } });
     expect(cancelled.code, cancelled.stderr).toBe(0);

@@ -15,7 +15,8 @@ describe('recoverability', () => {
     expect(w).toMatchObject({ system_identifier: db.sysid, timeline_id: 1, earliest_backup_bk: b1.bk, wal_gaps: [], missing_segments: '0' });
     expect(new Date(w.earliest_recoverable_time).toISOString()).toBe(db.at(122));
     expect(w.earliest_recoverable_lsn).toBe(b1.stopLsn);
-    expect(new Date(w.latest_recoverable_time).toISOString()).toBe(db.at(12 * 60 + 50));
+    // 1 µs before the newest archived commit: the last instant plan_recovery accepts (a Date keeps milliseconds).
+    expect(new Date(w.latest_recoverable_time).getTime()).toBe(Date.parse(db.at(12 * 60 + 50)) - 1);
     expect(w.latest_recoverable_lsn).toBe(lsn(13, -1));
     expect(w.oldest_needed_segment).toBe(segName(2));
     expect(w.newest_segment).toBe(segName(12));
@@ -36,7 +37,7 @@ describe('recoverability', () => {
     const [w] = await db.q('SELECT * FROM backup_mgmt.recoverable_window()');
     expect(w).toMatchObject({ wal_gaps: [segName(9)], missing_segments: '1', newest_segment: segName(12) });
     // The window ends where the archived run from the newest usable backup ends.
-    expect(new Date(w.latest_recoverable_time).toISOString()).toBe(db.at(8 * 60 + 50));
+    expect(new Date(w.latest_recoverable_time).getTime()).toBe(Date.parse(db.at(8 * 60 + 50)) - 1);
     expect(w.latest_recoverable_lsn).toBe(lsn(9, -1));
 
     const before = await db.counts();
@@ -102,12 +103,16 @@ describe('choosing the base backup', () => {
   it('refuses targets outside the recoverable window with the window in the message', async () => {
     const db = await pack.freshDb();
     await db.history();
-    const window = `${db.at(122).replace('T', ' ').replace('Z', '000+00')} .. ${db.at(770).replace('T', ' ').replace('Z', '000+00')}`;
+    // The bounds are the first and last instants accepted: 1 µs after the base's end, 1 µs before the newest commit.
+    const window = `${db.at(122).replace('T', ' ').replace('Z', '001+00')} .. ${new Date(Date.parse(db.at(770)) - 1).toISOString().replace('T', ' ').replace('Z', '999+00')}`;
     for (const t of [db.at(60), db.at(122), db.at(770), db.at(780), new Date(Date.now() + 3600_000).toISOString()]) {
       const err = await sqlError(db.plan('time', t));
       expect(err.code, t).toBe('22023');
       expect(message(err), t).toBe(`target ${t.replace('T', ' ').replace('Z', '000+00')} is outside the recoverable window ${window}`);
     }
+    // The window's own bounds are accepted (view and planner agree).
+    const [w] = await db.q(`SELECT earliest_recoverable_time::text AS lo, latest_recoverable_time::text AS hi FROM backup_mgmt.recoverable_window()`);
+    for (const bound of [w!.lo, w!.hi]) expect((await db.plan('time', bound)).target.kind).toBe('time');
     expect(message(await sqlError(db.plan('lsn', lsn(1))))).toBe(`target LSN ${lsn(1)} is outside the recoverable window ${lsn(2, 0x138)} .. ${lsn(13, -1)}`);
     expect(await sqlState(db.plan('lsn', lsn(13, 0x10)))).toBe('22023');
   });

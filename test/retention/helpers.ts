@@ -219,7 +219,7 @@ export class RetentionDb {
     const job = await this.claimBackup(hex);
     await this.fail(job, 'pg_basebackup failed: could not connect to server');
     this.backdates.push({ hex, start, end });
-    const m: Made = { hex, bk: job.plan.backup_bk, type: 'FULL', status: 'FAILED', verification: 'SKIPPED', end, finished: end, parentHex: null, startSeg: null, stopSeg: null };
+    const m: Made = { hex, bk: job.plan.backup_bk, type: 'FULL', status: 'FAILED', verification: null, end, finished: end, parentHex: null, startSeg: null, stopSeg: null };
     this.made.push(m);
     return m;
   }

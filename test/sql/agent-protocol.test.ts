@@ -164,7 +164,7 @@ describe('leases', () => {
     const job = await db.jobFor(row.backup_id);
     expect(job).toMatchObject({ status: 'FAILED', attempts: 2 });
     const cur = await db.current(row.backup_id);
-    expect(cur).toMatchObject({ backup_status: 'FAILED', error_code: 'AGENT_LOST', verification_status: 'SKIPPED', retry_count: 1 });
+    expect(cur).toMatchObject({ backup_status: 'FAILED', error_code: 'AGENT_LOST', verification_status: null, retry_count: 1 });
     expect(cur.error_message).toBe('agent lost (lease expired) after 2 attempts (last agent: agent-2)');
     const history = await db.history(row.backup_id);
     expect(history.map((h) => h.backup_status)).toEqual(['PENDING', 'RUNNING', 'PENDING', 'RUNNING', 'FAILED']);
@@ -417,7 +417,7 @@ LIMIT 5;`);
     queued = await db.jobFor(row.backup_id);
     expect(queued).toMatchObject({ status: 'FAILED', last_error: message });
     const cur = await db.current(row.backup_id);
-    expect(cur).toMatchObject({ backup_status: 'FAILED', error_message: message, error_code: 'AGENT_ERROR', verification_status: 'SKIPPED' });
+    expect(cur).toMatchObject({ backup_status: 'FAILED', error_message: message, error_code: 'AGENT_ERROR', verification_status: null });
     expect(Number(cur.backup_duration_seconds)).toBeGreaterThanOrEqual(0);
     expect(await db.one('SELECT * FROM backup_mgmt.await_backup($1)', [row.backup_id])).toMatchObject({ backup_status: 'FAILED', error_message: message });
     expect(await sqlState(db.fail(retry, 'again'))).toBe('55000');

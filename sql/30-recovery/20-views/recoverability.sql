@@ -8,7 +8,7 @@ WITH segment AS (
     SELECT w.system_identifier, w.timeline_id, backup_mgmt.wal_segno(w.file_name) AS segno,
            w.archived_at, w.last_commit_time
       FROM backup_mgmt.wal_archive AS w
-     WHERE w.purged_at IS NULL AND w.file_name ~ '^[0-9A-F]{24}$'
+     WHERE w.purged_at IS NULL AND w.corrupt_at IS NULL AND w.file_name ~ '^[0-9A-F]{24}$'
 ),
 grouped AS (
     -- Maximal runs of consecutive segments (gaps-and-islands), and for every
@@ -85,10 +85,13 @@ gap AS (
 SELECT
     li.system_identifier,
     li.timeline_id,
-    e.stop_time AS earliest_recoverable_time,
+    -- The bounds are the first and last instants plan_recovery('time', …)
+    -- accepts: a base must end before the target (stop_time < T), and replay
+    -- stops only at a commit after it (a commit later than T archived).
+    e.stop_time + interval '1 microsecond' AS earliest_recoverable_time,
     e.stop_lsn AS earliest_recoverable_lsn,
     e.backup_bk AS earliest_backup_bk,
-    lt.latest_time AS latest_recoverable_time,
+    lt.latest_time - interval '1 microsecond' AS latest_recoverable_time,
     lt.latest_lsn AS latest_recoverable_lsn,
     coalesce(gn.names, '{}'::text[]) AS wal_gaps,
     coalesce(gc.missing, 0)::bigint AS missing_segments,
@@ -146,8 +149,8 @@ LEFT JOIN LATERAL (
              ORDER BY x.from_lsn) AS windows
       FROM (SELECT u.run_last_segno,
                    (array_agg(u.backup_bk ORDER BY u.stop_lsn))[1] AS base_backup_bk,
-                   min(u.stop_time) AS from_time,
-                   max(u.newest_commit_time) FILTER (WHERE u.newest_commit_time > u.stop_time) AS to_time,
+                   min(u.stop_time) + interval '1 microsecond' AS from_time,
+                   max(u.newest_commit_time) FILTER (WHERE u.newest_commit_time > u.stop_time) - interval '1 microsecond' AS to_time,
                    min(u.stop_lsn) AS from_lsn,
                    backup_mgmt.wal_segment_start_lsn(u.run_last_segno + 1) - 1::numeric AS to_lsn
               FROM usable AS u
@@ -156,4 +159,4 @@ LEFT JOIN LATERAL (
 ) AS w ON true;
 
 COMMENT ON VIEW backup_mgmt.recoverability IS
-'Per (system_identifier, timeline_id), security_invoker: earliest_recoverable_time/lsn = end (stop_time, stop_lsn) of the oldest COMPLETED+VERIFIED full backup whose WAL from its start segment through its stop segment is archived; latest_recoverable_time = newest last_commit_time in the archived run of segments continuing from a usable backup (a time target T is recoverable only if an archived commit is later than T), latest_recoverable_lsn = last byte of that run; wal_gaps = names of missing segments (at most 1000; missing_segments counts all) between the oldest kept full backup''s start segment and the newest archived segment; rpo_seconds = now - archived_at of the newest archived segment; windows = one [from, to] per archived run holding a usable backup (targets between windows fall into a gap). Segment numbers use this cluster''s wal_segment_size.';
+'Per (system_identifier, timeline_id), security_invoker: earliest_recoverable_time/lsn = end (stop_time + 1 microsecond, stop_lsn) of the oldest COMPLETED+VERIFIED full backup whose WAL from its start segment through its stop segment is archived and intact; latest_recoverable_time = newest last_commit_time in the archived run of segments continuing from a usable backup, minus 1 microsecond (a time target T is recoverable only if an archived commit is later than T): both bounds are accepted by plan_recovery(''time'', …); segments marked damaged (corrupt_at) count as missing; latest_recoverable_lsn = last byte of that run; wal_gaps = names of missing segments (at most 1000; missing_segments counts all) between the oldest kept full backup''s start segment and the newest archived segment; rpo_seconds = now - archived_at of the newest archived segment; windows = one [from, to] per archived run holding a usable backup (targets between windows fall into a gap). Segment numbers use this cluster''s wal_segment_size.';
