@@ -15,6 +15,8 @@ import { prepareRepository } from './repository.js';
 import { AgentSql, type ServerFacts } from './sql.js';
 import { toolVersions } from './tool-versions.js';
 import { WalRegistry } from './wal-registry.js';
+import { RepositoryMirror } from './repository-mirror.js';
+import { catalogSync } from '../dr/catalog-sync.js';
 
 export interface AgentIntervals {
   heartbeatMs: number;
@@ -62,6 +64,7 @@ export class Agent {
   private walScan: Promise<number> | undefined;
   private schedulesRunning = false;
   private registry: WalRegistry | undefined;
+  private mirror: RepositoryMirror | undefined;
   private heartbeating = false;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -128,13 +131,33 @@ export class Agent {
     // not-yet-due schedules, so pg_cron and several agents never double-run a slot.
     this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
     this.registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
+    await this.syncRepository();
     // A periodic scan is skipped while one runs; a job's request queues behind it.
     const periodic = () => {
       if (!this.walScan) this.scanWal().catch((e) => this.log('warn', `WAL registry scan failed: ${errorText(e)}`));
+      void this.mirror?.mirror(undefined);
     };
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
     this.loop = this.claimLoop();
+  }
+
+  /**
+   * Repository and catalog in step (disaster recovery): first what the
+   * repository knows and the catalog lacks (a catalog restored to an earlier
+   * time), then every catalog change not yet in the repository's metadata
+   * (a crash between the two). Neither stops the agent from starting.
+   */
+  private async syncRepository(): Promise<void> {
+    this.mirror = new RepositoryMirror(this.pool, this.repoRoot, this.facts!.systemIdentifier, (this.registration?.info.tools ?? {}) as Record<string, string | null>, this.log);
+    try {
+      const s = await catalogSync(this.pool, this.repoRoot, { registerWal: false });
+      const n = s.backups_imported + s.backups_updated + s.restore_points_imported + s.backups_missing + s.recoveries_recorded;
+      if (n > 0) this.log('info', `catalog sync from the repository: ${JSON.stringify(s)}`);
+    } catch (e) {
+      this.log('warn', `catalog sync from the repository failed: ${errorText(e)}`);
+    }
+    await this.mirror.mirror(null);
   }
 
   /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
@@ -226,8 +249,11 @@ export class Agent {
       } catch (e) {
         this.log('warn', `claim_job failed: ${errorText(e)}`);
       }
-      if (job) await runJob(deps, job);
-      else await this.waitForWork();
+      if (job) {
+        await runJob(deps, job);
+        // The repository's metadata follows what the job changed.
+        if (job.job_type !== 'RESTORE') void this.mirror?.mirror(job.job_type === 'DELETE' ? null : typeof job.plan.backup_bk === 'string' ? job.plan.backup_bk : null);
+      } else await this.waitForWork();
     }
   }
 
@@ -244,6 +270,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     await this.listener?.stop();
     await this.walScan?.catch(() => {});
+    await this.mirror?.mirror(undefined);
     try {
       await this.sql.stopped(this.agentId);
     } catch (e) {
