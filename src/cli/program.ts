@@ -17,6 +17,8 @@ import { restoreCommand } from './commands/restore.js';
 import { restorePointCommand } from './commands/restore-point.js';
 import { windowCommand } from './commands/window.js';
 import { baseProgram } from './program-base.js';
+import { repoCommand } from './commands/repo.js';
+import { catalogCommand } from './commands/catalog.js';
 
 export function buildProgram(): Command {
   const program = baseProgram();
@@ -36,5 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(restoreCommand());
   program.addCommand(recoveryCommand());
   program.addCommand(drillCommand());
+  program.addCommand(repoCommand());
+  program.addCommand(catalogCommand());
   return program;
 }
