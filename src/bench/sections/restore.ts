@@ -1,11 +1,13 @@
 // 2. Restore / RTO: an approved PITR request (approval skipped as admin) until
 // the agent reports a promoted, validated cluster, against pgBackRest restore
-// to the same target time plus pg_ctl start until promotion.
-import { rm } from 'node:fs/promises';
+// to the same target time plus pg_ctl start until promotion; and the
+// disaster-recovery path on the same backups: `restore --repo` with no
+// database (offline plan, extract, configure) plus start until promotion.
+import { appendFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { BenchContext, DataCluster } from '../context.js';
-import { connectClient, jobFinished, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
+import { cli, connectClient, jobFinished, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
 import { agentFullBackup, freePort, makeRestoreDir, queryPort, startRestored, waitPromoted } from '../ops.js';
 import { fmt, newSection, type Row, type Section } from '../report.js';
 import { summarize } from '../stats.js';
@@ -153,6 +155,45 @@ async function pgbrRestore(d: DataCluster, p: Prepared, run: number): Promise<Pg
   }
 }
 
+interface RepoRestore {
+  wall: number;
+  command: number;
+  start: number;
+  correct: boolean;
+}
+
+/**
+ * `backup-mgmt restore --repo` (no DATABASE_URL) into a fresh directory,
+ * then the same start as the pgBackRest path: beside the running source, on
+ * its own port, archiving off (a real disaster recovery archives into the
+ * repository; here the source still does).
+ */
+async function repoRestore(d: DataCluster, p: Prepared, run: number): Promise<RepoRestore> {
+  const base = join(d.c.pg.baseDir, 'repo-restores');
+  await mkdirForPostgres(base);
+  const dir = await makeRestoreDir(base, `run-${run}`);
+  const sock = await mkdirForPostgres(join(base, `sock-${run}`), 0o700);
+  const port = await freePort();
+  try {
+    const t0 = nowMs();
+    await cli(['restore', '--repo', d.c.repo, '--to', dir, '--target-time', p.targetTime, '--json'], { ...d.c.env, DATABASE_URL: '' });
+    const t1 = nowMs();
+    await appendFile(
+      join(dir, 'postgresql.auto.conf'),
+      `\n# added by the benchmark: beside the source\nport = ${port}\nunix_socket_directories = '${sock}'\nlisten_addresses = '127.0.0.1'\narchive_mode = off\n`,
+    );
+    await startRestored(dir, join(base, `run-${run}.log`));
+    await waitPromoted(port);
+    const t2 = nowMs();
+    const rows = await queryPort<{ phase: string; n: string }>(port, d.c.dataDb, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
+    const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
+    const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
+    return { wall: (t2 - t0) / 1000, command: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: before === MARKERS_BEFORE && after === 0 };
+  } finally {
+    await stopRestored(dir);
+  }
+}
+
 /** Median seconds per phase of the agent's restore, in the order the phases ran. */
 function phaseText(all: Array<Record<string, number>>): string {
   const names = [...new Set(all.flatMap((p) => Object.keys(p)))];
@@ -172,11 +213,14 @@ export async function restoreSection(ctx: BenchContext): Promise<Section> {
     const p = await prepare(d);
     const agentRuns: AgentRestore[] = [];
     const pgbrRuns: PgbrRestore[] = [];
+    const repoRuns: RepoRestore[] = [];
     for (let run = 0; run < ctx.opts.runs; run++) {
       if (hasExecutor) {
         log(`restore [${name}] run ${run + 1}/${ctx.opts.runs}: agent PITR to ${p.targetTime}`);
         agentRuns.push(await agentRestore(d, p));
       }
+      log(`restore [${name}] run ${run + 1}/${ctx.opts.runs}: restore --repo (no database) to ${p.targetTime}`);
+      repoRuns.push(await repoRestore(d, p, run));
       if (d.pgbr) {
         log(`restore [${name}] run ${run + 1}/${ctx.opts.runs}: pgBackRest restore --type=time`);
         pgbrRuns.push(await pgbrRestore(d, p, run));
@@ -232,6 +276,23 @@ export async function restoreSection(ctx: BenchContext): Promise<Section> {
         unavailable: 'n/a (restore executor missing)',
         target: { text: targetText, pass: null, why: 'restore executor missing' },
       });
+    }
+    {
+      const wall = repoRuns.map((r) => r.wall);
+      const med = summarize(wall).median;
+      const agentMed = hasExecutor ? summarize(agentRuns.map((r) => r.wall)).median : Number.NaN;
+      rows.push({
+        name: `[${name}] disaster recovery: restore --repo (no database) + start until promoted, same backups`,
+        unit: 's',
+        kind: 'runs',
+        values: wall,
+        extra: `restore --repo ${fmt(summarize(repoRuns.map((r) => r.command)).median)} s + start/replay ${fmt(summarize(repoRuns.map((r) => r.start)).median)} s`,
+        reference: hasExecutor ? { name: 'catalog-driven agent PITR', value: agentMed } : undefined,
+        ratio: hasExecutor ? med / agentMed : undefined,
+        ratioLabel: '× catalog-driven',
+        target: hasExecutor ? { text: '≤ 1.1 × catalog-driven', pass: med <= 1.1 * agentMed } : { text: '≤ 1.1 × catalog-driven', pass: null, why: 'restore executor missing' },
+      });
+      section.notes.push(`${name}: repository-only restore marker rows at the target ${repoRuns.every((r) => r.correct) ? 'correct in every run' : 'WRONG in some run'} (it does not count rows; the catalog-driven one validates).`);
     }
     if (d.pgbr) section.notes.push(`${name}: pgBackRest marker rows at the target ${pgbrRuns.every((r) => r.correct) ? 'correct in every run' : 'WRONG in some run'}.`);
     section.rows.push(...rows);

@@ -31,7 +31,7 @@ export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Reco
       backupBk: flags.backup,
       systemIdentifier: parseSystemIdentifier(flags.systemIdentifier),
       start: flags.start === true,
-      progress: flags.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+      progress: flags.json ? undefined : (line) => process.stdout.write(`${line}\n`),
     });
     if (flags.json) printJson(r);
     else {
