@@ -27,6 +27,7 @@ DECLARE
     v_exists boolean;
     v_parent bytea;
     v_storage jsonb;
+    v_not_descriptive text[] := ARRAY['backup_hk', 'backup_bk', 'load_date', 'load_end_date', 'hash_diff', 'record_source'];
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'import_repository_backup');
     IF p_meta IS NULL OR p_repository_root IS NULL OR p_repository_path IS NULL THEN
@@ -72,10 +73,11 @@ BEGIN
         VALUES (v_hk, v_bk, NULL, 'backup_mgmt.catalog_sync');
     END IF;
 
-    v_storage := (p_meta->'satellites'->'storage')
+    -- Keys and load metadata are the catalog's own, never the file's.
+    v_storage := (p_meta->'satellites'->'storage') - v_not_descriptive
         || jsonb_build_object('repository_root', p_repository_root, 'repository_path', p_repository_path);
-    PERFORM backup_mgmt.backup_execution_s_load(v_hk, p_meta->'satellites'->'execution', 'backup_mgmt.catalog_sync');
-    PERFORM backup_mgmt.backup_lsn_s_load(v_hk, p_meta->'satellites'->'lsn', 'backup_mgmt.catalog_sync');
+    PERFORM backup_mgmt.backup_execution_s_load(v_hk, (p_meta->'satellites'->'execution') - v_not_descriptive, 'backup_mgmt.catalog_sync');
+    PERFORM backup_mgmt.backup_lsn_s_load(v_hk, (p_meta->'satellites'->'lsn') - v_not_descriptive, 'backup_mgmt.catalog_sync');
     PERFORM backup_mgmt.backup_storage_s_load(v_hk, v_storage, 'backup_mgmt.catalog_sync');
 
     IF p_meta->>'parent_bk' IS NOT NULL THEN

@@ -56,7 +56,7 @@ BEGIN
                'repository_path', st.repository_path,
                'catalog_version', backup_mgmt._iso_time(greatest(c.load_date, l.load_date, st.load_date)),
                'satellites', jsonb_build_object(
-                   'execution', to_jsonb(c) - ARRAY['backup_hk', 'load_date', 'load_end_date', 'hash_diff', 'record_source'],
+                   'execution', to_jsonb(c) - ARRAY['backup_hk', 'backup_bk', 'load_date', 'load_end_date', 'hash_diff', 'record_source'],
                    'lsn', to_jsonb(l) - ARRAY['backup_hk', 'load_date', 'load_end_date', 'hash_diff', 'record_source'],
                    'storage', to_jsonb(st) - ARRAY['backup_hk', 'load_date', 'load_end_date', 'hash_diff', 'record_source']))
              ORDER BY c.backup_start_time, h.backup_bk), '[]'::jsonb)

@@ -288,7 +288,8 @@ describe('the disaster (acceptance 1, 2, 4, 5)', () => {
     // The new timeline goes into the same repository.
     const [{ f }] = (await query<{ f: string }>(env.url, 'SELECT pg_walfile_name(pg_switch_wal()) AS f')) as [{ f: string }];
     expect(f.startsWith('00000002')).toBe(true);
-    await waitFor(`${f} archived into the repository`, async () => readdirSync(join(env.repo, env.sysid, 'wal', f.slice(0, 16))).some((n) => n.startsWith(f)));
+    const walDir = join(env.repo, env.sysid, 'wal', f.slice(0, 16));
+    await waitFor(`${f} archived into the repository`, async () => existsSync(walDir) && readdirSync(walDir).some((n) => n.startsWith(f)));
     expect(readdirSync(join(env.repo, env.sysid, 'wal', 'history')).some((n) => n.startsWith('00000002.history-'))).toBe(true);
   });
 

@@ -124,6 +124,14 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
   }
 }
 
+/** The restored copy holds every marker before the target and none after it. */
+async function markersAtTarget(port: number, db: string): Promise<boolean> {
+  const rows = await queryPort<{ phase: string; n: string }>(port, db, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
+  const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
+  const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
+  return before === MARKERS_BEFORE && after === 0;
+}
+
 interface PgbrRestore {
   wall: number;
   restore: number;
@@ -146,10 +154,7 @@ async function pgbrRestore(d: DataCluster, p: Prepared, run: number): Promise<Pg
     await startRestored(dir, join(base, `run-${run}.log`));
     await waitPromoted(port);
     const t2 = nowMs();
-    const rows = await queryPort<{ phase: string; n: string }>(port, d.c.dataDb, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
-    const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
-    const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
-    return { wall: (t2 - t0) / 1000, restore: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: before === MARKERS_BEFORE && after === 0 };
+    return { wall: (t2 - t0) / 1000, restore: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: await markersAtTarget(port, d.c.dataDb) };
   } finally {
     await stopRestored(dir);
   }
@@ -185,10 +190,7 @@ async function repoRestore(d: DataCluster, p: Prepared, run: number): Promise<Re
     await startRestored(dir, join(base, `run-${run}.log`));
     await waitPromoted(port);
     const t2 = nowMs();
-    const rows = await queryPort<{ phase: string; n: string }>(port, d.c.dataDb, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
-    const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
-    const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
-    return { wall: (t2 - t0) / 1000, command: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: before === MARKERS_BEFORE && after === 0 };
+    return { wall: (t2 - t0) / 1000, command: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: await markersAtTarget(port, d.c.dataDb) };
   } finally {
     await stopRestored(dir);
   }
