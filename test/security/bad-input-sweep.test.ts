@@ -54,6 +54,8 @@ const STATE_CHANGING = new Set([
   'cleanup_expired_backups', 'set_schedule_retention',
   // health (sql/50-health): the agent reports its repository's free space
   'agent_report_storage',
+  // disaster recovery (sql/70-dr): catalog sync imports what the repository describes
+  'import_repository_backup', 'import_restore_point', 'mark_backup_files_missing', 'record_disaster_recovery',
 ]);
 
 /**
