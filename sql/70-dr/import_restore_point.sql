@@ -24,7 +24,10 @@ BEGIN
     IF p_name IS NULL OR p_lsn IS NULL OR p_timeline IS NULL OR p_system_identifier IS NULL OR p_created_at IS NULL THEN
         RAISE EXCEPTION 'import_restore_point: arguments must not be NULL' USING ERRCODE = '22004';
     END IF;
-    IF p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' OR p_timeline < 1 THEN
+    -- The system identifier's high 32 bits are the initdb time: no restore
+    -- point of this cluster is older, none is from the future.
+    IF p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' OR p_timeline < 1 OR NOT isfinite(p_created_at) OR p_created_at > now()
+       OR p_created_at < to_timestamp(floor(v_sysid::numeric / 4294967296)::double precision) THEN
         RAISE EXCEPTION 'import_restore_point: invalid restore point %', quote_literal(p_name) USING ERRCODE = '22023';
     END IF;
     IF p_system_identifier <> v_sysid THEN
@@ -40,4 +43,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.import_restore_point(text, pg_lsn, integer, text, timestamptz, text) IS
-'Catalog sync (disaster recovery): records a restore point read from the repository; returns whether a row was added (an existing name is left alone). Another system: 22023; bad name: 22023; NULL: 22004.';
+'Catalog sync (disaster recovery): records a restore point read from the repository; returns whether a row was added (an existing name is left alone). Another system: 22023; bad name, timeline or time (not finite, in the future, older than the cluster): 22023; NULL: 22004.';

@@ -10,14 +10,14 @@ import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { confBlock, postgresIds } from '../pg/local-cluster.js';
 import { extractBackup } from '../storage/extract.js';
-import { listSystemIdentifiers } from '../storage/layout.js';
+import { HISTORY_DIR, listSystemIdentifiers, walRoot } from '../storage/layout.js';
 import { openRepository, type RecoveryRecord } from '../storage/repo-metadata.js';
 import { DEFAULT_WAL_SEGMENT_SIZE } from '../storage/wal-names.js';
-import { readStoredVerified } from '../storage/wal-store.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../util/process.js';
-import { archiveCommand, restoreCommand } from '../util/wal-commands.js';
+import { archiveCommand, spooledRestoreCommand } from '../util/wal-commands.js';
 import { giveToServerUser, scrubDataDirectory } from '../agent/restore-config.js';
 import { fatalLine } from '../agent/restored-server.js';
+import { createSpoolDir, SPOOL_DIR_NAME, spoolOne } from '../agent/wal-prefetch.js';
 import { planOffline, type OfflinePlan, type TargetKind } from './plan.js';
 import { RepositoryWalIndex } from './wal-index.js';
 
@@ -96,21 +96,28 @@ async function checkTargetDir(dir: string): Promise<{ exists: boolean }> {
   return { exists: true };
 }
 
-/** Every WAL segment the plan replays, read and checked against the SHA-256 in its name. */
-async function checkPlannedWal(wal: RepositoryWalIndex, plan: OfflinePlan): Promise<void> {
-  const want = new Set<string>();
-  const from = plan.wal.from_segment;
-  const to = plan.wal.to_segment;
-  for (const s of wal.segments(plan.wal.timeline_id)) if (s.name >= from && s.name <= to) want.add(s.name);
-  const files = wal.all.filter((w) => w.kind === 'segment' && want.has(w.fileName));
+/** Segments spooled ahead of replay at most (16 MiB each); the rest go through wal-fetch. */
+const MAX_SPOOLED = 64;
+
+/**
+ * The WAL to replay, decompressed and proven against the SHA-256 in its name
+ * into a spool in the data directory, as the agent's restores read ahead:
+ * restore_command then only moves a file into place instead of starting a
+ * wal-fetch per segment, and a damaged segment refuses the restore before
+ * the server starts. Beyond MAX_SPOOLED, wal-fetch checks each at replay
+ * (and stops recovery on damage).
+ */
+async function spoolPlannedWal(repo: string, sysid: string, wal: RepositoryWalIndex, plan: OfflinePlan, spoolDir: string): Promise<void> {
+  const names = wal
+    .segments(plan.wal.timeline_id)
+    .filter((s) => s.name >= plan.wal.from_segment && s.name <= plan.wal.to_segment)
+    .slice(0, MAX_SPOOLED)
+    .map((s) => s.name);
+  const signal = new AbortController().signal;
+  const opts = { repo, systemIdentifier: sysid, fromSegment: plan.wal.from_segment, toSegment: plan.wal.to_segment, spoolDir, signal, onError: () => {} };
   let next = 0;
   const worker = async () => {
-    while (next < files.length) {
-      const w = files[next++]!;
-      for await (const _chunk of readStoredVerified(w.storedPath, w.sha256)) {
-        // Reading is the check.
-      }
-    }
+    while (next < names.length) await spoolOne(opts, names[next++]!, 0);
   };
   await Promise.all([worker(), worker()]);
 }
@@ -208,6 +215,7 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
   say(`plan: backup ${plan.base.backup_bk} (timeline ${plan.base.timeline}, ended ${plan.base.stop_time}), WAL ${plan.wal.from_segment} .. ${plan.wal.to_segment}`);
 
   const dir = o.to;
+  const spoolDir = join(dir, SPOOL_DIR_NAME);
   const recoveryBk = newRecoveryBk();
   const startedAt = new Date().toISOString();
   let written = false;
@@ -215,9 +223,10 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     if (!target.exists) await mkdir(dir, { mode: 0o700 });
     written = true;
     await chmod(dir, 0o700);
-    // The WAL to replay is proven intact while the base is extracted: a
-    // damaged segment refuses the restore instead of stopping replay early.
-    const walCheck = checkPlannedWal(wal, plan).then(
+    // The WAL to replay is spooled and proven intact while the base is
+    // extracted: a damaged segment refuses the restore instead of stopping replay early.
+    await createSpoolDir(spoolDir);
+    const walCheck = spoolPlannedWal(repo, sysid, wal, plan, spoolDir).then(
       () => undefined,
       (e: Error) => e,
     );
@@ -240,7 +249,7 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     // goes first: PostgreSQL refuses two targets, even an empty second one.
     const settings: Record<string, string | number | boolean> = {};
     Object.assign(settings, plan.restore_settings, {
-      restore_command: restoreCommand(repo, sysid),
+      restore_command: spooledRestoreCommand(spoolDir, join(walRoot(repo, sysid), HISTORY_DIR), repo, sysid),
       archive_mode: 'on',
       archive_command: archiveCommand(repo),
       recovery_min_apply_delay: 0,
@@ -254,7 +263,9 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     await appendFile(auto, confBlock(settings, `backup_mgmt disaster recovery ${recoveryBk} from ${repo}`));
     await writeFile(join(dir, 'recovery.signal'), '', { mode: 0o600 });
     await mkdir(join(dir, 'log'), { recursive: true, mode: 0o700 });
-    await giveToServerUser([dir], true);
+    // The spool is the server user's already.
+    await giveToServerUser([dir]);
+    await giveToServerUser((await readdir(dir)).filter((f) => f !== SPOOL_DIR_NAME).map((f) => join(dir, f)), true);
     phase('configuring');
   } catch (e) {
     // Nothing half-made stays: the directory is as it was (empty, or absent).
@@ -313,6 +324,8 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
       await sleep(200);
     }
     phase('recovering');
+    // Replay took what it needed from the spool.
+    await rm(spoolDir, { recursive: true, force: true });
     record.finished_at = new Date().toISOString();
     record.duration_seconds = Math.round(performance.now() - t0) / 1000;
   }

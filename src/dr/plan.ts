@@ -228,8 +228,10 @@ export async function planOffline(input: OfflinePlanInput): Promise<OfflinePlan>
     let to: bigint | null = null;
     if (kind === 'time') {
       let found: bigint | null = null;
-      for (const s of wal.segments(c.timeline)) {
-        if (s.segno < c.startSegno) continue;
+      const segs = wal.segments(c.timeline).filter((s) => s.segno >= c.startSegno);
+      for (const [i, s] of segs.entries()) {
+        // The next segment's commit times are read while this one's are awaited (two pg_waldump at a time).
+        if (segs[i + 1]) void wal.lastCommit(segs[i + 1]!.name).catch(() => null);
         const last = await wal.lastCommit(s.name);
         if (last !== null && last > time!) {
           found = s.segno;

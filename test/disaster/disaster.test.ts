@@ -8,7 +8,7 @@
 // a second disaster recovery on the new timeline. Damaged files and bad
 // requests are refused with one line and nothing changed.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chown, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
@@ -311,6 +311,10 @@ describe('the disaster (acceptance 1, 2, 4, 5)', () => {
     // Idempotent.
     const again = JSON.parse((await runCli(['catalog', 'sync', '--repo', env.repo, '--json'], { env: { DATABASE_URL: env.url } })).stdout);
     expect([again.backups_imported, again.recoveries_recorded, again.restore_points_imported]).toEqual([0, 0, 0]);
+    // Retention sees the whole history, the imported backups included.
+    const retention = await query<{ backup_id: Buffer | null; action_taken: string }>(env.url, 'SELECT * FROM backup_mgmt.cleanup_expired_backups(NULL, true)');
+    const judged = new Set((await query<{ backup_bk: string }>(env.url, `SELECT h.backup_bk FROM backup_mgmt.backup_execution_h h WHERE h.backup_hk = ANY($1)`, [retention.filter((x) => x.backup_id).map((x) => x.backup_id)])).map((x) => x.backup_bk));
+    for (const bk of Object.values(bks)) expect(judged.has(bk), `retention judges ${bk}`).toBe(true);
     // PITR on the old timeline before T still plans from the catalog.
     const [p] = await query<{ p: { base: { backup_bk: string } } }>(env.url, `SELECT backup_mgmt.plan_recovery('name', 'dr-mid') AS p`);
     expect(p!.p.base.backup_bk).toBe(bks.full1);
@@ -342,6 +346,19 @@ describe('the disaster (acceptance 1, 2, 4, 5)', () => {
     expect(JSON.parse(r.stdout).plan.base.backup_bk).toBe(bks.full3);
     expect(await workloadChecksums(shop2)).toEqual(w2.expected(n2));
     expect(await workloadChecksums(shopUrl)).toEqual(workload.expected(tIndex));
+
+    // A backup whose files left the repository is marked so by the sync.
+    const full2Dir = join(env.repo, env.sysid, 'backups', bks.full2!);
+    await rename(full2Dir, `${full2Dir}.away`);
+    try {
+      const s2 = await runCli(['catalog', 'sync', '--repo', env.repo, '--json'], { env: { DATABASE_URL: env.url } });
+      expect(s2.code, s2.stderr).toBe(0);
+      expect(JSON.parse(s2.stdout).backups_missing).toBe(1);
+      const [row] = await query<{ files_present: boolean }>(env.url, 'SELECT files_present FROM backup_mgmt.backup_list WHERE backup_bk = $1', [bks.full2]);
+      expect(row!.files_present).toBe(false);
+    } finally {
+      await rename(`${full2Dir}.away`, full2Dir);
+    }
     await stopServer(cluster().dataDir);
   });
 
