@@ -34,6 +34,8 @@ export interface OfflineRestoreOptions {
   progress?: (line: string) => void;
   /** How long --start waits for the promotion. */
   startTimeoutMs?: number;
+  /** The new primary's port instead of the one its configuration names. */
+  port?: number;
 }
 
 export interface OfflineRestoreResult {
@@ -219,6 +221,8 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
   const recoveryBk = newRecoveryBk();
   const startedAt = new Date().toISOString();
   let written = false;
+  let walCheck: Promise<Error | undefined> | undefined;
+  let pauseThenPromote = false;
   try {
     if (!target.exists) await mkdir(dir, { mode: 0o700 });
     written = true;
@@ -226,7 +230,7 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     // The WAL to replay is spooled and proven intact while the base is
     // extracted: a damaged segment refuses the restore instead of stopping replay early.
     await createSpoolDir(spoolDir);
-    const walCheck = spoolPlannedWal(repo, sysid, wal, plan, spoolDir).then(
+    walCheck = spoolPlannedWal(repo, sysid, wal, plan, spoolDir).then(
       () => undefined,
       (e: Error) => e,
     );
@@ -248,7 +252,12 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     // by the backup (a copy of a cluster that was itself restored this way)
     // goes first: PostgreSQL refuses two targets, even an empty second one.
     const settings: Record<string, string | number | boolean> = {};
-    Object.assign(settings, plan.restore_settings, {
+    // With --start this command promotes: a pause at the target with
+    // pg_ctl promote requested, which opens for writes without the
+    // immediate checkpoint that recovery_target_action = promote would wait
+    // for. Started by someone else, it promotes itself.
+    pauseThenPromote = o.start && plan.restore_settings.recovery_target_action === 'promote';
+    Object.assign(settings, plan.restore_settings, pauseThenPromote ? { recovery_target_action: 'pause' } : {}, o.port ? { port: o.port } : {}, {
       restore_command: spooledRestoreCommand(spoolDir, join(walRoot(repo, sysid), HISTORY_DIR), repo, sysid),
       archive_mode: 'on',
       archive_command: archiveCommand(repo),
@@ -269,6 +278,7 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     phase('configuring');
   } catch (e) {
     // Nothing half-made stays: the directory is as it was (empty, or absent).
+    await walCheck;
     if (written) {
       if (target.exists) for (const f of await readdir(dir)) await rm(join(dir, f), { recursive: true, force: true });
       else await rm(dir, { recursive: true, force: true });
@@ -308,11 +318,24 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     }
     const deadline = Date.now() + (o.startTimeoutMs ?? 3600_000);
     let seenAlive = false;
+    let promoteAsked = false;
     for (;;) {
       const s = await controlState(dir);
+      // Asked during replay, the promotion is taken the moment replay pauses
+      // at the target (archive recovery looks for it only then), with no
+      // pause-loop second in between.
+      if (pauseThenPromote && !promoteAsked && s.state === 'in archive recovery' && (await postmasterAlive(dir))) {
+        promoteAsked = await runAsPostgres(pgTool('pg_ctl'), ['-D', dir, 'promote', '-W'], { timeoutMs: 60_000 }).then(
+          () => true,
+          () => false,
+        );
+      }
       if (s.state === 'in production' && (await postmasterReady(dir))) {
         promoted = true;
-        timeline = s.timeline;
+        // A promotion without a checkpoint leaves the control file's
+        // checkpoint on the old timeline; the new one's history file is in pg_wal.
+        const histories = (await readdir(join(dir, 'pg_wal')).catch(() => [] as string[])).filter((f) => /^[0-9A-F]{8}\.history$/.test(f)).map((f) => parseInt(f.slice(0, 8), 16));
+        timeline = Math.max(s.timeline ?? 1, ...histories);
         break;
       }
       const alive = await postmasterAlive(dir);
@@ -321,7 +344,7 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
         throw new RestoreRefused(`recovery stopped before promotion: ${await why()}`);
       }
       if (Date.now() > deadline) throw new RestoreRefused('recovery did not finish in time; the server is still replaying');
-      await sleep(200);
+      await sleep(100);
     }
     phase('recovering');
     // Replay took what it needed from the spool.

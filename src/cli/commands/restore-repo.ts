@@ -11,12 +11,16 @@ export interface RepoRestoreFlags {
   systemIdentifier?: string;
   backup?: string;
   json?: boolean;
+  port?: string;
 }
 
 export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Record<string, unknown>): Promise<void> {
   if (flags.to === undefined) throw new CliError('restore --repo: --to DATADIR is required (the data directory of the new primary)', 2);
   const to = flags.to.replace(/\/+$/, '') || '/';
   if (!to.startsWith('/') || to.split('/').includes('..') || to.includes('\0')) throw new CliError('restore --repo: --to must be an absolute path without ..', 2);
+  if (flags.port !== undefined && !/^[0-9]{1,5}$/.test(flags.port)) throw new CliError('restore --repo: --port must be a TCP port number', 2);
+  const port = flags.port === undefined ? undefined : Number(flags.port);
+  if (port !== undefined && (port < 1 || port > 65535)) throw new CliError('restore --repo: --port must be between 1 and 65535', 2);
   const [kind, raw] = Object.entries(target)[0]!;
   const value = typeof raw === 'string' ? raw : null;
   const { offlineRestore, RestoreRefused } = await import('../../dr/offline-restore.js');
@@ -31,6 +35,7 @@ export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Reco
       backupBk: flags.backup,
       systemIdentifier: parseSystemIdentifier(flags.systemIdentifier),
       start: flags.start === true,
+      port,
       progress: flags.json ? undefined : (line) => process.stdout.write(`${line}\n`),
     });
     if (flags.json) printJson(r);

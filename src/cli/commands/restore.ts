@@ -30,6 +30,7 @@ interface Flags extends CommonOptions {
   repo?: string;
   start?: boolean;
   systemIdentifier?: string;
+  port?: string;
 }
 
 const HELP = `
@@ -112,6 +113,7 @@ export function restoreCommand(): Command {
     .addOption(new Option('--repo <dir>', 'disaster recovery: plan and restore from this repository alone, no database (--to is the new data directory)'))
     .addOption(new Option('--start', 'with --repo: start the new primary and wait until it is promoted'))
     .addOption(new Option('--system-identifier <id>', 'with --repo: the cluster to restore when the repository holds several'))
+    .addOption(new Option('--port <port>', "with --repo: the new primary's port (default: its configuration's)"))
     .addHelpText('after', HELP)
     .action(async (flags: Flags) => {
       if (flags.repo !== undefined) {
