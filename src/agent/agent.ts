@@ -18,6 +18,8 @@ import { prepareRepository } from './repository.js';
 import { AgentSql, type ServerFacts } from './sql.js';
 import { toolVersions } from './tool-versions.js';
 import { WalRegistry } from './wal-registry.js';
+import { RepositoryMirror } from './repository-mirror.js';
+import { catalogSync } from '../dr/catalog-sync.js';
 
 export interface AgentIntervals {
   heartbeatMs: number;
@@ -93,6 +95,7 @@ export class Agent {
   private schedulesRunning = false;
   private housekeeping: Promise<void> | undefined;
   private registry: WalRegistry | undefined;
+  private mirror: RepositoryMirror | undefined;
   private heartbeating = false;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -159,6 +162,7 @@ export class Agent {
     // not-yet-due schedules, so pg_cron and several agents never double-run a slot.
     this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
     this.registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
+    await this.syncRepository();
     // A periodic scan is skipped while one runs; a job's request queues behind it.
     let scans = 0;
     const periodic = () => {
@@ -167,6 +171,7 @@ export class Agent {
       if (scans++ % PRESENCE_EVERY_SCANS === 0 && !this.housekeeping) {
         this.housekeeping = this.checkPresence().finally(() => (this.housekeeping = undefined));
       }
+      void this.mirror?.mirror(undefined);
     };
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
@@ -189,6 +194,24 @@ export class Agent {
       await this.sql.takeOver(reg.agentId, holder.host, holder.pid);
     }
     await this.sql.register(reg);
+  }
+
+  /**
+   * Repository and catalog in step (disaster recovery): first what the
+   * repository knows and the catalog lacks (a catalog restored to an earlier
+   * time), then every catalog change not yet in the repository's metadata
+   * (a crash between the two). Neither stops the agent from starting.
+   */
+  private async syncRepository(): Promise<void> {
+    this.mirror = new RepositoryMirror(this.pool, this.repoRoot, this.facts!.systemIdentifier, (this.registration?.info.tools ?? {}) as Record<string, string | null>, this.log);
+    try {
+      const s = await catalogSync(this.pool, this.repoRoot, { registerWal: false });
+      const n = s.backups_imported + s.backups_updated + s.restore_points_imported + s.backups_missing + s.recoveries_recorded;
+      if (n > 0) this.log('info', `catalog sync from the repository: ${JSON.stringify(s)}`);
+    } catch (e) {
+      this.log('warn', `catalog sync from the repository failed: ${errorText(e)}`);
+    }
+    await this.mirror.mirror(null);
   }
 
   /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
@@ -315,8 +338,11 @@ export class Agent {
         await this.backOff(Math.min(30_000, 1_000 * 2 ** (failures - 1)));
         continue;
       }
-      if (job) await runJob(deps, job);
-      else await this.waitForWork();
+      if (job) {
+        await runJob(deps, job);
+        // The repository's metadata follows what the job changed.
+        if (job.job_type !== 'RESTORE') void this.mirror?.mirror(job.job_type === 'DELETE' ? null : typeof job.plan.backup_bk === 'string' ? job.plan.backup_bk : null);
+      } else await this.waitForWork();
     }
   }
 
@@ -334,6 +360,7 @@ export class Agent {
     await this.listener?.stop();
     await this.walScan?.catch(() => {});
     await this.housekeeping;
+    await this.mirror?.mirror(undefined);
     try {
       await this.sql.stopped(this.agentId);
     } catch (e) {

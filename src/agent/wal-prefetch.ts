@@ -74,7 +74,7 @@ async function archivedBetween(repo: string, sysid: string, from: string, to: st
  * against its SHA-256 and flushed: PostgreSQL fsyncs every restored segment
  * before replaying it (durable_rename), which is then nearly free.
  */
-async function spoolOne(opts: WalPrefetchOptions, name: string, priority: number): Promise<boolean> {
+export async function spoolOne(opts: WalPrefetchOptions, name: string, priority: number): Promise<boolean> {
   const versions = await storedVersions(walDirFor(opts.repo, opts.systemIdentifier, name), name);
   // None or an ambiguous archive: wal-fetch decides (and explains) at replay.
   if (versions.length !== 1) return false;

@@ -26,6 +26,8 @@ import { baseProgram, oneLineErrorsEverywhere } from './program-base.js';
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
+import { repoCommand } from './commands/repo.js';
+import { catalogCommand } from './commands/catalog.js';
 
 export function buildProgram(): Command {
   const program = baseProgram().version(packageVersion(), '-V, --version', 'print the version of backup-mgmt');
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   program.addCommand(recoveryCommand());
   program.addCommand(drillCommand());
   program.addCommand(policyCommand());
+  program.addCommand(repoCommand());
+  program.addCommand(catalogCommand());
   // `check` answers usage errors as UNKNOWN (exit 3) for monitoring, on its own.
   return oneLineErrorsEverywhere(program, new Set(['check']));
 }

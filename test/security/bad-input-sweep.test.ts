@@ -56,6 +56,8 @@ const STATE_CHANGING = new Set([
   'agent_report_storage',
   // policy as code (sql/70-policy); a schedule's notification settings
   'policy_apply', 'set_schedule_notifications',
+  // disaster recovery (sql/70-dr): catalog sync imports what the repository describes
+  'import_repository_backup', 'import_restore_point', 'mark_backup_files_missing', 'record_disaster_recovery',
 ]);
 
 /** Labels of TEXT values that are free text elsewhere (error messages, comments, labels). */

@@ -1,11 +1,13 @@
 // 2. Restore / RTO: an approved PITR request (approval skipped as admin) until
 // the agent reports a promoted, validated cluster, against pgBackRest restore
-// to the same target time plus pg_ctl start until promotion.
+// to the same target time plus pg_ctl start until promotion; and the
+// disaster-recovery path on the same backups: `restore --repo` with no
+// database (offline plan, extract, configure) plus start until promotion.
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { BenchContext, DataCluster } from '../context.js';
-import { connectClient, jobFinished, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
+import { cli, connectClient, jobFinished, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, stopRestored } from '../env.js';
 import { agentFullBackup, freePort, makeRestoreDir, queryPort, startRestored, waitPromoted } from '../ops.js';
 import { fmt, newSection, type Row, type Section } from '../report.js';
 import { summarize } from '../stats.js';
@@ -122,6 +124,14 @@ async function agentRestore(d: DataCluster, p: Prepared): Promise<AgentRestore> 
   }
 }
 
+/** The restored copy holds every marker before the target and none after it. */
+async function markersAtTarget(port: number, db: string): Promise<boolean> {
+  const rows = await queryPort<{ phase: string; n: string }>(port, db, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
+  const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
+  const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
+  return before === MARKERS_BEFORE && after === 0;
+}
+
 interface PgbrRestore {
   wall: number;
   restore: number;
@@ -144,10 +154,33 @@ async function pgbrRestore(d: DataCluster, p: Prepared, run: number): Promise<Pg
     await startRestored(dir, join(base, `run-${run}.log`));
     await waitPromoted(port);
     const t2 = nowMs();
-    const rows = await queryPort<{ phase: string; n: string }>(port, d.c.dataDb, 'SELECT phase, count(*) AS n FROM bench_marker GROUP BY phase');
-    const before = Number(rows.find((x) => x.phase === 'before')?.n ?? 0);
-    const after = Number(rows.find((x) => x.phase === 'after')?.n ?? 0);
-    return { wall: (t2 - t0) / 1000, restore: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: before === MARKERS_BEFORE && after === 0 };
+    return { wall: (t2 - t0) / 1000, restore: (t1 - t0) / 1000, start: (t2 - t1) / 1000, correct: await markersAtTarget(port, d.c.dataDb) };
+  } finally {
+    await stopRestored(dir);
+  }
+}
+
+interface RepoRestore {
+  wall: number;
+  /** restore --repo's own breakdown (planning, restoring, configuring, recovering). */
+  phases: Record<string, number>;
+  correct: boolean;
+}
+
+/** `backup-mgmt restore --repo --start` (no DATABASE_URL) into a fresh directory, until promoted. */
+async function repoRestore(d: DataCluster, p: Prepared, run: number): Promise<RepoRestore> {
+  const base = join(d.c.pg.baseDir, 'repo-restores');
+  await mkdirForPostgres(base);
+  const dir = await makeRestoreDir(base, `run-${run}`);
+  const port = await freePort();
+  try {
+    const t0 = nowMs();
+    // --start waits until promoted; beside the running source on a port of
+    // its own (the new timeline it archives is never a target here).
+    const r = await cli(['restore', '--repo', d.c.repo, '--to', dir, '--target-time', p.targetTime, '--start', '--port', String(port), '--json'], { ...d.c.env, DATABASE_URL: '' });
+    const t1 = nowMs();
+    const phases = (JSON.parse(r.stdout) as { phases_seconds: Record<string, number> }).phases_seconds;
+    return { wall: (t1 - t0) / 1000, phases, correct: await markersAtTarget(port, d.c.dataDb) };
   } finally {
     await stopRestored(dir);
   }
@@ -172,11 +205,14 @@ export async function restoreSection(ctx: BenchContext): Promise<Section> {
     const p = await prepare(d);
     const agentRuns: AgentRestore[] = [];
     const pgbrRuns: PgbrRestore[] = [];
+    const repoRuns: RepoRestore[] = [];
     for (let run = 0; run < ctx.opts.runs; run++) {
       if (hasExecutor) {
         log(`restore [${name}] run ${run + 1}/${ctx.opts.runs}: agent PITR to ${p.targetTime}`);
         agentRuns.push(await agentRestore(d, p));
       }
+      log(`restore [${name}] run ${run + 1}/${ctx.opts.runs}: restore --repo (no database) to ${p.targetTime}`);
+      repoRuns.push(await repoRestore(d, p, run));
       if (d.pgbr) {
         log(`restore [${name}] run ${run + 1}/${ctx.opts.runs}: pgBackRest restore --type=time`);
         pgbrRuns.push(await pgbrRestore(d, p, run));
@@ -232,6 +268,23 @@ export async function restoreSection(ctx: BenchContext): Promise<Section> {
         unavailable: 'n/a (restore executor missing)',
         target: { text: targetText, pass: null, why: 'restore executor missing' },
       });
+    }
+    {
+      const wall = repoRuns.map((r) => r.wall);
+      const med = summarize(wall).median;
+      const agentMed = hasExecutor ? summarize(agentRuns.map((r) => r.wall)).median : Number.NaN;
+      rows.push({
+        name: `[${name}] disaster recovery: restore --repo (no database) + start until promoted, same backups`,
+        unit: 's',
+        kind: 'runs',
+        values: wall,
+        extra: phaseText(repoRuns.map((r) => r.phases)),
+        reference: hasExecutor ? { name: 'catalog-driven agent PITR', value: agentMed } : undefined,
+        ratio: hasExecutor ? med / agentMed : undefined,
+        ratioLabel: '× catalog-driven',
+        target: hasExecutor ? { text: '≤ 1.1 × catalog-driven', pass: med <= 1.1 * agentMed } : { text: '≤ 1.1 × catalog-driven', pass: null, why: 'restore executor missing' },
+      });
+      section.notes.push(`${name}: repository-only restore marker rows at the target ${repoRuns.every((r) => r.correct) ? 'correct in every run' : 'WRONG in some run'} (it does not count rows; the catalog-driven one validates).`);
     }
     if (d.pgbr) section.notes.push(`${name}: pgBackRest marker rows at the target ${pgbrRuns.every((r) => r.correct) ? 'correct in every run' : 'WRONG in some run'}.`);
     section.rows.push(...rows);

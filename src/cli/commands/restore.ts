@@ -28,6 +28,10 @@ interface Flags extends CommonOptions {
   approval: boolean;
   wait?: boolean;
   timeout: string;
+  repo?: string;
+  start?: boolean;
+  systemIdentifier?: string;
+  port?: string;
 }
 
 const HELP = `
@@ -49,7 +53,14 @@ PENDING until a different member of recovery_approver runs
 Exit codes: 0 requested (with --wait: COMPLETED and validation PASSED),
 1 refused by the catalog (the message names the recoverable window) or the
 recovery FAILED, was CANCELLED or REJECTED, or its validation did not pass,
-2 usage (bad input, no database), 3 --wait timed out (the recovery goes on).`;
+2 usage (bad input, no database), 3 --wait timed out (the recovery goes on).
+
+With --repo DIR (disaster recovery, no DATABASE_URL): --to DATADIR (absent or
+empty, the server user's) becomes a new primary restored from the repository
+alone, archiving into it; --start starts it (pg_ctlcluster for a Debian
+cluster) and waits until it is promoted. Exit codes: 0 restored (promoted
+with --start), 1 refused (one line: the reason, nothing changed) or recovery
+stopped before promotion, 2 usage.`;
 
 const absoluteDir = z
   .string()
@@ -110,8 +121,16 @@ export function restoreCommand(): Command {
     .addOption(new Option('--no-approval', 'skip the second person (backup_mgmt_admin only)'))
     .addOption(new Option('--wait', 'wait for the outcome (approval included), showing progress'))
     .addOption(timeoutOption())
+    .addOption(new Option('--repo <dir>', 'disaster recovery: plan and restore from this repository alone, no database (--to is the new data directory)'))
+    .addOption(new Option('--start', 'with --repo: start the new primary and wait until it is promoted'))
+    .addOption(new Option('--system-identifier <id>', 'with --repo: the cluster to restore when the repository holds several'))
+    .addOption(new Option('--port <port>', "with --repo: the new primary's port (default: its configuration's)"))
     .addHelpText('after', HELP)
     .action(async (flags: Flags) => {
+      if (flags.repo !== undefined) {
+        const { runRepositoryRestore } = await import('./restore-repo.js');
+        return runRepositoryRestore(flags, targetOf(flags));
+      }
       const inputs = await import('../../client/inputs.js');
       // Checked here (exit 2, nothing sent); the client takes the same input.
       const options = {
