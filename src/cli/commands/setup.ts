@@ -34,9 +34,21 @@ export interface SettingState {
 
 export { archiveCommand, restoreCommand, shellQuote } from '../../util/wal-commands.js';
 
-function wantedSettings(repo: string): Wanted[] {
-  const archive = archiveCommand(repo);
+/** What the catalog says about streaming, and where wal-push registers (read once, before the settings). */
+interface CatalogFacts {
+  catalogUrl?: string;
+  synchronous: boolean;
+}
+
+const STREAM_APP = 'backup_mgmt_stream';
+
+function wantedSettings(repo: string, facts: CatalogFacts): Wanted[] {
+  const archive = archiveCommand(repo, facts.catalogUrl);
+  const sync: Wanted[] = facts.synchronous
+    ? [{ name: 'synchronous_standby_names', value: STREAM_APP, satisfied: (c) => c.split(/[\s,()]+/).some((n) => n.replace(/"/g, '') === STREAM_APP) }]
+    : [];
   return [
+    ...sync,
     { name: 'wal_level', value: 'replica', satisfied: (c) => c === 'replica' || c === 'logical' },
     { name: 'archive_mode', value: 'on', satisfied: (c) => c === 'on' || c === 'always' },
     { name: 'archive_command', value: archive, satisfied: (c) => c === archive },
@@ -68,6 +80,34 @@ async function settle(client: pg.Client, wanted: Wanted[]): Promise<Map<string, 
     });
     if (done || Date.now() > deadline) return now;
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * wal-push registers archived files through the server's Unix socket as this
+ * role, without a password (archive_command is visible in pg_settings): peer
+ * or trust authentication, or the server OS user's .pgpass.
+ */
+async function catalogFacts(databaseUrl: string | undefined): Promise<CatalogFacts> {
+  if (!databaseUrl) return { synchronous: false };
+  const client = await connect(databaseUrl);
+  try {
+    const r = await client.query<{ u: string; db: string; port: string; sock: string; sync: string | null }>(
+      `SELECT current_user AS u, current_database() AS db, current_setting('port') AS port,
+              btrim(split_part(current_setting('unix_socket_directories'), ',', 1)) AS sock,
+              backup_mgmt.setting('wal.streaming_synchronous') AS sync`,
+    );
+    const f = r.rows[0]!;
+    // No percent-encoding: archive_command gives % a meaning of its own.
+    const simple = /^[A-Za-z0-9_./-]+$/;
+    if (!simple.test(f.u) || !simple.test(f.db) || (f.sock !== '' && !simple.test(f.sock))) return { synchronous: f.sync === 'on' };
+    const catalogUrl = f.sock !== '' ? `postgresql://${f.u}@/${f.db}?host=${f.sock}&port=${f.port}` : `postgresql://${f.u}@127.0.0.1:${f.port}/${f.db}`;
+    return { catalogUrl, synchronous: f.sync === 'on' };
+  } catch {
+    // The pack is not installed yet: no registration, no synchronous mode.
+    return { synchronous: false };
+  } finally {
+    await client.end();
   }
 }
 
@@ -132,6 +172,22 @@ async function inspect(databaseUrl: string | undefined, wanted: Wanted[]): Promi
   }
 }
 
+function streamingAdvice(synchronous: boolean): string {
+  return [
+    '',
+    "WAL streaming (SELECT backup_mgmt.set_setting('wal.streaming', 'on')): the agent runs pg_receivewal through slot",
+    `${STREAM_APP}; RPO about a second instead of a segment or archive_timeout. A slot whose receiver is down keeps WAL`,
+    "on the server: cap it, e.g. max_slot_wal_keep_size = '16GB' (past it the slot is invalidated and archiving covers the gap);",
+    'health_check() warns at health.stream_slot_warning_size / _critical_size.',
+    synchronous
+      ? `synchronous (wal.streaming_synchronous = on): synchronous_standby_names = '${STREAM_APP}' is in the list above.`
+      : `synchronous mode (wal.streaming_synchronous = on, then setup again): synchronous_standby_names = '${STREAM_APP}'.`,
+    'It costs every commit a round trip to the receiver and its fsync (see README, Performance), and while the',
+    'receiver is down commits wait; RPO 0.',
+    '',
+  ].join('\n');
+}
+
 export function setupCommand(): Command {
   return new Command('setup')
     .description('show (or --apply) the server settings for WAL archiving and base backups')
@@ -141,8 +197,9 @@ export function setupCommand(): Command {
     .addOption(jsonOption())
     .action(async (flags: Flags) => {
       const repo = resolveRepo(flags.repo);
-      const wanted = wantedSettings(repo);
       const databaseUrl = flags.apply ? resolveDatabaseUrl(flags.databaseUrl) : flags.databaseUrl ?? process.env.DATABASE_URL;
+      const facts = await catalogFacts(databaseUrl);
+      const wanted = wantedSettings(repo, facts);
       const { states, user } = flags.apply ? await apply(databaseUrl!, wanted) : await inspect(databaseUrl, wanted);
       const restartRequired = states.some((s) => s.pending_restart === true);
       const report = {
@@ -162,6 +219,7 @@ export function setupCommand(): Command {
       out.write(`\npg_hba.conf needs a replication line for the agent's role, e.g.:\n  ${report.pg_hba}\n`);
       out.write(`the repository ${repo} must be writable by the server's OS user (archive_command runs as it)\n`);
       out.write(`for restores: restore_command = '${report.restore_command}'\n`);
+      out.write(streamingAdvice(facts.synchronous));
       if (flags.apply) {
         out.write(restartRequired ? 'restart required: some settings take effect only after a server restart\n' : 'no restart needed: the settings are active\n');
       } else if (states.some((s) => s.change)) {
