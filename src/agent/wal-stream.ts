@@ -7,7 +7,7 @@
 // stream ends, so a restore to `latest` can replay it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { walDirFor } from '../storage/layout.js';
 import { walPush, type WalPushResult } from '../storage/wal-push.js';
@@ -111,6 +111,7 @@ export class WalStreamer {
         if (slot.synchronous && !slot.serverWaits) {
           this.opts.log('warn', `wal.streaming_synchronous is on but synchronous_standby_names does not name ${slot.slotName}: commits do not wait for the receiver (see backup-mgmt setup)`);
         }
+        await this.clearUnfilledPartials();
         await this.receive(slot.slotName);
       } catch (e) {
         this.opts.log('warn', `WAL receiver: ${errorText(e)}`);
@@ -126,6 +127,21 @@ export class WalStreamer {
           resolve();
         };
       });
+    }
+  }
+
+  /**
+   * pg_receivewal fills a new `.partial` with zeros to the segment size
+   * before it writes WAL into it; killed meanwhile, it leaves a shorter file
+   * that holds no WAL and that it refuses to resume ("should be 0 or 16777216").
+   */
+  private async clearUnfilledPartials(): Promise<void> {
+    for (const name of (await readdir(this.opts.spoolDir)).filter((n) => PARTIAL_RE.test(n))) {
+      const path = join(this.opts.spoolDir, name);
+      const size = (await stat(path)).size;
+      if (size === this.opts.segSize || size === 0) continue;
+      this.opts.log('warn', `WAL spool: ${name} is ${size} bytes, left by a receiver stopped while preparing it (no WAL in it yet): removed`);
+      await unlink(path);
     }
   }
 
@@ -170,11 +186,27 @@ export class WalStreamer {
       const times = originalCommitTimes(name, path).catch(() => ({ first: null, last: null }));
       const result = await walPush({ repo: this.opts.repo, walPath: path, systemIdentifier: this.opts.systemIdentifier });
       await this.register(result, await times);
+      this.opts.log('info', `streamed ${name} stored${result.alreadyPresent ? ' (identical to the archived copy)' : ''}`);
       await this.dropStoredPartials(name);
       await unlink(path);
     }
     const partial = names.find((n) => PARTIAL_RE.test(n));
-    if (partial && (final || Date.now() - this.lastPartialAt >= this.opts.partialEveryMs)) await this.storePartial(partial);
+    if (partial && (final || Date.now() - this.lastPartialAt >= this.opts.partialEveryMs) && (await this.holdsWal(partial))) {
+      await this.storePartial(partial);
+    }
+  }
+
+  /** A full-size `.partial` whose first page has been written (not still the receiver's zero fill). */
+  private async holdsWal(name: string): Promise<boolean> {
+    const fh = await open(join(this.opts.spoolDir, name), 'r');
+    try {
+      if ((await fh.stat()).size !== this.opts.segSize) return false;
+      const head = Buffer.alloc(4);
+      await fh.read(head, 0, 4, 0);
+      return head.readUInt32LE(0) !== 0;
+    } finally {
+      await fh.close();
+    }
   }
 
   private async register(result: WalPushResult, times: { first: string | null; last: string | null }): Promise<void> {
