@@ -91,9 +91,10 @@ function makeContext(opts: BenchContext['opts']): BenchContext {
     const info = name === 'pgbench' ? await loadPgbench(c, opts.scale) : await loadMix(c, target);
     log(`data set ${name}: ${(info.databaseBytes / 1024 / 1024).toFixed(0)} MB in ${info.loadSeconds.toFixed(0)} s; configuring archiving (backup-mgmt setup --apply)`);
     await enableArchiving(c);
-    const walPushCommand = archiveCommand(c.repo);
+    // setup adds --catalog (registration on push) to the plain wal-push line.
     const current = await one<{ v: string }>(c.catalog, `SELECT setting AS v FROM pg_settings WHERE name = 'archive_command'`);
-    if (current.v !== walPushCommand) throw new Error(`setup --apply left archive_command = ${current.v}`);
+    if (!current.v.startsWith(`${archiveCommand(c.repo)} --catalog `)) throw new Error(`setup --apply left archive_command = ${current.v}`);
+    const walPushCommand = current.v;
     let pgbr: PgBackRest | undefined;
     if (!ctx.pgbrUnavailable) {
       pgbr = new PgBackRest(c, name);

@@ -43,7 +43,6 @@ export async function streamingCluster(cluster: TestCluster, db: string, agentId
     archive_mode: 'on',
     archive_command: archiveCommand(repo, url),
     archive_timeout: 0,
-    ...(opts.synchronous ? { synchronous_standby_names: SLOT } : {}),
   });
   await cluster.restart();
   const [{ id: sysid }] = (await query<{ id: string }>(url, 'SELECT system_identifier::text AS id FROM pg_control_system()')) as [{ id: string }];
@@ -53,6 +52,13 @@ export async function streamingCluster(cluster: TestCluster, db: string, agentId
   }
   const agentArgs = ['--wal-scan-seconds', String(opts.walScanSeconds ?? 1), '--restore-root', restoreRoot, '--stream-spool', spool, '--stream-partial-seconds', '2'];
   const agent = await startAgent(cluster, url, repo, agentId, agentArgs);
+  if (opts.synchronous) {
+    // Only once the receiver runs: from now on every commit waits for it.
+    await waitStreaming(url);
+    await cluster.appendConf({ synchronous_standby_names: SLOT });
+    await query(url, 'SELECT pg_reload_conf()');
+    await waitFor('the receiver to be synchronous', async () => (await receiver(url))?.sync_state === 'sync', 30_000);
+  }
   return { url, repo, spool, restoreRoot, sysid, agent, agentArgs };
 }
 
