@@ -63,9 +63,7 @@ function parseSegmentSize(s: string): number {
 
 /** Whether a connection string carries a password (it must not sit in archive_command, which pg_settings shows). */
 export function hasPassword(url: string): boolean {
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    const u = new URL(url);
-    return u.password !== '' || u.searchParams.has('password');
-  }
+  // Not through new URL(): it refuses a user without a host (postgresql://postgres@/db?host=/socket).
+  if (/^postgres(ql)?:\/\//.test(url)) return /^postgres(ql)?:\/\/[^/@?]*:[^/@?]*@/.test(url) || /[?&]password=/.test(url);
   return /(^|\s)password\s*=/.test(url);
 }

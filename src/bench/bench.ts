@@ -19,6 +19,7 @@ import { fullBackupSection } from './sections/full-backup.js';
 import { impactSection } from './sections/impact.js';
 import { pickupSection } from './sections/pickup.js';
 import { restoreSection } from './sections/restore.js';
+import { streamSection } from './sections/stream.js';
 import { walSection } from './sections/wal.js';
 
 const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<Section>> = {
@@ -28,6 +29,7 @@ const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<Section>> = {
   impact: impactSection,
   catalog: catalogSection,
   pickup: pickupSection,
+  stream: streamSection,
 };
 
 /** Sections that run on the shared data-set clusters (ctx.dataset). */
@@ -40,6 +42,7 @@ const TITLES: Record<SectionName, string> = {
   impact: '4. Foreground impact of a backup',
   catalog: '5. Catalog at scale',
   pickup: '6. Job pickup latency',
+  stream: '7. RPO and streaming WAL',
 };
 
 function osName(): string {

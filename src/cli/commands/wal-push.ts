@@ -39,9 +39,14 @@ export function walPushCommand(): Command {
       const warn = (why: string): void => {
         process.stderr.write(`backup-mgmt wal-push: ${result.fileName} is archived but not registered in the catalog (${why}); the agent's scan registers it\n`);
       };
-      if (reg.hasPassword(flags.catalog)) return warn('--catalog must not carry a password: use peer/trust or the server user\'s .pgpass');
-      const t = await times;
-      if (t instanceof Error) return warn(`reading its commit times: ${describeError(t)}`);
-      await reg.registerInCatalog(flags.catalog, result, t).catch((e: unknown) => warn(describeError(e)));
+      // From here on nothing may fail the archiving: the file is stored.
+      try {
+        if (reg.hasPassword(flags.catalog)) return warn('--catalog must not carry a password: use peer/trust or the server user\'s .pgpass');
+        const t = await times;
+        if (t instanceof Error) return warn(`reading its commit times: ${describeError(t)}`);
+        await reg.registerInCatalog(flags.catalog, result, t);
+      } catch (e) {
+        warn(describeError(e));
+      }
     });
 }
