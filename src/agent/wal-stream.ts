@@ -11,6 +11,7 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:f
 import { join } from 'node:path';
 import { walDirFor } from '../storage/layout.js';
 import { walPush, type WalPushResult } from '../storage/wal-push.js';
+import { parseLsn, parseWalSegmentName } from '../storage/wal-names.js';
 import { sha256File, storedVersions } from '../storage/wal-store.js';
 import { pgTool } from '../util/process.js';
 import { toolConnection } from './conninfo.js';
@@ -111,7 +112,7 @@ export class WalStreamer {
         if (slot.synchronous && !slot.serverWaits) {
           this.opts.log('warn', `wal.streaming_synchronous is on but synchronous_standby_names does not name ${slot.slotName}: commits do not wait for the receiver (see backup-mgmt setup)`);
         }
-        await this.clearUnfilledPartials();
+        await this.prepareSpool(slot.restartLsn);
         await this.receive(slot.slotName);
       } catch (e) {
         this.opts.log('warn', `WAL receiver: ${errorText(e)}`);
@@ -131,17 +132,29 @@ export class WalStreamer {
   }
 
   /**
-   * pg_receivewal fills a new `.partial` with zeros to the segment size
-   * before it writes WAL into it; killed meanwhile, it leaves a shorter file
-   * that holds no WAL and that it refuses to resume ("should be 0 or 16777216").
+   * pg_receivewal resumes from the newest segment in its spool, else from the
+   * slot. Two kinds of leftovers would stop it: a `.partial` it was still
+   * filling with zeros when it was killed (shorter than a segment, no WAL in
+   * it yet: "should be 0 or 16777216"), and a `.partial` older than the slot
+   * (streaming was off meanwhile and the slot is new: the server no longer
+   * has that WAL). The latter is stored first, then removed.
    */
-  private async clearUnfilledPartials(): Promise<void> {
+  private async prepareSpool(restartLsn: string | null): Promise<void> {
+    const slotSegNo = restartLsn ? parseLsn(restartLsn) / BigInt(this.opts.segSize) : undefined;
     for (const name of (await readdir(this.opts.spoolDir)).filter((n) => PARTIAL_RE.test(n))) {
       const path = join(this.opts.spoolDir, name);
       const size = (await stat(path)).size;
-      if (size === this.opts.segSize || size === 0) continue;
-      this.opts.log('warn', `WAL spool: ${name} is ${size} bytes, left by a receiver stopped while preparing it (no WAL in it yet): removed`);
-      await unlink(path);
+      if (size !== this.opts.segSize && size !== 0) {
+        this.opts.log('warn', `WAL spool: ${name} is ${size} bytes, left by a receiver stopped while preparing it (no WAL in it yet): removed`);
+        await unlink(path);
+        continue;
+      }
+      const segNo = parseWalSegmentName(name.slice(0, 24), this.opts.segSize).segNo;
+      if (slotSegNo !== undefined && segNo < slotSegNo) {
+        if (await this.holdsWal(name)) await this.storePartial(name);
+        this.opts.log('info', `WAL spool: ${name} is older than the slot (${restartLsn}): stored and removed`);
+        await unlink(path);
+      }
     }
   }
 

@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
 import { dropRestored, micros, restoredUrl, Workload, workloadChecksums } from '../e2e/recovery-support.js';
-import { query, stopAllAgents, waitFor } from '../e2e/support.js';
+import { freePort, query, runCli, stopAllAgents, waitFor } from '../e2e/support.js';
+import { walDirFor } from '../../src/storage/layout.js';
+import { storedVersions } from '../../src/storage/wal-store.js';
 import { fullBackup, streamingCluster, type StreamingSetup } from './support.js';
 
 const cluster = useCluster({ name: 'stream-register' });
@@ -90,5 +92,19 @@ describe('a segment the archiver reports archived is known to planning at once',
     const [a] = await query<{ failed: string; archived: string }>(env.url, 'SELECT failed_count::text AS failed, archived_count::text AS archived FROM pg_stat_archiver');
     expect(Number(a!.archived)).toBeGreaterThan(2);
     expect(a!.failed).toBe('0');
+  });
+
+  it('a registration that cannot happen never fails archiving: wal-push stores the file, warns, exits 0', async () => {
+    const [{ f }] = (await query<{ f: string }>(env.url, 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')) as [{ f: string }];
+    // A copy of a finished segment in a scratch data directory (wal-push reads %p relative to it).
+    const [{ prev }] = (await query<{ prev: string }>(env.url, `SELECT pg_walfile_name(pg_current_wal_lsn() - pg_size_bytes(current_setting('wal_segment_size'))) AS prev`)) as [{ prev: string }];
+    expect(prev < f).toBe(true);
+    const dead = await freePort();
+    for (const catalog of [`postgresql://postgres@127.0.0.1:${dead}/nowhere`, 'postgresql://postgres:secret@127.0.0.1/x']) {
+      const r = await runCli(['wal-push', `pg_wal/${prev}`, '--repo', env.repo, '--catalog', catalog], { cwd: cluster().dataDir, asPostgres: true });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`${prev} is archived but not registered in the catalog`));
+      expect(await storedVersions(walDirFor(env.repo, env.sysid, prev), prev)).toHaveLength(1);
+    }
   });
 });

@@ -28,6 +28,8 @@ interface Sample {
   t: number;
   current: bigint;
   stored: bigint;
+  /** pg_stat_replication.flush_lag of the receiver (s), when the server reports one. */
+  flushLag: number | null;
 }
 
 async function reload(c: BenchCluster, sql: string): Promise<void> {
@@ -69,17 +71,18 @@ async function sample(client: pg.Client, segSize: bigint, until: Promise<unknown
   void until.finally(() => (done = true));
   const out: Sample[] = [];
   while (!done) {
-    const r = await one<{ cur: string; arch: string | null; flush: string | null }>(
+    const r = await one<{ cur: string; arch: string | null; flush: string | null; lag: number | null }>(
       client,
       `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS cur,
               (SELECT last_archived_wal FROM pg_stat_archiver) AS arch,
-              (SELECT max(pg_wal_lsn_diff(flush_lsn, '0/0'))::text FROM pg_stat_replication WHERE application_name = $1) AS flush`,
+              (SELECT max(pg_wal_lsn_diff(flush_lsn, '0/0'))::text FROM pg_stat_replication WHERE application_name = $1) AS flush,
+              (SELECT extract(epoch FROM max(flush_lag))::float8 FROM pg_stat_replication WHERE application_name = $1) AS lag`,
       [SLOT],
     );
     // The end of the newest archived segment (its name: timeline, then the segment number in two halves).
     const archived = r.arch && /^[0-9A-F]{24}$/.test(r.arch) ? (BigInt(`0x${r.arch.slice(8, 16)}`) * (0x100000000n / segSize) + BigInt(`0x${r.arch.slice(16, 24)}`) + 1n) * segSize : 0n;
     const flushed = r.flush ? BigInt(r.flush) : 0n;
-    out.push({ t: performance.now(), current: BigInt(r.cur), stored: archived > flushed ? archived : flushed });
+    out.push({ t: performance.now(), current: BigInt(r.cur), stored: archived > flushed ? archived : flushed, flushLag: r.lag });
     await sleep(100);
   }
   return out;
@@ -119,6 +122,7 @@ export async function streamSection(ctx: BenchContext): Promise<Section> {
 
   const tps: Record<Mode, number[]> = { none: [], archive: [], stream: [], sync: [] };
   const rpo: Record<Mode, number[]> = { none: [], archive: [], stream: [], sync: [] };
+  const lag: Record<Mode, number[]> = { none: [], archive: [], stream: [], sync: [] };
   const modes: Mode[] = ['none', 'archive', 'stream', 'sync'];
   for (let run = 0; run < ctx.opts.runs; run++) {
     for (const mode of modes) {
@@ -135,6 +139,7 @@ export async function streamSection(ctx: BenchContext): Promise<Section> {
       const result = await bench.done;
       tps[mode].push(result.tps);
       if (mode !== 'none') rpo[mode].push(...rpoSeconds(samples));
+      for (const x of samples) if (x.flushLag !== null) lag[mode].push(x.flushLag * 1000);
     }
   }
   await enter(c, 'none', walPush);
@@ -150,6 +155,16 @@ export async function streamSection(ctx: BenchContext): Promise<Section> {
       values: v,
       extra: `p50 ${percentile(v, 50).toFixed(3)} s, p99 ${percentile(v, 99).toFixed(3)} s, max ${Math.max(...v).toFixed(3)} s`,
       ...(mode === 'sync' ? { target: { text: 'p99 0 s (commits wait for the receiver)', pass: percentile(v, 99) < 0.2 } } : {}),
+    });
+  }
+  for (const mode of ['stream', 'sync'] as const) {
+    const v = lag[mode];
+    section.rows.push({
+      name: `the receiver's flush lag as the server reports it (pg_stat_replication.flush_lag): ${LABEL[mode]}`,
+      unit: 'ms',
+      kind: 'samples',
+      values: v,
+      extra: v.length ? `p50 ${percentile(v, 50).toFixed(1)} ms, p99 ${percentile(v, 99).toFixed(1)} ms` : 'no lag reported',
     });
   }
   const median = (xs: number[]) => percentile(xs, 50);
