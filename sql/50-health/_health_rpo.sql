@@ -35,7 +35,7 @@ BEGIN
                    WHEN rpo_seconds > extract(epoch FROM v_warn) THEN 'WARNING' ELSE 'OK' END;
     value := backup_mgmt._health_duration_text(make_interval(secs => rpo_seconds));
     IF status <> 'OK' THEN
-        detail := detail || '; stream WAL (wal.streaming = on) or lower archive_timeout (e.g. 60s), and check that the agent registers archived WAL';
+        detail := detail || '; lower archive_timeout (e.g. 60s) so that segments are archived at least that often, or stream WAL (wal.streaming = on), and check that the agent registers archived WAL';
     END IF;
 END;
 $$;

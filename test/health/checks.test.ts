@@ -31,13 +31,14 @@ describe('a fresh install', () => {
     const h = await db.health(false);
     expect(Object.keys(h)).toEqual([
       'full_backup_age', 'incremental_backup_age', 'failed_backups', 'wal_archiving', 'rpo', 'recovery_window',
-      'verification', 'restore_drill', 'agent_heartbeat', 'pending_approvals', 'cron_jobs', 'repository_space',
+      'verification', 'restore_drill', 'agent_heartbeat', 'pending_approvals', 'cron_jobs', 'repository_space', 'stream_slot',
     ]);
     expect(Object.fromEntries(Object.values(h).map((r) => [r.check_name, r.status]))).toEqual({
       full_backup_age: 'CRITICAL', incremental_backup_age: 'OK', failed_backups: 'OK', wal_archiving: 'OK', rpo: 'CRITICAL',
       recovery_window: 'CRITICAL', verification: 'OK', restore_drill: 'WARNING', agent_heartbeat: 'CRITICAL',
-      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK',
+      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', stream_slot: 'OK',
     });
+    expect(h.stream_slot).toMatchObject({ value: 'no slot', detail: 'WAL streaming is off (wal.streaming)' });
     expect(h.full_backup_age).toMatchObject({ value: 'never', threshold: 'warning > 1 d 2 h, critical > 2 d 2 h' });
     expect(h.incremental_backup_age!.detail).toBe('no incremental backup is scheduled or has been taken');
     expect(h.agent_heartbeat!.detail).toMatch(/no agent has ever registered/);
@@ -45,7 +46,7 @@ describe('a fresh install', () => {
     expect(h.cron_jobs!.detail).toMatch(/pg_cron is not installed in this database/);
     expect(h.repository_space).toMatchObject({ value: 'not reported' });
     expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({
-      status: 'CRITICAL', checks: 12, ok: 7, warning: 1, critical: 4,
+      status: 'CRITICAL', checks: 13, ok: 8, warning: 1, critical: 4,
       problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL, restore_drill=WARNING',
     });
   });
@@ -67,7 +68,7 @@ describe('a fresh install', () => {
       latest_recoverable_time: view.latest_recoverable_time, missing_segments: '0', first_missing_segment: null,
     });
     expect(view.missing_segments).toBe('0');
-    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 12, ok: 12, warning: 0, critical: 0, problems: null });
+    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 13, ok: 13, warning: 0, critical: 0, problems: null });
   });
 });
 
@@ -330,6 +331,8 @@ describe('settings', () => {
       'health.rpo_warning': '5 minutes',
       'health.schedule_critical_factor': '3',
       'health.schedule_warning_factor': '1.5',
+      'health.stream_slot_critical_size': '8GB',
+      'health.stream_slot_warning_size': '1GB',
       'health.verification_failed_window': '7 days',
       'health.verification_max_pending': '1 hour',
       'health.wal_archive_critical_age': '1 hour',
@@ -342,9 +345,9 @@ describe('settings', () => {
                   CREATE ROLE health_vic LOGIN IN ROLE backup_viewer; END IF; END $$`);
     const vic = await HealthDb.open(cluster().connectionString('health', 'health_vic'));
     try {
-      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(12);
+      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(13);
       expect((await vic.one('SELECT status FROM backup_mgmt.health_summary()')).status).toBe('OK');
-      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(12);
+      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(13);
       expect(await sqlState(vic.reportStorage(1, 2))).toBe('42501');
       expect(await sqlState(vic.q('SELECT * FROM backup_mgmt._health_rpo()'))).toBe('42501');
     } finally {

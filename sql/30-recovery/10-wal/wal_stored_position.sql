@@ -65,13 +65,16 @@ BEGIN
     END IF;
     IF current_lsn IS NOT NULL AND stored_lsn >= current_lsn THEN
         rpo_seconds := 0;
-        detail := format('all WAL up to the current position %s is stored (%s)', current_lsn, source);
+        detail := CASE source
+            WHEN 'archived' THEN format('all WAL up to the current position is archived (newest segment %s, archived %s ago)',
+                                        v_seg.file_name, backup_mgmt._health_duration_text(now() - v_seg.archived_at))
+            ELSE format('all WAL up to the current position is streamed (the receiver flushed %s)', stored_lsn) END;
     ELSIF v_rep.flush_lsn IS NOT NULL THEN
         rpo_seconds := round(extract(epoch FROM coalesce(v_rep.flush_lag, now() - v_rep.reply_time, interval '0')), 3);
         detail := format('the WAL receiver has flushed up to %s, the server writes %s', v_rep.flush_lsn, current_lsn);
     ELSIF v_seg.file_name IS NOT NULL THEN
         rpo_seconds := greatest(round(extract(epoch FROM now() - v_seg.archived_at), 3), 0);
-        detail := format('newest archived segment %s was archived at %s%s', v_seg.file_name,
+        detail := format('newest archived segment %s (timeline %s) was archived at %s%s', v_seg.file_name, v_tli,
                          to_char(v_seg.archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                          CASE WHEN current_lsn IS NOT NULL THEN format('; the server writes %s', pg_walfile_name(current_lsn)) ELSE '' END);
     ELSE
