@@ -229,7 +229,7 @@ describe('Prometheus metrics', () => {
       expect(sample(samples, 'backup_mgmt_repository_free_bytes', { agent_id: AGENT })?.value).toBe(storage.free_bytes);
       expect(sample(samples, 'backup_mgmt_health_check_status', { check: 'rpo', status: 'OK' })?.value).toBe(1);
       expect(sample(samples, 'backup_mgmt_health_check_status', { check: 'rpo', status: 'CRITICAL' })?.value).toBe(0);
-      expect(samples.filter((s) => s.name === 'backup_mgmt_health_check_severity')).toHaveLength(12);
+      expect(samples.filter((s) => s.name === 'backup_mgmt_health_check_severity')).toHaveLength(13);
 
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
       expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
