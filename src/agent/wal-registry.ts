@@ -120,8 +120,10 @@ export class WalRegistry {
       return;
     }
     const purged = await this.sql.syncWalPresence(this.systemIdentifier, [...names]);
+    // A streamed segment's .partial leaves when the complete segment arrives: expected, not a loss.
+    const replacedPartials = vanished.length > 0 && vanished.every((n) => n.endsWith('.partial') && names.has(n.slice(0, 24)));
     if (purged > 0) {
-      this.log('warn', `${purged} registered WAL file(s) are no longer in the repository${vanished.length ? ` (${vanished.slice(0, 5).join(', ')}${vanished.length > 5 ? ', …' : ''})` : ''}: marked purged`);
+      this.log(replacedPartials ? 'info' : 'warn', `${purged} registered WAL file(s) are no longer in the repository${vanished.length ? ` (${vanished.slice(0, 5).join(', ')}${vanished.length > 5 ? ', …' : ''})` : ''}: marked purged`);
     }
     for (const n of vanished) this.gone.add(n);
     for (const n of returned) this.gone.delete(n);

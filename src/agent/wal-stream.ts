@@ -196,9 +196,12 @@ export class WalStreamer {
     }
     for (const name of names.filter((n) => COMPLETE_RE.test(n))) {
       const path = join(this.opts.spoolDir, name);
-      const times = originalCommitTimes(name, path).catch(() => ({ first: null, last: null }));
+      const times = originalCommitTimes(name, path).catch((e: unknown) => e as Error);
       const result = await walPush({ repo: this.opts.repo, walPath: path, systemIdentifier: this.opts.systemIdentifier });
-      await this.register(result, await times);
+      const t = await times;
+      // Without its commit times the row would hide the segment from time targets for good: the scan registers it instead.
+      if (t instanceof Error) this.opts.log('warn', `streamed ${name} is stored; its commit times could not be read (${errorText(t)}): the scan registers it`);
+      else await this.register(result, t);
       this.opts.log('info', `streamed ${name} stored${result.alreadyPresent ? ' (identical to the archived copy)' : ''}`);
       await this.dropStoredPartials(name);
       await unlink(path);
