@@ -82,7 +82,16 @@ AS $$
         ('health.repository_free_warning_percent', '20',
          'Health check repository_space: WARNING when a running agent reports less free space in its repository than this percentage (0 to 100).'),
         ('health.repository_free_critical_percent', '10',
-         'Health check repository_space: CRITICAL when a running agent reports less free space in its repository than this percentage (0 to 100).')
+         'Health check repository_space: CRITICAL when a running agent reports less free space in its repository than this percentage (0 to 100).'),
+        -- wal.* and health.stream_slot_*: WAL streaming (sql/55-stream), validated by _stream_setting_value().
+        ('wal.streaming', 'off',
+         'on: the agent streams WAL with pg_receivewal through the physical slot backup_mgmt_stream into its spool and stores each completed segment in the repository like wal-push (RPO near zero). off: the agent stops its receiver and drops the slot.'),
+        ('wal.streaming_synchronous', 'off',
+         'on: the receiver (application_name backup_mgmt_stream) belongs in synchronous_standby_names (backup-mgmt setup prints the line, --apply sets it): commits wait until it has flushed their WAL, RPO 0, at a cost in commit latency, and a stopped receiver stops commits. The receiver flushes every write in both modes; the agent warns when this is on but the server does not wait for it.'),
+        ('health.stream_slot_warning_size', '1GB',
+         'Health check stream_slot: WARNING when the slot backup_mgmt_stream retains more WAL than this (a size, e.g. 512MB).'),
+        ('health.stream_slot_critical_size', '8GB',
+         'Health check stream_slot: CRITICAL when the slot backup_mgmt_stream retains more WAL than this; cap it on the server with max_slot_wal_keep_size.')
       ) AS v (name, default_value, description)
 $$;
 

@@ -114,6 +114,9 @@ BEGIN
              'health.approval_max_wait', 'health.repository_free_warning_percent', 'health.repository_free_critical_percent' THEN
             -- Health thresholds: validated where they are used (sql/50-health).
             v_value := backup_mgmt._health_setting_value(p_name, v_value);
+        WHEN 'wal.streaming', 'wal.streaming_synchronous', 'health.stream_slot_warning_size', 'health.stream_slot_critical_size' THEN
+            -- WAL streaming: validated where it is used (sql/55-stream).
+            v_value := backup_mgmt._stream_setting_value(p_name, v_value);
         ELSE
             RAISE EXCEPTION 'set_setting: no validation for setting %', p_name
                 USING ERRCODE = 'XX000', HINT = 'This is a bug in backup_mgmt: every known setting needs a validation.';

@@ -20,6 +20,7 @@ import { toolVersions } from './tool-versions.js';
 import { WalRegistry } from './wal-registry.js';
 import { RepositoryMirror } from './repository-mirror.js';
 import { catalogSync } from '../dr/catalog-sync.js';
+import { WalStreamer } from './wal-stream.js';
 
 export interface AgentIntervals {
   heartbeatMs: number;
@@ -101,6 +102,8 @@ export class Agent {
   private stopping: Promise<void> | undefined;
   private repoRoot = '';
   private registration: Parameters<AgentSql['register']>[0] | undefined;
+  private streamer: WalStreamer | undefined;
+  private streamCheck: Promise<void> | undefined;
   facts: ServerFacts | undefined;
 
   constructor(private readonly opts: AgentOptions) {
@@ -109,7 +112,16 @@ export class Agent {
     this.intervals = { ...DEFAULT_INTERVALS, walScanMs: opts.config.walScanSeconds * 1000, ...opts.intervals };
     // Idle connections stay open: a job's first statements (progress, the WAL
     // slot) would otherwise wait for a new connection after every quiet spell.
-    this.pool = new pg.Pool({ connectionString: opts.config.databaseUrl, max: 3, idleTimeoutMillis: 0, application_name: 'backup-mgmt agent', options: PINNED_OPTIONS });
+    // synchronous_commit = local: with the WAL receiver in
+    // synchronous_standby_names, the agent's own catalog writes must not wait
+    // for the receiver it may be restarting.
+    this.pool = new pg.Pool({
+      connectionString: opts.config.databaseUrl,
+      max: 3,
+      idleTimeoutMillis: 0,
+      application_name: 'backup-mgmt agent',
+      options: `${PINNED_OPTIONS} -c synchronous_commit=local`,
+    });
     // An idle pooled connection that dies must not take the agent down.
     this.pool.on('error', (e) => this.log('warn', `database connection lost: ${e.message}`));
     this.sql = new AgentSql(this.pool);
@@ -175,6 +187,12 @@ export class Agent {
     };
     periodic();
     this.timers.push(setInterval(periodic, this.intervals.walScanMs));
+    // WAL streaming follows the setting wal.streaming, looked at with the heartbeat.
+    const streaming = () => {
+      this.streamCheck ??= this.followStreamingSetting().finally(() => (this.streamCheck = undefined));
+    };
+    streaming();
+    this.timers.push(setInterval(streaming, this.intervals.heartbeatMs));
     this.loop = this.claimLoop();
   }
 
@@ -212,6 +230,41 @@ export class Agent {
       this.log('warn', `catalog sync from the repository failed: ${errorText(e)}`);
     }
     await this.mirror.mirror(null);
+  }
+
+  /** Start or stop the WAL receiver as wal.streaming says; drop the slot once off. */
+  private async followStreamingSetting(): Promise<void> {
+    if (this.shutdownController.signal.aborted || !this.facts) return;
+    try {
+      const on = (await this.sql.setting('wal.streaming')) === 'on';
+      if (on && !this.streamer) {
+        const { config } = this.opts;
+        this.streamer = new WalStreamer({
+          databaseUrl: config.databaseUrl,
+          repo: this.repoRoot,
+          spoolDir: config.streamSpool,
+          systemIdentifier: this.facts.systemIdentifier,
+          segSize: this.facts.walSegmentSize,
+          sql: this.sql,
+          log: this.log,
+          partialEveryMs: config.streamPartialSeconds * 1000,
+        });
+        this.streamer.start();
+        this.log('info', `WAL streaming on: spool ${config.streamSpool}`);
+      } else if (!on && this.streamer) {
+        await this.streamer.stop();
+        this.streamer = undefined;
+        this.log('info', 'WAL streaming off: receiver stopped');
+      }
+      if (!on && (await this.sql.streamSlotDrop())) this.log('info', 'dropped the WAL streaming slot');
+    } catch (e) {
+      this.log('warn', `WAL streaming: ${errorText(e)}`);
+    }
+  }
+
+  /** The running WAL receiver's pid (tests kill it). */
+  get receiverPid(): number | undefined {
+    return this.streamer?.pid;
   }
 
   /** Resolves once the agent has stopped (after stop(), or if the loop dies). */
@@ -357,6 +410,8 @@ export class Agent {
     this.shutdownController.abort();
     await this.loop;
     for (const t of this.timers) clearInterval(t);
+    await this.streamCheck;
+    await this.streamer?.stop();
     await this.listener?.stop();
     await this.walScan?.catch(() => {});
     await this.housekeeping;

@@ -14,6 +14,8 @@ export interface AgentFlags {
   maxRate?: string;
   walScanSeconds?: string;
   archiveWaitSeconds?: string;
+  streamSpool?: string;
+  streamPartialSeconds?: string;
 }
 
 const path = (what: string) =>
@@ -51,6 +53,10 @@ export const AgentConfigSchema = z.object({
   walScanSeconds: z.coerce.number().int('WAL scan interval: whole seconds').min(1).max(3600).default(10),
   // How long an incremental backup waits for its last segment to be archived.
   archiveWaitSeconds: z.coerce.number().int('archive wait: whole seconds').min(1).max(86_400).default(300),
+  // WAL streaming (setting wal.streaming): the receiver's local spool, and how
+  // often the segment being received is copied into the repository.
+  streamSpool: path('the WAL spool'),
+  streamPartialSeconds: z.coerce.number().int('partial interval: whole seconds').min(1).max(3600).default(10),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -67,6 +73,8 @@ export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = p
     maxRate: flags.maxRate ?? (env.BACKUP_MGMT_MAX_RATE || undefined),
     walScanSeconds: flags.walScanSeconds ?? (env.BACKUP_MGMT_WAL_SCAN_SECONDS || undefined),
     archiveWaitSeconds: flags.archiveWaitSeconds ?? (env.BACKUP_MGMT_ARCHIVE_WAIT_SECONDS || undefined),
+    streamSpool: flags.streamSpool ?? env.BACKUP_MGMT_STREAM_SPOOL ?? (repo ? resolve(dirname(resolve(repo)), 'wal-spool') : undefined),
+    streamPartialSeconds: flags.streamPartialSeconds ?? (env.BACKUP_MGMT_STREAM_PARTIAL_SECONDS || undefined),
   };
   const parsed = AgentConfigSchema.safeParse(raw);
   if (!parsed.success) {

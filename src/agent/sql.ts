@@ -241,6 +241,23 @@ export class AgentSql {
     await this.pool.query('SELECT backup_mgmt.agent_report_leftovers($1, $2::jsonb)', [agentId, JSON.stringify(items)]);
   }
 
+  /** The WAL receiver's slot, created if missing (55000 while wal.streaming is off). */
+  async streamSlotEnsure(): Promise<{ slotName: string; created: boolean; restartLsn: string | null; synchronous: boolean; serverWaits: boolean }> {
+    const r = await this.pool.query<{ slot_name: string; created: boolean; restart_lsn: string | null; synchronous: boolean; waits: boolean }>(
+      `SELECT s.slot_name, s.created, s.restart_lsn::text, s.synchronous,
+              pg_catalog.current_setting('synchronous_standby_names') ~ ('(^|[^A-Za-z0-9_])' || s.slot_name || '($|[^A-Za-z0-9_])') AS waits
+         FROM backup_mgmt.stream_slot_ensure() AS s`,
+    );
+    const row = r.rows[0]!;
+    return { slotName: row.slot_name, created: row.created, restartLsn: row.restart_lsn, synchronous: row.synchronous, serverWaits: row.waits };
+  }
+
+  /** Drop the receiver's slot once streaming is off; whether one was dropped. */
+  async streamSlotDrop(): Promise<boolean> {
+    const r = await this.pool.query<{ d: boolean }>('SELECT backup_mgmt.stream_slot_drop() AS d');
+    return r.rows[0]?.d === true;
+  }
+
   /** A catalog setting (backup_mgmt.setting), null when unset. */
   async setting(name: string): Promise<string | null> {
     const r = await this.pool.query<{ v: string | null }>('SELECT backup_mgmt.setting($1) AS v', [name]);

@@ -34,10 +34,10 @@ export function parseCommitTimes(waldumpOutput: string): CommitTimes {
   return { first, last };
 }
 
-async function waldump(segmentPath: string): Promise<string> {
+async function waldump(segmentPath: string, priority = BACKGROUND_PRIORITY): Promise<string> {
   const args = ['--rmgr=Transaction', segmentPath];
   // TZ=UTC: pg_waldump prints timestamps in its own time zone.
-  const opts = { env: { TZ: 'UTC' }, timeoutMs: 120_000, priority: BACKGROUND_PRIORITY };
+  const opts = { env: { TZ: 'UTC' }, timeoutMs: 120_000, priority };
   try {
     return (await runCommand(pgTool('pg_waldump'), args, opts)).stdout;
   } catch (e) {
@@ -63,4 +63,14 @@ export async function segmentCommitTimes(storedPath: string, sha256: string, seg
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Commit times of an uncompressed segment file (the original wal-push or the
+ * WAL receiver stores), at normal priority: archive_command waits for them.
+ * pg_waldump takes the segment's name from the file name, so `path` must end
+ * in the 24-character segment name (a `.partial` is read through a link).
+ */
+export async function fileCommitTimes(path: string, priority = 0): Promise<CommitTimes> {
+  return parseCommitTimes(await waldump(path, priority));
 }

@@ -23,7 +23,7 @@ async function originalBytes(w: ArchivedWal, segSize: number): Promise<number> {
   return n;
 }
 
-function startLsn(w: ArchivedWal, segSize: number): string | null {
+function startLsn(w: Pick<ArchivedWal, 'fileName' | 'kind'>, segSize: number): string | null {
   if (w.kind === 'history') return null;
   const start = segmentStartLsn(parseWalSegmentName(w.fileName.slice(0, 24), segSize).segNo, segSize);
   // NNN.0000ABCD.backup: the offset of the backup's start within the segment.
@@ -36,19 +36,29 @@ async function commitTimes(w: ArchivedWal): Promise<CommitTimes> {
   return segmentCommitTimes(w.storedPath, w.sha256, w.fileName.slice(0, 24));
 }
 
-export async function toRegistration(w: ArchivedWal, segSize: number): Promise<WalRegistration> {
-  const times = await commitTimes(w);
+/** The catalog's row for a stored file whose original size and commit times are known. */
+export function registrationOf(
+  w: Pick<ArchivedWal, 'fileName' | 'kind' | 'timeline' | 'sha256' | 'storedBytes' | 'mtime'>,
+  segSize: number,
+  bytes: number,
+  times: CommitTimes,
+): WalRegistration {
   return {
     file_name: w.fileName,
     timeline_id: w.timeline,
     start_lsn: startLsn(w, segSize),
-    bytes: await originalBytes(w, segSize),
+    bytes,
     stored_bytes: w.storedBytes,
     sha256: w.sha256,
     archived_at: w.mtime.toISOString(),
     first_commit_time: times.first,
     last_commit_time: times.last,
   };
+}
+
+export async function toRegistration(w: ArchivedWal, segSize: number): Promise<WalRegistration> {
+  const times = await commitTimes(w);
+  return registrationOf(w, segSize, await originalBytes(w, segSize), times);
 }
 
 export class WalRegistry {
@@ -134,8 +144,10 @@ export class WalRegistry {
       return;
     }
     const purged = await this.sql.syncWalPresence(this.systemIdentifier, [...names]);
+    // A streamed segment's .partial leaves when the complete segment arrives: expected, not a loss.
+    const replacedPartials = vanished.length > 0 && vanished.every((n) => n.endsWith('.partial') && names.has(n.slice(0, 24)));
     if (purged > 0) {
-      this.log('warn', `${purged} registered WAL file(s) are no longer in the repository${vanished.length ? ` (${vanished.slice(0, 5).join(', ')}${vanished.length > 5 ? ', …' : ''})` : ''}: marked purged`);
+      this.log(replacedPartials ? 'info' : 'warn', `${purged} registered WAL file(s) are no longer in the repository${vanished.length ? ` (${vanished.slice(0, 5).join(', ')}${vanished.length > 5 ? ', …' : ''})` : ''}: marked purged`);
     }
     for (const n of vanished) this.gone.add(n);
     for (const n of returned) this.gone.delete(n);

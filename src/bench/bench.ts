@@ -19,6 +19,7 @@ import { fullBackupSection } from './sections/full-backup.js';
 import { impactSection } from './sections/impact.js';
 import { pickupSection } from './sections/pickup.js';
 import { restoreSection } from './sections/restore.js';
+import { streamSection } from './sections/stream.js';
 import { walSection } from './sections/wal.js';
 
 const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<Section>> = {
@@ -28,6 +29,7 @@ const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<Section>> = {
   impact: impactSection,
   catalog: catalogSection,
   pickup: pickupSection,
+  stream: streamSection,
 };
 
 /** Sections that run on the shared data-set clusters (ctx.dataset). */
@@ -40,6 +42,7 @@ const TITLES: Record<SectionName, string> = {
   impact: '4. Foreground impact of a backup',
   catalog: '5. Catalog at scale',
   pickup: '6. Job pickup latency',
+  stream: '7. RPO and streaming WAL',
 };
 
 function osName(): string {
@@ -91,9 +94,10 @@ function makeContext(opts: BenchContext['opts']): BenchContext {
     const info = name === 'pgbench' ? await loadPgbench(c, opts.scale) : await loadMix(c, target);
     log(`data set ${name}: ${(info.databaseBytes / 1024 / 1024).toFixed(0)} MB in ${info.loadSeconds.toFixed(0)} s; configuring archiving (backup-mgmt setup --apply)`);
     await enableArchiving(c);
-    const walPushCommand = archiveCommand(c.repo);
+    // setup adds --catalog (registration on push) to the plain wal-push line.
     const current = await one<{ v: string }>(c.catalog, `SELECT setting AS v FROM pg_settings WHERE name = 'archive_command'`);
-    if (current.v !== walPushCommand) throw new Error(`setup --apply left archive_command = ${current.v}`);
+    if (!current.v.startsWith(`${archiveCommand(c.repo)} --catalog `)) throw new Error(`setup --apply left archive_command = ${current.v}`);
+    const walPushCommand = current.v;
     let pgbr: PgBackRest | undefined;
     if (!ctx.pgbrUnavailable) {
       pgbr = new PgBackRest(c, name);

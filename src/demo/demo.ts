@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     step('Summary');
     info(`full backup    ${mb(fullRow.backup_size_bytes)} → ${mb(fullRow.compressed_size_bytes)} in ${Number(fullRow.backup_duration_seconds).toFixed(1)} s, verified`);
     info(`RTO (measured) ${Number(recovery.recovery_duration_seconds).toFixed(1)} s from the approved request to a promoted, validated cluster`);
-    info(`RPO (now)      ${Number(window.rpo_seconds ?? 0).toFixed(1)} s since the newest archived WAL`);
+    info(`RPO (now)      ${Number(window.rpo_seconds ?? 0).toFixed(1)} s (WAL written since the newest stored byte)`);
     info(`total          ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.stdout.write(`\n${green('demo passed')}: cleaning up.\n`);
   } finally {

@@ -25,7 +25,14 @@ export async function walFetch(opts: WalFetchOptions): Promise<WalFetchResult> {
   assertWalFileName(opts.fileName);
   const systemIdentifier = opts.systemIdentifier ?? (await soleSystemIdentifier(opts.repo));
   assertSystemIdentifier(systemIdentifier);
-  const versions = await storedVersions(walDirFor(opts.repo, systemIdentifier, opts.fileName), opts.fileName);
+  let versions = await storedVersions(walDirFor(opts.repo, systemIdentifier, opts.fileName), opts.fileName);
+  if (versions.length === 0 && opts.fileName.length === 24) {
+    // The segment the WAL receiver was writing when the stream ended: its
+    // stored `.partial` is a prefix of the segment followed by zeros, where
+    // replay ends. It is the newest WAL there is (a restore to `latest`).
+    const partial = `${opts.fileName}.partial`;
+    versions = await storedVersions(walDirFor(opts.repo, systemIdentifier, partial), partial);
+  }
   if (versions.length === 0) return { found: false };
   if (versions.length > 1) {
     // wal-push never stores two versions; guessing which one is right could corrupt a restore.

@@ -12,8 +12,11 @@ function commandLine(parts: string[], placeholders: string[]): string {
   return parts.map((a) => (placeholders.includes(a) ? a : shellQuote(a))).join(' ');
 }
 
-export function archiveCommand(repo: string): string {
-  return commandLine([process.execPath, cliEntry(), 'wal-push', '%p', '--repo', repo], ['%p']);
+/** With `catalogUrl` (no password) wal-push registers each file in the catalog before it reports success. */
+export function archiveCommand(repo: string, catalogUrl?: string): string {
+  const parts = [process.execPath, cliEntry(), 'wal-push', '%p', '--repo', repo];
+  if (catalogUrl !== undefined) parts.push('--catalog', catalogUrl);
+  return commandLine(parts, ['%p']);
 }
 
 /** With the system identifier wal-fetch need not guess the cluster from the repository. */

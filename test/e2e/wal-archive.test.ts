@@ -65,7 +65,11 @@ describe('WAL archiving through the CLI', () => {
     expect(r1.restart_required).toBe(true);
     const byName = Object.fromEntries(r1.settings.map((s: { name: string }) => [s.name, s]));
     expect(byName.archive_mode).toMatchObject({ change: true, pending_restart: true });
-    expect(byName.archive_command.wanted).toBe(`${process.execPath} ${join(process.cwd(), 'dist/cli/main.js')} wal-push %p --repo ${repo}`);
+    // wal-push registers each file in this catalog through the server's socket, without a password.
+    expect(byName.archive_command.wanted).toBe(
+      `${process.execPath} ${join(process.cwd(), 'dist/cli/main.js')} wal-push %p --repo ${repo} ` +
+        `--catalog 'postgresql://postgres@/bm_wal?host=${cluster().socketDir}&port=${cluster().port}'`,
+    );
     expect(byName.wal_level.change).toBe(false);
 
     await cluster().restart();

@@ -32,13 +32,14 @@ describe('a fresh install', () => {
     expect(Object.keys(h)).toEqual([
       'full_backup_age', 'incremental_backup_age', 'failed_backups', 'wal_archiving', 'rpo', 'recovery_window',
       'verification', 'restore_drill', 'agent_heartbeat', 'pending_approvals', 'cron_jobs', 'repository_space', 'policy_drift',
-      'wal_integrity', 'leftovers',
+      'wal_integrity', 'leftovers', 'stream_slot',
     ]);
     expect(Object.fromEntries(Object.values(h).map((r) => [r.check_name, r.status]))).toEqual({
       full_backup_age: 'CRITICAL', incremental_backup_age: 'OK', failed_backups: 'OK', wal_archiving: 'OK', rpo: 'CRITICAL',
       recovery_window: 'CRITICAL', verification: 'OK', restore_drill: 'OK', agent_heartbeat: 'CRITICAL',
-      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', policy_drift: 'OK', wal_integrity: 'OK', leftovers: 'OK',
+      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', policy_drift: 'OK', wal_integrity: 'OK', leftovers: 'OK', stream_slot: 'OK',
     });
+    expect(h.stream_slot).toMatchObject({ value: 'no slot', detail: 'WAL streaming is off (wal.streaming)' });
     expect(h.full_backup_age).toMatchObject({ value: 'never', threshold: 'warning > 1 d 2 h, critical > 2 d 2 h' });
     expect(h.incremental_backup_age!.detail).toBe('no incremental backup is scheduled or has been taken');
     expect(h.agent_heartbeat!.detail).toMatch(/no agent has ever registered/);
@@ -55,7 +56,7 @@ describe('a fresh install', () => {
     expect(h.cron_jobs!.detail).toMatch(/pg_cron is not installed in this database/);
     expect(h.repository_space).toMatchObject({ value: 'not reported' });
     expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({
-      status: 'CRITICAL', checks: 15, ok: 11, warning: 0, critical: 4,
+      status: 'CRITICAL', checks: 16, ok: 12, warning: 0, critical: 4,
       problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL',
     });
   });
@@ -77,7 +78,7 @@ describe('a fresh install', () => {
       latest_recoverable_time: view.latest_recoverable_time, missing_segments: '0', first_missing_segment: null,
     });
     expect(view.missing_segments).toBe('0');
-    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 15, ok: 15, warning: 0, critical: 0, problems: null });
+    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 16, ok: 16, warning: 0, critical: 0, problems: null });
   });
 });
 
@@ -350,6 +351,8 @@ describe('settings', () => {
       'health.rpo_warning': '5 minutes',
       'health.schedule_critical_factor': '3',
       'health.schedule_warning_factor': '1.5',
+      'health.stream_slot_critical_size': '8GB',
+      'health.stream_slot_warning_size': '1GB',
       'health.verification_failed_window': '7 days',
       'health.verification_max_pending': '1 hour',
       'health.wal_archive_critical_age': '1 hour',
@@ -362,9 +365,9 @@ describe('settings', () => {
                   CREATE ROLE health_vic LOGIN IN ROLE backup_viewer; END IF; END $$`);
     const vic = await HealthDb.open(cluster().connectionString('health', 'health_vic'));
     try {
-      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(15);
+      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(16);
       expect((await vic.one('SELECT status FROM backup_mgmt.health_summary()')).status).toBe('OK');
-      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(15);
+      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(16);
       expect(await sqlState(vic.reportStorage(1, 2))).toBe('42501');
       expect(await sqlState(vic.q('SELECT * FROM backup_mgmt._health_rpo()'))).toBe('42501');
     } finally {

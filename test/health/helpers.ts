@@ -97,7 +97,7 @@ export class HealthDb {
   async expectAllOk(): Promise<void> {
     const rows = Object.values(await this.health());
     expect(rows.filter((r) => r.status !== 'OK')).toEqual([]);
-    expect(rows).toHaveLength(15);
+    expect(rows).toHaveLength(16);
   }
 
   async setSetting(name: string, value: string | null): Promise<void> {

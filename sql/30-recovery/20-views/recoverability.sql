@@ -98,7 +98,11 @@ SELECT
     CASE WHEN b.from_segno IS NOT NULL THEN backup_mgmt.wal_file_name(li.timeline_id, b.from_segno) END AS oldest_needed_segment,
     n.newest_segment,
     n.newest_archived_at,
-    round(extract(epoch FROM now() - n.newest_archived_at), 3) AS rpo_seconds,
+    -- This cluster: from the newest WAL byte stored by either path (streamed
+    -- or archived, wal_stored_position()); other clusters: archive age.
+    CASE WHEN li.system_identifier = (SELECT c.system_identifier::text FROM pg_control_system() AS c)
+         THEN (SELECT p.rpo_seconds FROM backup_mgmt.wal_stored_position() AS p)
+         ELSE round(extract(epoch FROM now() - n.newest_archived_at), 3) END AS rpo_seconds,
     coalesce(w.windows, '[]'::jsonb) AS windows
 FROM line AS li
 JOIN bounds AS b ON b.system_identifier = li.system_identifier AND b.timeline_id = li.timeline_id
@@ -159,4 +163,4 @@ LEFT JOIN LATERAL (
 ) AS w ON true;
 
 COMMENT ON VIEW backup_mgmt.recoverability IS
-'Per (system_identifier, timeline_id), security_invoker: earliest_recoverable_time/lsn = end (stop_time + 1 microsecond, stop_lsn) of the oldest COMPLETED+VERIFIED full backup whose WAL from its start segment through its stop segment is archived and intact; latest_recoverable_time = newest last_commit_time in the archived run of segments continuing from a usable backup, minus 1 microsecond (a time target T is recoverable only if an archived commit is later than T): both bounds are accepted by plan_recovery(''time'', …); segments marked damaged (corrupt_at) count as missing; latest_recoverable_lsn = last byte of that run; wal_gaps = names of missing segments (at most 1000; missing_segments counts all) between the oldest kept full backup''s start segment and the newest archived segment; rpo_seconds = now - archived_at of the newest archived segment; windows = one [from, to] per archived run holding a usable backup (targets between windows fall into a gap). Segment numbers use this cluster''s wal_segment_size.';
+'Per (system_identifier, timeline_id), security_invoker: earliest_recoverable_time/lsn = end (stop_time + 1 microsecond, stop_lsn) of the oldest COMPLETED+VERIFIED full backup whose WAL from its start segment through its stop segment is archived and intact; latest_recoverable_time = newest last_commit_time in the archived run of segments continuing from a usable backup, minus 1 microsecond (a time target T is recoverable only if an archived commit is later than T): both bounds are accepted by plan_recovery(''time'', …); segments marked damaged (corrupt_at) count as missing; latest_recoverable_lsn = last byte of that run; wal_gaps = names of missing segments (at most 1000; missing_segments counts all) between the oldest kept full backup''s start segment and the newest archived segment; rpo_seconds = for this cluster the RPO of wal_stored_position() (0 when nothing beyond the newest stored WAL byte, streamed or archived, is written), for others now - archived_at of the newest archived segment; windows = one [from, to] per archived run holding a usable backup (targets between windows fall into a gap). Segment numbers use this cluster''s wal_segment_size.';

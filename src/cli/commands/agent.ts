@@ -21,6 +21,8 @@ export function agentCommand(): Command {
     .addOption(new Option('--max-rate <rate>', 'pg_basebackup --max-rate when a plan sets none, e.g. 10M (default: $BACKUP_MGMT_MAX_RATE)'))
     .addOption(new Option('--wal-scan-seconds <n>', 'how often archived WAL is registered in the catalog (default: 10)'))
     .addOption(new Option('--archive-wait-seconds <n>', 'how long an incremental backup waits for its WAL to be archived (default: 300)'))
+    .addOption(new Option('--stream-spool <dir>', 'WAL streaming (wal.streaming = on): the receiver\'s spool (default: $BACKUP_MGMT_STREAM_SPOOL or <repo>/../wal-spool)'))
+    .addOption(new Option('--stream-partial-seconds <n>', 'how often the segment being streamed is copied into the repository (default: 10)'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (default: $BACKUP_MGMT_METRICS_PORT; off)'))
     .addOption(new Option('--metrics-host <addr>', 'address the metrics port binds (default: $BACKUP_MGMT_METRICS_HOST or 127.0.0.1)'))
     .action(async (flags: AgentFlags & MetricsFlags) => {

@@ -55,9 +55,28 @@ export { archiveCommand, restoreCommand, shellQuote } from '../../util/wal-comma
 
 const DEFAULT_UNIT = '/etc/systemd/system/backup-mgmt-agent.service';
 
-function wantedSettings(repo: string, archiveTimeout: number): Wanted[] {
-  const archive = archiveCommand(repo);
+/** What the catalog says about streaming, and where wal-push registers (read once, before the settings). */
+interface CatalogFacts {
+  catalogUrl?: string;
+  synchronous: boolean;
+}
+
+const STREAM_APP = 'backup_mgmt_stream';
+
+function wantedSettings(repo: string, archiveTimeout: number, facts: CatalogFacts): Wanted[] {
+  const archive = archiveCommand(repo, facts.catalogUrl);
+  const sync: Wanted[] = facts.synchronous
+    ? [
+        {
+          name: 'synchronous_standby_names',
+          value: STREAM_APP,
+          satisfied: (c) => c.split(/[\s,()]+/).some((n) => n.replace(/"/g, '') === STREAM_APP),
+          why: 'commits wait until the agent\'s WAL receiver has flushed them (wal.streaming_synchronous)',
+        },
+      ]
+    : [];
   return [
+    ...sync,
     { name: 'wal_level', value: 'replica', satisfied: (c) => c === 'replica' || c === 'logical', why: 'WAL for base backups and recovery' },
     { name: 'archive_mode', value: 'on', satisfied: (c) => c === 'on' || c === 'always', why: 'every WAL segment goes to the repository' },
     { name: 'archive_command', value: archive, satisfied: (c) => c === archive, why: 'runs wal-push as the server\'s OS user' },
@@ -126,6 +145,46 @@ async function settle(client: pg.Client, wanted: Wanted[]): Promise<ServerFacts[
     if (done || Date.now() > deadline) return now;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * wal-push registers archived files through the server's Unix socket as this
+ * role, without a password (archive_command is visible in pg_settings): peer
+ * or trust authentication, or the server OS user's .pgpass.
+ */
+async function catalogFacts(client: pg.Client): Promise<CatalogFacts> {
+  try {
+    const r = await client.query<{ u: string; db: string; port: string; sock: string; sync: string | null }>(
+      `SELECT current_user AS u, current_database() AS db, current_setting('port') AS port,
+              btrim(split_part(current_setting('unix_socket_directories'), ',', 1)) AS sock,
+              backup_mgmt.setting('wal.streaming_synchronous') AS sync`,
+    );
+    const f = r.rows[0]!;
+    // No percent-encoding: archive_command gives % a meaning of its own.
+    const simple = /^[A-Za-z0-9_./-]+$/;
+    if (!simple.test(f.u) || !simple.test(f.db) || (f.sock !== '' && !simple.test(f.sock))) return { synchronous: f.sync === 'on' };
+    const catalogUrl = f.sock !== '' ? `postgresql://${f.u}@/${f.db}?host=${f.sock}&port=${f.port}` : `postgresql://${f.u}@127.0.0.1:${f.port}/${f.db}`;
+    return { catalogUrl, synchronous: f.sync === 'on' };
+  } catch {
+    // The pack is not installed yet: no registration, no synchronous mode.
+    return { synchronous: false };
+  }
+}
+
+function streamingAdvice(synchronous: boolean): string {
+  return [
+    '',
+    "WAL streaming (SELECT backup_mgmt.set_setting('wal.streaming', 'on')): the agent runs pg_receivewal through slot",
+    `${STREAM_APP}; RPO about a second instead of a segment or archive_timeout. A slot whose receiver is down keeps WAL`,
+    "on the server: cap it, e.g. max_slot_wal_keep_size = '16GB' (past it the slot is invalidated and archiving covers the gap);",
+    'health_check() warns at health.stream_slot_warning_size / _critical_size.',
+    synchronous
+      ? `synchronous (wal.streaming_synchronous = on): synchronous_standby_names = '${STREAM_APP}' is in the list above.`
+      : `synchronous mode (wal.streaming_synchronous = on, then setup again): synchronous_standby_names = '${STREAM_APP}'.`,
+    'It costs every commit a round trip to the receiver and its fsync (see README, Performance), and while the',
+    'receiver is down commits wait; RPO 0.',
+    '',
+  ].join('\n');
 }
 
 async function connect(databaseUrl: string): Promise<pg.Client> {
@@ -260,7 +319,6 @@ Exit codes: 0 done (or nothing to do), 1 refused by the server, 2 usage or setup
       if (!/^[0-9]+$/.test(flags.archiveTimeout) || Number(flags.archiveTimeout) < 1 || Number(flags.archiveTimeout) > 3600) {
         throw new CliError('--archive-timeout: whole seconds between 1 and 3600', 2);
       }
-      const wanted = wantedSettings(repo, Number(flags.archiveTimeout));
       const databaseUrl = resolveDatabaseUrl(flags.databaseUrl);
       const unreadable = unreadableInstall(flags.osUser);
       // archive_command must never point at something the server cannot run.
@@ -277,10 +335,14 @@ Exit codes: 0 done (or nothing to do), 1 refused by the server, 2 usage or setup
       if (isRoot() && flags.osUser !== 'root') becomeOsUser(flags.osUser);
 
       const client = await connect(databaseUrl);
+      let wanted: Wanted[] = [];
+      let streaming: CatalogFacts = { synchronous: false };
       let facts: ServerFacts;
       let changed = new Set<string>();
       let cronJobs: string[] | null = null;
       try {
+        streaming = await catalogFacts(client);
+        wanted = wantedSettings(repo, Number(flags.archiveTimeout), streaming);
         facts = await serverFacts(client, wanted.map((w) => w.name), databaseUrl);
         if (flags.apply) {
           changed = await applySettings(client, wanted, facts.settings);
@@ -315,6 +377,7 @@ Exit codes: 0 done (or nothing to do), 1 refused by the server, 2 usage or setup
         restart_command: restartCommand(facts),
         pg_hba: facts.viaSocket ? null : `host  replication  ${facts.user}  <agent host>/32  scram-sha-256`,
         restore_command: restoreCommand(repo),
+        archive_registers_in_catalog: streaming.catalogUrl !== undefined,
         pg_cron: { ...facts.cron, advice: cronAdvice(facts), registered_jobs: cronJobs },
         directories: dirs,
         systemd_unit: unit ? { path: unit.path, written: !!flags.apply, text: unit.text } : null,
@@ -348,6 +411,7 @@ Exit codes: 0 done (or nothing to do), 1 refused by the server, 2 usage or setup
       for (const s of states.filter((x) => x.name === 'archive_timeout')) out.write(`archive_timeout ${s.wanted}: ${s.why}\n`);
       if (report.pg_hba) out.write(`pg_hba.conf needs a replication line for the agent's role, e.g.:\n  ${report.pg_hba}\n`);
       for (const line of report.pg_cron.advice) out.write(`${line}\n`);
+      out.write(streamingAdvice(streaming.synchronous));
       if (cronJobs?.length) out.write(`registered pg_cron jobs: ${cronJobs.join(', ')}\n`);
       if (unit) {
         out.write(`${flags.apply ? 'wrote' : 'would write (with --apply)'} ${unit.path}:\n${unit.text.replace(/^/gm, '  ')}\n`);
