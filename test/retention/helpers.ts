@@ -9,6 +9,8 @@ import pg from 'pg';
 import { afterAll } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
+import { ClientDb } from '../harness/pack-db.js';
+export { sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/retention-repo';
 export const AGENT = 'agent-ret';
@@ -70,25 +72,17 @@ export interface WalFile {
 }
 
 /** One database with the pack, one connection, and the agent's side of the protocol. */
-export class RetentionDb {
+export class RetentionDb extends ClientDb {
   sysid = '';
   readonly made: Made[] = [];
   readonly wal: WalFile[] = [];
   private readonly backdates: { hex: string; start: Date; end: Date | null }[] = [];
 
   constructor(
-    readonly client: pg.Client,
+    client: pg.Client,
     readonly name: string,
-  ) {}
-
-  async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.client.query<T>(sql, params)).rows;
-  }
-
-  async one<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T> {
-    const rows = await this.q<T>(sql, params);
-    if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
-    return rows[0]!;
+  ) {
+    super(client);
   }
 
   async init(): Promise<this> {
@@ -315,16 +309,6 @@ export interface PlanRow {
   keep_rules: string[];
   reason: string;
   job_id: string | null;
-}
-
-/** The SQLSTATE a promise rejects with (fails the test if it resolves). */
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `no SQLSTATE: ${(e as Error).message}`;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
 }
 
 /** One cluster per test file; freshDb() gives each test a database of its own with the pack installed. */

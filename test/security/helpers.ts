@@ -9,6 +9,7 @@ import { afterAll } from 'vitest';
 import { useCluster, type TestCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
 import { RecoveryDb, REPO, RESTORE_ROOT, segName } from '../recovery-sql/helpers.js';
+export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export { REPO, RESTORE_ROOT, segName };
 
@@ -192,21 +193,6 @@ export function ident(name: string): string {
 
 export function lit(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function sqlError(p: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as pg.DatabaseError;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
-}
-
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  const e = await sqlError(p);
-  return e.code ?? `no SQLSTATE: ${e.message}`;
 }
 
 /**
