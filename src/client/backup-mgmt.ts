@@ -16,6 +16,7 @@ import {
   type PlanRecoveryOptions,
 } from './inputs.js';
 import { awaitFinal } from './await-loop.js';
+import { getOne } from './get-one.js';
 import { RecoveryApi } from './recovery.js';
 import {
   isSettled,
@@ -77,13 +78,10 @@ export class BackupMgmt {
   /** By hex hash key or business key; BackupNotFoundError if there is none. */
   async getBackup(id: string): Promise<BackupListRow> {
     const key = parseOrThrow(BackupId, id, 'backup id');
-    try {
-      const r = await sql<BackupListRow>`SELECT * FROM backup_mgmt.get_backup(${key})`.execute(this.db);
-      if (r.rows[0]) return r.rows[0];
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'P0002') throw e;
-    }
-    throw new BackupNotFoundError(id);
+    return getOne(
+      () => sql<BackupListRow>`SELECT * FROM backup_mgmt.get_backup(${key})`.execute(this.db),
+      () => new BackupNotFoundError(id),
+    );
   }
 
   /**

@@ -3,6 +3,7 @@
 // and views (PROTOCOL.md "Recovery: SQL surface"); inputs are validated first.
 import { sql, type Kysely } from 'kysely';
 import { awaitFinal } from './await-loop.js';
+import { getOne } from './get-one.js';
 import { RecoveryNotFoundError, RecoveryTimeoutError } from './errors.js';
 import {
   AwaitRecoveryOptions,
@@ -87,13 +88,10 @@ export class RecoveryApi {
   /** By hex hash key or business key; RecoveryNotFoundError if there is none. */
   async getRecovery(id: string): Promise<RecoveryListRow> {
     const key = parseOrThrow(RecoveryId, id, 'recovery id');
-    try {
-      const r = await sql<RecoveryListRow>`SELECT * FROM backup_mgmt.get_recovery(${key})`.execute(this.db);
-      if (r.rows[0]) return r.rows[0];
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'P0002') throw e;
-    }
-    throw new RecoveryNotFoundError(id);
+    return getOne(
+      () => sql<RecoveryListRow>`SELECT * FROM backup_mgmt.get_recovery(${key})`.execute(this.db),
+      () => new RecoveryNotFoundError(id),
+    );
   }
 
   /** Newest first. */
