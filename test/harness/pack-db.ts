@@ -2,7 +2,9 @@
 // exactly one row (one), and, for a database of its own on a test cluster,
 // extra connections closed together.
 import type pg from 'pg';
-import type { TestCluster } from './cluster.js';
+import { afterAll } from 'vitest';
+import { useCluster, type CreateClusterOptions, type TestCluster } from './cluster.js';
+import { installedDatabase } from './pack.js';
 
 export abstract class QueryDb {
   abstract q<T extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -52,4 +54,32 @@ export class ClusterDb extends QueryDb {
   async close(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.end().catch(() => {})));
   }
+}
+
+/**
+ * One cluster for the test file; freshDb() hands each test a database of its
+ * own with the pack installed (named `<prefix><n>_<pid>`), made by `open`.
+ * Databases and clients are closed after the file.
+ */
+export function useClusterDbs<D extends ClusterDb>(
+  clusterOptions: CreateClusterOptions,
+  prefix: string,
+  open: (cluster: TestCluster, name: string) => D | Promise<D>,
+) {
+  const cluster = useCluster(clusterOptions);
+  const dbs: D[] = [];
+  let n = 0;
+  afterAll(async () => {
+    await Promise.all(dbs.map((d) => d.close()));
+  });
+  return {
+    cluster,
+    async freshDb(): Promise<D> {
+      const name = `${prefix}${++n}_${process.pid}`;
+      await installedDatabase(cluster(), name);
+      const db = await open(cluster(), name);
+      dbs.push(db);
+      return db;
+    },
+  };
 }

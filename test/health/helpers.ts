@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import { ClientDb } from '../harness/pack-db.js';
+import { waitFor as poll } from '../harness/wait.js';
 export { sqlState } from '../harness/sql-errors.js';
 
 export const AGENT = 'agent-h';
@@ -231,12 +232,5 @@ export class HealthDb extends ClientDb {
 }
 
 /** Polls `fn` until it returns something other than undefined/false. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> =>
+  poll(what, fn, timeoutMs, everyMs);

@@ -4,10 +4,10 @@
 // claim_job + complete_job, register_wal) with fake but realistic LSNs and
 // times. The agent itself is not under test here: real restores are tested
 // end to end elsewhere.
-import { afterAll } from 'vitest';
-import { useCluster } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
-import { ClusterDb } from '../harness/pack-db.js';
+import { ClusterDb, useClusterDbs } from '../harness/pack-db.js';
+import type { JobRow } from '../harness/catalog-fakes.js';
+import { segName } from '../harness/catalog-fakes.js';
+export { segName };
 export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/repo';
@@ -21,20 +21,7 @@ export function lsn(seg: number, offset = 0): string {
   return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
-/** WAL file name of segment `seg` on timeline `tl`. */
-export function segName(seg: number, tl = 1): string {
-  const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex8(tl)}${hex8(Math.floor(seg / 256))}${hex8(seg % 256)}`;
-}
-
-export interface Job {
-  job_id: string;
-  job_type: string;
-  subject_hk: Buffer;
-  plan: Record<string, any>;
-  status: string;
-  attempts: number;
-}
+export type Job = JobRow;
 
 export interface FullBackupSpec {
   startSeg: number;
@@ -201,22 +188,7 @@ export function message(e: Error): string {
  * own with the pack installed.
  */
 export function useRecoveryPack() {
-  const cluster = useCluster({ name: 'recovery-sql', pgCron: false });
-  const dbs: RecoveryDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.close()));
-  });
-  return {
-    cluster,
-    async freshDb(): Promise<RecoveryDb> {
-      const name = `r${++n}_${process.pid}`;
-      await installedDatabase(cluster(), name);
-      const db = await new RecoveryDb(cluster(), name).init();
-      dbs.push(db);
-      return db;
-    },
-  };
+  return useClusterDbs({ name: 'recovery-sql', pgCron: false }, 'r', (c, name) => new RecoveryDb(c, name).init());
 }
 
 /** Login roles for the approval tests (cluster-wide; created once per cluster). */

@@ -10,6 +10,9 @@ import { afterAll } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
 import { ClientDb } from '../harness/pack-db.js';
+import type { JobRow } from '../harness/catalog-fakes.js';
+import { segName } from '../harness/catalog-fakes.js';
+export { segName };
 export { sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/retention-repo';
@@ -29,25 +32,11 @@ export function lsnValue(text: string): bigint {
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 }
 
-/** WAL file name of segment `seg` on timeline `tl`. */
-export function segName(seg: number, tl = 1): string {
-  const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex8(tl)}${hex8(Math.floor(seg / 256))}${hex8(seg % 256)}`;
-}
-
 export function segOf(fileName: string): number {
   return parseInt(fileName.slice(8, 16), 16) * 256 + parseInt(fileName.slice(16, 24), 16);
 }
 
-export interface Job {
-  job_id: string;
-  job_type: string;
-  subject_hk: Buffer;
-  plan: Record<string, any>;
-  status: string;
-  priority: number;
-  attempts: number;
-}
+export type Job = JobRow;
 
 /** What the test knows about a backup it made, independently of the catalog. */
 export interface Made {

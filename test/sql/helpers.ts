@@ -2,10 +2,8 @@
 // database with the pack installed per test (cloned from the harness's
 // template), and small helpers that play the agent's side of
 // src/agent/PROTOCOL.md by calling the SQL functions directly.
-import { afterAll } from 'vitest';
-import { useCluster, type CreateClusterOptions } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
-import { ClusterDb } from '../harness/pack-db.js';
+import type { CreateClusterOptions } from '../harness/cluster.js';
+import { ClusterDb, useClusterDbs } from '../harness/pack-db.js';
 export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/repo';
@@ -155,20 +153,5 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * own with the pack installed. Databases and clients are closed after the file.
  */
 export function usePack(opts: CreateClusterOptions = {}) {
-  const cluster = useCluster({ name: 'sql', ...opts });
-  const dbs: TestDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.close()));
-  });
-  return {
-    cluster,
-    async freshDb(): Promise<TestDb> {
-      const name = `t${++n}_${process.pid}`;
-      await installedDatabase(cluster(), name);
-      const db = new TestDb(cluster(), name);
-      dbs.push(db);
-      return db;
-    },
-  };
+  return useClusterDbs({ name: 'sql', ...opts }, 't', (c, name) => new TestDb(c, name));
 }
