@@ -3,6 +3,12 @@
 
 /** Separates the parts of a business key and the columns of a hash diff. */
 export const DELIMITER = '|';
+/**
+ * Escapes the delimiter (and itself) inside a hash-key part, so that
+ * ('a|b','c') and ('a','b|c') hash differently. A part containing neither
+ * character is unchanged, so every key computed before the escape still holds.
+ */
+export const ESCAPE = '\\';
 /** Stands for SQL NULL inside a hash input, so NULL and '' hash differently. */
 export const NULL_PLACEHOLDER = '~NULL~';
 /** Hash algorithm for hash keys and hash diffs (PostgreSQL's built-in sha256()). */
@@ -27,13 +33,13 @@ export const LOADER_SETTINGS: Record<string, string> = {
 export const SATELLITE_CONTROL_COLUMNS = ['load_date', 'load_end_date', 'hash_diff', 'record_source'] as const;
 
 /**
- * Hash-key normalisation: trim and upper-case each part, NULL becomes the
- * placeholder, parts are joined with the delimiter. Business keys are
- * case-insensitive identities; hash diffs are not normalised (a change of case
- * is a real change).
+ * Hash-key normalisation: trim and upper-case each part, escape the escape
+ * character and the delimiter, NULL becomes the placeholder, parts are joined
+ * with the delimiter. Business keys are case-insensitive identities; hash
+ * diffs are not normalised (a change of case is a real change).
  */
 export const hashKeyNormalisationSql = (partsExpr: string) =>
-  `array_to_string(ARRAY(SELECT coalesce(upper(btrim(v_part)), '${NULL_PLACEHOLDER}') FROM unnest(${partsExpr}) AS v_part), '${DELIMITER}')`;
+  `array_to_string(ARRAY(SELECT coalesce(replace(replace(upper(btrim(v_part)), '${ESCAPE}', '${ESCAPE}${ESCAPE}'), '${DELIMITER}', '${ESCAPE}${DELIMITER}'), '${NULL_PLACEHOLDER}') FROM unnest(${partsExpr}) AS v_part), '${DELIMITER}')`;
 
 /** Hash-diff input: the descriptive columns in sorted name order. */
 export const hashDiffColumns = (columns: string[]) => [...columns].sort();

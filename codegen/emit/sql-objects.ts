@@ -4,6 +4,7 @@
 import {
   DEFAULT_RECORD_SOURCE,
   DELIMITER,
+  ESCAPE,
   hashDiffColumns,
   hashKeyNormalisationSql,
   LOADER_SETTINGS,
@@ -20,11 +21,12 @@ RETURNS bytea
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- parts are trimmed and upper-cased, NULL becomes ${sqlString(NULL_PLACEHOLDER)}, joined with ${sqlString(DELIMITER)}
+    -- parts are trimmed and upper-cased, ${sqlString(ESCAPE)} and ${sqlString(DELIMITER)} escaped with ${sqlString(ESCAPE)},
+    -- NULL becomes ${sqlString(NULL_PLACEHOLDER)}, joined with ${sqlString(DELIMITER)}
     SELECT sha256(convert_to(${hashKeyNormalisationSql('p_parts')}, 'UTF8'))
 $$;
 COMMENT ON FUNCTION ${s}.hash_key(text[]) IS ${sqlString(
-    `SHA-256 hash key of a business key: parts trimmed, upper-cased, NULL as ${NULL_PLACEHOLDER}, joined with ${DELIMITER}.`,
+    `SHA-256 hash key of a business key: parts trimmed, upper-cased, ${ESCAPE} and ${DELIMITER} escaped with ${ESCAPE}, NULL as ${NULL_PLACEHOLDER}, joined with ${DELIMITER}.`,
   )};
 `;
 }

@@ -139,12 +139,17 @@ export function emitConventions(): string {
 import { createHash } from 'node:crypto';
 
 export const DELIMITER = ${JSON.stringify(conventions.DELIMITER)};
+export const ESCAPE = ${JSON.stringify(conventions.ESCAPE)};
 export const NULL_PLACEHOLDER = ${JSON.stringify(conventions.NULL_PLACEHOLDER)};
 export const DEFAULT_RECORD_SOURCE = ${JSON.stringify(conventions.DEFAULT_RECORD_SOURCE)};
 
-/** Same result as the SQL function hash_key(VARIADIC text[]) (btrim trims spaces only). */
+/** One part of a hash-key input: trimmed (spaces only, as btrim), upper-cased, escape and delimiter escaped. */
+const normalisePart = (p: string) =>
+  p.replace(/^ +| +$/g, '').toUpperCase().split(ESCAPE).join(ESCAPE + ESCAPE).split(DELIMITER).join(ESCAPE + DELIMITER);
+
+/** Same result as the SQL function hash_key(VARIADIC text[]). */
 export function hashKey(...parts: (string | null)[]): Buffer {
-  const input = parts.map((p) => (p === null ? NULL_PLACEHOLDER : p.replace(/^ +| +$/g, '').toUpperCase())).join(DELIMITER);
+  const input = parts.map((p) => (p === null ? NULL_PLACEHOLDER : normalisePart(p))).join(DELIMITER);
   return createHash(${JSON.stringify(conventions.HASH_ALGORITHM)}).update(input, 'utf8').digest();
 }
 `;

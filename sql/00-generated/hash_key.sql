@@ -6,7 +6,8 @@ RETURNS bytea
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- parts are trimmed and upper-cased, NULL becomes '~NULL~', joined with '|'
-    SELECT sha256(convert_to(array_to_string(ARRAY(SELECT coalesce(upper(btrim(v_part)), '~NULL~') FROM unnest(p_parts) AS v_part), '|'), 'UTF8'))
+    -- parts are trimmed and upper-cased, '\' and '|' escaped with '\',
+    -- NULL becomes '~NULL~', joined with '|'
+    SELECT sha256(convert_to(array_to_string(ARRAY(SELECT coalesce(replace(replace(upper(btrim(v_part)), '\', '\\'), '|', '\|'), '~NULL~') FROM unnest(p_parts) AS v_part), '|'), 'UTF8'))
 $$;
-COMMENT ON FUNCTION backup_mgmt.hash_key(text[]) IS 'SHA-256 hash key of a business key: parts trimmed, upper-cased, NULL as ~NULL~, joined with |.';
+COMMENT ON FUNCTION backup_mgmt.hash_key(text[]) IS 'SHA-256 hash key of a business key: parts trimmed, upper-cased, \ and | escaped with \, NULL as ~NULL~, joined with |.';

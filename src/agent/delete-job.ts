@@ -10,7 +10,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { fsyncDir, mkdirDurable } from '../storage/fsync.js';
+import { exists, fsyncDir, mkdirDurable } from '../storage/fsync.js';
 import { backupDir, HISTORY_DIR, parseStoredWalName, resolveInsideRoot, systemDir, walRoot } from '../storage/layout.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
 import { absolutePath, parsePlan, type JobRow } from './protocol.js';
@@ -67,16 +67,6 @@ export interface DeleteJobResult {
 
 /** Test hook: BACKUP_MGMT_TEST_CRASH_AFTER=delete-rename kills the agent between rename and removal. */
 const CRASH_HOOK = 'BACKUP_MGMT_TEST_CRASH_AFTER';
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
-}
 
 async function readdirOrNone(dir: string): Promise<Dirent[]> {
   try {

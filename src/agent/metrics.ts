@@ -2,18 +2,20 @@
 // the catalog (agent_report_storage, for the repository_space health check)
 // and, when a port is configured, serves Prometheus metrics on /metrics. The
 // numbers come from one SQL call, backup_mgmt.metrics_snapshot(); this module
-// only renders them in the text exposition format (version 0.0.4).
+// only turns them into metric families; prom-client writes the text
+// exposition format (version 0.0.4).
 import { statfs } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { Registry, validateMetricName, type Metric } from 'prom-client';
 import { z } from 'zod';
 import { errorText, stderrLogger, type Logger } from './log.js';
 import { PINNED_OPTIONS } from './conninfo.js';
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 export const DEFAULT_STORAGE_INTERVAL_MS = 60_000;
-export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 // ------------------------------------------------------------------ configuration
 
@@ -120,46 +122,44 @@ export async function readSnapshot(db: pg.Pool | pg.Client): Promise<MetricsSnap
 
 type Labels = Record<string, string>;
 type MetricType = 'gauge' | 'counter' | 'summary';
+type Sample = { value: number; labels: Labels; metricName?: string };
 
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-const escapeHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
-
-/** Collects metric families in order; each family's HELP and TYPE are written once, before its samples. */
+/**
+ * Metric families in order, written by prom-client's registry. The values are
+ * a snapshot of the catalog, not counts this process keeps, so each family is
+ * a plain metric object (name, help, type, samples) rather than a prom-client
+ * Gauge or Summary: those keep their own state, write 0 for an unset unlabelled
+ * gauge (a value unknown here is left out) and compute quantiles from their
+ * own observations (here the catalog computed them).
+ */
 export class Exposition {
-  private readonly families = new Map<string, { help: string; type: MetricType; lines: string[] }>();
+  private readonly registry = new Registry();
+  private readonly families = new Map<string, Sample[]>();
 
   family(name: string, type: MetricType, help: string): this {
-    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new Error(`invalid metric name ${name}`);
-    if (!this.families.has(name)) this.families.set(name, { help, type, lines: [] });
+    if (!validateMetricName(name)) throw new Error(`invalid metric name ${name}`);
+    if (this.families.has(name)) return this;
+    const values: Sample[] = [];
+    this.families.set(name, values);
+    const metric = { name, help, type, get: async () => ({ name, help, type, aggregator: 'sum' as const, values }) };
+    this.registry.registerMetric(metric as unknown as Metric);
     return this;
   }
 
   /** A sample of family `name` (or of its _sum/_count series); null or undefined values are left out. */
   sample(name: string, value: number | null | undefined, labels: Labels = {}, series = name): this {
-    const fam = this.families.get(name);
-    if (!fam) throw new Error(`metric family ${name} was not declared`);
+    const values = this.families.get(name);
+    if (!values) throw new Error(`metric family ${name} was not declared`);
     if (value === null || value === undefined) return this;
-    const keys = Object.keys(labels);
-    for (const k of keys) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) throw new Error(`invalid label name ${k}`);
-    const text = keys.length ? `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}` : '';
-    fam.lines.push(`${series}${text} ${formatValue(value)}`);
+    for (const k of Object.keys(labels)) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) throw new Error(`invalid label name ${k}`);
+    values.push(series === name ? { value, labels } : { value, labels, metricName: series });
     return this;
   }
 
-  text(): string {
-    let out = '';
-    for (const [name, fam] of this.families) {
-      out += `# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`;
-      for (const l of fam.lines) out += `${l}\n`;
-    }
-    return out;
+  /** The text format; prom-client separates families by a blank line, left out here (both are valid). */
+  async text(): Promise<string> {
+    // Escaped help and label text hold no raw new line, so an empty line is only ever a separator.
+    return (await this.registry.metrics()).replace(/\n\n/g, '\n');
   }
 }
 
@@ -173,7 +173,7 @@ export interface ScrapeInfo {
 }
 
 /** The exposition text of one scrape; without a snapshot only backup_mgmt_up 0 and the scrape duration. */
-export function renderMetrics(snap: MetricsSnapshot | undefined, info: ScrapeInfo): string {
+export function renderMetrics(snap: MetricsSnapshot | undefined, info: ScrapeInfo): Promise<string> {
   const e = new Exposition();
   e.family(`${P}up`, 'gauge', 'Whether the agent could read metrics_snapshot() from the catalog (1) or not (0).');
   e.sample(`${P}up`, snap ? 1 : 0, { agent_id: info.agentId });
@@ -366,7 +366,7 @@ export class AgentMonitor {
       this.log('warn', `metrics scrape failed: ${errorText(e)}`);
     }
     const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const body = renderMetrics(snap, { agentId: this.opts.agentId, durationSeconds });
+    const body = await renderMetrics(snap, { agentId: this.opts.agentId, durationSeconds });
     res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Cache-Control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   }

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, chown, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { confBlock, postgresIds, type Settings } from '../pg/local-cluster.js';
+import { postgresIds } from '../pg/postgres-user.js';
+import { confBlock, type Settings } from '../pg/server-config.js';
 import { tablespaceLinks } from '../storage/extract.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../util/process.js';
 import { JobFailure } from './job-context.js';

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { allocatePort, releasePort } from '../pg/local-cluster.js';
+import { allocatePort, releasePort } from '../pg/ports.js';
 import { extractBackup } from '../storage/extract.js';
 import { MANIFEST_NAME } from '../storage/layout.js';
 import { parseLsn } from '../storage/wal-names.js';

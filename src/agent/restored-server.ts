@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { postgresIds } from '../pg/local-cluster.js';
+import { postgresIds } from '../pg/postgres-user.js';
 import { PINNED_OPTIONS } from './conninfo.js';
 import { CommandError, isRoot, minimalEnv, pgTool, runAsPostgres } from '../util/process.js';
 

@@ -8,7 +8,7 @@
 // which finds, refuses or reports it exactly as without a spool.
 import { chown, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { postgresIds } from '../pg/local-cluster.js';
+import { postgresIds } from '../pg/postgres-user.js';
 import { walDirFor, walRoot } from '../storage/layout.js';
 import { decompressStoredVerified, storedVersions } from '../storage/wal-store.js';
 import { BACKGROUND_PRIORITY, isRoot } from '../util/process.js';

@@ -1,5 +1,6 @@
 // Options shared by many commands, defined once.
 import { Option, type Command } from 'commander';
+import { CliError } from './errors.js';
 
 export interface CommonOptions {
   databaseUrl?: string;
@@ -12,4 +13,14 @@ export const jsonOption = () => new Option('--json', 'print machine-readable JSO
 
 export function withCommon(cmd: Command): Command {
   return cmd.addOption(databaseUrlOption()).addOption(jsonOption());
+}
+
+/** --timeout of the commands that can --wait. */
+export function timeoutOption(): Option {
+  return new Option('--timeout <seconds>', 'give up waiting after this long').default('86400');
+}
+
+export function parseTimeoutMs(s: string): number {
+  if (!/^[0-9]+$/.test(s) || Number(s) <= 0) throw new CliError(`--timeout: expected a positive number of seconds, got ${JSON.stringify(s)}`, 2);
+  return Number(s) * 1000;
 }

@@ -15,6 +15,8 @@ import {
   type ListRecoveriesOptions,
   type PlanRecoveryOptions,
 } from './inputs.js';
+import { awaitFinal } from './await-loop.js';
+import { getOne } from './get-one.js';
 import { RecoveryApi } from './recovery.js';
 import {
   isSettled,
@@ -29,7 +31,6 @@ import {
 
 export type BackupMgmtConfig = { connectionString: string; pool?: never } | { pool: pg.Pool; connectionString?: never };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class BackupMgmt {
   readonly db: Kysely<ClientDatabase>;
@@ -84,13 +85,10 @@ export class BackupMgmt {
   /** By hex hash key or business key; BackupNotFoundError if there is none. */
   async getBackup(id: string): Promise<BackupListRow> {
     const key = parseOrThrow(BackupId, id, 'backup id');
-    try {
-      const r = await sql<BackupListRow>`SELECT * FROM backup_mgmt.get_backup(${key})`.execute(this.db);
-      if (r.rows[0]) return r.rows[0];
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'P0002') throw e;
-    }
-    throw new BackupNotFoundError(id);
+    return getOne(
+      () => sql<BackupListRow>`SELECT * FROM backup_mgmt.get_backup(${key})`.execute(this.db),
+      () => new BackupNotFoundError(id),
+    );
   }
 
   /**
@@ -100,25 +98,15 @@ export class BackupMgmt {
    */
   async awaitBackup(id: string, options?: AwaitOptions): Promise<BackupListRow> {
     const o = parseOrThrow(AwaitOptions, options, 'awaitBackup options');
-    const first = await this.getBackup(id);
-    if (!o.onProgress) {
-      try {
-        await sql`SELECT 1 FROM backup_mgmt.await_backup(${first.backup_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db);
-      } catch (e) {
-        if ((e as { code?: string }).code === '57014') throw new BackupTimeoutError(id, o.timeoutMs, (await this.getBackup(id)).backup_status);
-        throw e;
-      }
-      return this.getBackup(id);
-    }
-    const deadline = Date.now() + o.timeoutMs;
-    let row = first;
-    for (;;) {
-      o.onProgress(progressOf(row));
-      if (isSettled(row)) return row;
-      if (Date.now() >= deadline) throw new BackupTimeoutError(id, o.timeoutMs, row.backup_status);
-      await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())));
-      row = await this.getBackup(id);
-    }
+    return awaitFinal({
+      ...o,
+      read: () => this.getBackup(id),
+      serverWait: (first) =>
+        sql`SELECT 1 FROM backup_mgmt.await_backup(${first.backup_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db),
+      isFinal: isSettled,
+      progressOf,
+      timedOut: (row) => new BackupTimeoutError(id, o.timeoutMs, row.backup_status),
+    });
   }
 
   /** Queue a re-verification of what is in storage now (verify_backup_integrity). */

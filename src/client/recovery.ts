@@ -2,6 +2,8 @@
 // plans, recovery requests and their approval, drills. Only SQL functions
 // and views (PROTOCOL.md "Recovery: SQL surface"); inputs are validated first.
 import { sql, type Kysely } from 'kysely';
+import { awaitFinal } from './await-loop.js';
+import { getOne } from './get-one.js';
 import { RecoveryNotFoundError, RecoveryTimeoutError } from './errors.js';
 import {
   AwaitRecoveryOptions,
@@ -24,7 +26,6 @@ import {
   type RestorePointRow,
 } from './types.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves a backup id (hex or business key) to its hash key; the caller's client does it. */
 export type BackupKeyResolver = (id: string) => Promise<Buffer>;
@@ -87,13 +88,10 @@ export class RecoveryApi {
   /** By hex hash key or business key; RecoveryNotFoundError if there is none. */
   async getRecovery(id: string): Promise<RecoveryListRow> {
     const key = parseOrThrow(RecoveryId, id, 'recovery id');
-    try {
-      const r = await sql<RecoveryListRow>`SELECT * FROM backup_mgmt.get_recovery(${key})`.execute(this.db);
-      if (r.rows[0]) return r.rows[0];
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'P0002') throw e;
-    }
-    throw new RecoveryNotFoundError(id);
+    return getOne(
+      () => sql<RecoveryListRow>`SELECT * FROM backup_mgmt.get_recovery(${key})`.execute(this.db),
+      () => new RecoveryNotFoundError(id),
+    );
   }
 
   /** Newest first. */
@@ -139,24 +137,14 @@ export class RecoveryApi {
    */
   async awaitRecovery(id: string, options?: AwaitRecoveryOptions): Promise<RecoveryListRow> {
     const o = parseOrThrow(AwaitRecoveryOptions, options, 'awaitRecovery options');
-    const first = await this.getRecovery(id);
-    if (!o.onProgress) {
-      try {
-        await sql`SELECT 1 FROM backup_mgmt.await_recovery(${first.recovery_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db);
-      } catch (e) {
-        if ((e as { code?: string }).code === '57014') throw new RecoveryTimeoutError(id, o.timeoutMs, (await this.getRecovery(id)).recovery_status);
-        throw e;
-      }
-      return this.getRecovery(id);
-    }
-    const deadline = Date.now() + o.timeoutMs;
-    let row = first;
-    for (;;) {
-      o.onProgress(recoveryProgressOf(row));
-      if (isRecoveryFinal(row)) return row;
-      if (Date.now() >= deadline) throw new RecoveryTimeoutError(id, o.timeoutMs, row.recovery_status);
-      await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())));
-      row = await this.getRecovery(id);
-    }
+    return awaitFinal({
+      ...o,
+      read: () => this.getRecovery(id),
+      serverWait: (first) =>
+        sql`SELECT 1 FROM backup_mgmt.await_recovery(${first.recovery_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db),
+      isFinal: isRecoveryFinal,
+      progressOf: recoveryProgressOf,
+      timedOut: (row) => new RecoveryTimeoutError(id, o.timeoutMs, row.recovery_status),
+    });
   }
 }

@@ -177,7 +177,8 @@ export async function writeFileAtomic(path: string, data: FileData): Promise<{ b
   return { bytes: tmp.bytes };
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Whether anything (a link included, not followed) is at p. */
+export async function exists(p: string): Promise<boolean> {
   try {
     await lstat(p);
     return true;

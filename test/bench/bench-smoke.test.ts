@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBenchArgs, UsageError } from '../../src/bench/args.js';
-import { seedCatalog, seedShape } from '../../src/bench/catalog-seed.js';
-import { setQuiet } from '../../src/bench/env.js';
-import { renderJson, renderMarkdown, type Report } from '../../src/bench/report.js';
-import { seedQueries } from '../../src/bench/sections/catalog.js';
-import { tpsBetween } from '../../src/bench/pgbench.js';
-import { percentile, slope, summarize } from '../../src/bench/stats.js';
+import { parseBenchArgs, UsageError } from '../../tools/bench/args.js';
+import { seedCatalog, seedShape } from '../../tools/bench/catalog-seed.js';
+import { setQuiet } from '../../tools/bench/env.js';
+import { renderJson, renderMarkdown, type Report } from '../../tools/bench/report.js';
+import { seedQueries } from '../../tools/bench/sections/catalog.js';
+import { tpsBetween } from '../../tools/bench/pgbench.js';
+import { percentile, slope, summarize } from '../../tools/bench/stats.js';
 import { usePackDatabase } from '../harness/pack.js';
 
 describe('bench arguments', () => {

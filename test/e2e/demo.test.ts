@@ -9,7 +9,7 @@ import { ensureBuilt } from './support.js';
 describe('npm run demo', () => {
   it('backs up, drops a table, recovers to just before the drop and proves the rows are back', async () => {
     await ensureBuilt();
-    const { stdout } = await runCommand(process.execPath, [join(packageRoot(), 'dist', 'demo', 'demo.js')], { timeoutMs: 540_000, env: process.env, replaceEnv: true });
+    const { stdout } = await runCommand(process.execPath, [join(packageRoot(), 'dist-tools', 'tools', 'demo', 'demo.js')], { timeoutMs: 540_000, env: process.env, replaceEnv: true });
     expect(stdout).toMatch(/FULL_BACKUP_SYSTEM_\S+: .* VERIFIED/);
     expect(stdout).toMatch(/INCREMENTAL_BACKUP_SYSTEM_\S+: .* VERIFIED/);
     expect(stdout).toMatch(/orders: 230000 rows, checksum \w+… — identical to before the drop/);

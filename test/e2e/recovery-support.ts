@@ -12,6 +12,8 @@ import { pgTool, runAsPostgres } from '../../src/util/process.js';
 import { archiveCommand } from '../../src/util/wal-commands.js';
 import { restoreSocketDir } from '../../src/agent/restore-job.js';
 import { AgentProcess, ensureBuilt, postgresDir, query, removeDir, waitFor } from './support.js';
+import { prng } from '../harness/prng.js';
+export { prng };
 
 export interface ArchivingSetup {
   url: string;
@@ -48,18 +50,6 @@ export async function archiveNow(url: string): Promise<string> {
 }
 
 // ---------------------------------------------------------------- workload
-
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated with BM_PITR_SEED. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Op = { insert: [number, string] } | { delete: number } | { add: [number, number] };
 

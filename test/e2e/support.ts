@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { cliEntry, packageRoot } from '../../src/util/paths.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../../src/util/process.js';
+import { waitFor as poll } from '../harness/wait.js';
 
 export const NODE = process.execPath;
 
@@ -124,16 +125,6 @@ export async function checksums(url: string, tables: string[]): Promise<Record<s
   const out: Record<string, { rows: number; md5: string }> = {};
   for (const t of tables) out[t] = await tableChecksum(url, t);
   return out;
-}
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 // ---------------------------------------------------------------- the CLI
@@ -307,3 +298,7 @@ export async function restoreBackup(backupPath: string, dataDir: string, socketD
 export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
+
+/** Polls `fn` until it returns something other than undefined/false. */
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> =>
+  poll(what, fn, timeoutMs, everyMs);

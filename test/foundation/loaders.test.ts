@@ -45,6 +45,18 @@ describe('satellite loaders', () => {
     expect(r.rows[0]!.k.equals(hashKey(bk, null, 'X'))).toBe(true);
   });
 
+  it('hash_key() escapes | and \\ like hashKey(): no collision across parts, old keys unchanged', async () => {
+    const r = await client.query<{ a: Buffer; b: Buffer; plain: Buffer; old: Buffer }>(
+      `SELECT backup_mgmt.hash_key('a|b', 'c') AS a, backup_mgmt.hash_key('a', 'b|c') AS b,
+              backup_mgmt.hash_key($1, 'x') AS plain, sha256(convert_to(upper($1) || '|X', 'UTF8')) AS old`,
+      [bk],
+    );
+    expect(r.rows[0]!.a.equals(r.rows[0]!.b)).toBe(false);
+    expect(r.rows[0]!.a.equals(hashKey('a|b', 'c'))).toBe(true);
+    expect(r.rows[0]!.b.equals(hashKey('a', 'b|c'))).toBe(true);
+    expect(r.rows[0]!.plain.equals(r.rows[0]!.old)).toBe(true);
+  });
+
   it('a first load inserts the current row', async () => {
     expect((await load(pending)).rows[0]!.changed).toBe(true);
     const h = await history();

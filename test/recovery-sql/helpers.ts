@@ -4,10 +4,11 @@
 // claim_job + complete_job, register_wal) with fake but realistic LSNs and
 // times. The agent itself is not under test here: real restores are tested
 // end to end elsewhere.
-import pg from 'pg';
-import { afterAll } from 'vitest';
-import { useCluster, type TestCluster } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
+import { ClusterDb, useClusterDbs } from '../harness/pack-db.js';
+import type { JobRow } from '../harness/catalog-fakes.js';
+import { segName } from '../harness/catalog-fakes.js';
+export { segName };
+export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/repo';
 export const RESTORE_ROOT = '/var/lib/backup-mgmt-test/restore';
@@ -20,20 +21,7 @@ export function lsn(seg: number, offset = 0): string {
   return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
-/** WAL file name of segment `seg` on timeline `tl`. */
-export function segName(seg: number, tl = 1): string {
-  const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex8(tl)}${hex8(Math.floor(seg / 256))}${hex8(seg % 256)}`;
-}
-
-export interface Job {
-  job_id: string;
-  job_type: string;
-  subject_hk: Buffer;
-  plan: Record<string, any>;
-  status: string;
-  attempts: number;
-}
+export type Job = JobRow;
 
 export interface FullBackupSpec {
   startSeg: number;
@@ -58,16 +46,10 @@ export interface BackupRef {
 }
 
 /** A database of its own with the pack installed. */
-export class RecoveryDb {
-  private readonly clients: pg.Client[] = [];
+export class RecoveryDb extends ClusterDb {
   /** Base of all fake times: two hours ago, whole seconds. */
   readonly t0 = Math.floor((Date.now() - 2 * 3600_000) / 1000) * 1000;
   sysid = '';
-
-  constructor(
-    readonly cluster: TestCluster,
-    readonly name: string,
-  ) {}
 
   async init(): Promise<this> {
     this.sysid = (await this.one<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).s;
@@ -77,28 +59,6 @@ export class RecoveryDb {
   /** Time `s` seconds after T0, as an ISO string. */
   at(s: number): string {
     return new Date(this.t0 + s * 1000).toISOString();
-  }
-
-  /** A new connection (as `user`); closed by close(). */
-  async connect(user = 'postgres'): Promise<pg.Client> {
-    const client = await this.cluster.connect(this.name, user);
-    client.on('error', () => {});
-    this.clients.push(client);
-    return client;
-  }
-
-  async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.cluster.query<T>(sql, params, this.name);
-  }
-
-  async one<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T> {
-    const rows = await this.q<T>(sql, params);
-    if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
-    return rows[0]!;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.clients.splice(0).map((c) => c.end().catch(() => {})));
   }
 
   // --- the agent's side ------------------------------------------------------
@@ -218,24 +178,9 @@ export class RecoveryDb {
   }
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function sqlError(p: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as pg.DatabaseError;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
-}
-
 /** An error's message without the harness's "[cluster …]" suffix. */
 export function message(e: Error): string {
   return e.message.replace(/ \[cluster [^\]]*\]$/, '');
-}
-
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  const e = await sqlError(p);
-  return e.code ?? `no SQLSTATE: ${e.message}`;
 }
 
 /**
@@ -243,22 +188,7 @@ export async function sqlState(p: Promise<unknown>): Promise<string> {
  * own with the pack installed.
  */
 export function useRecoveryPack() {
-  const cluster = useCluster({ name: 'recovery-sql', pgCron: false });
-  const dbs: RecoveryDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.close()));
-  });
-  return {
-    cluster,
-    async freshDb(): Promise<RecoveryDb> {
-      const name = `r${++n}_${process.pid}`;
-      await installedDatabase(cluster(), name);
-      const db = await new RecoveryDb(cluster(), name).init();
-      dbs.push(db);
-      return db;
-    },
-  };
+  return useClusterDbs({ name: 'recovery-sql', pgCron: false }, 'r', (c, name) => new RecoveryDb(c, name).init());
 }
 
 /** Login roles for the approval tests (cluster-wide; created once per cluster). */

@@ -9,6 +9,11 @@ import pg from 'pg';
 import { afterAll } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
+import { ClientDb } from '../harness/pack-db.js';
+import type { JobRow } from '../harness/catalog-fakes.js';
+import { segName } from '../harness/catalog-fakes.js';
+export { segName };
+export { sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/retention-repo';
 export const AGENT = 'agent-ret';
@@ -27,25 +32,11 @@ export function lsnValue(text: string): bigint {
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 }
 
-/** WAL file name of segment `seg` on timeline `tl`. */
-export function segName(seg: number, tl = 1): string {
-  const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex8(tl)}${hex8(Math.floor(seg / 256))}${hex8(seg % 256)}`;
-}
-
 export function segOf(fileName: string): number {
   return parseInt(fileName.slice(8, 16), 16) * 256 + parseInt(fileName.slice(16, 24), 16);
 }
 
-export interface Job {
-  job_id: string;
-  job_type: string;
-  subject_hk: Buffer;
-  plan: Record<string, any>;
-  status: string;
-  priority: number;
-  attempts: number;
-}
+export type Job = JobRow;
 
 /** What the test knows about a backup it made, independently of the catalog. */
 export interface Made {
@@ -70,25 +61,17 @@ export interface WalFile {
 }
 
 /** One database with the pack, one connection, and the agent's side of the protocol. */
-export class RetentionDb {
+export class RetentionDb extends ClientDb {
   sysid = '';
   readonly made: Made[] = [];
   readonly wal: WalFile[] = [];
   private readonly backdates: { hex: string; start: Date; end: Date | null }[] = [];
 
   constructor(
-    readonly client: pg.Client,
+    client: pg.Client,
     readonly name: string,
-  ) {}
-
-  async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.client.query<T>(sql, params)).rows;
-  }
-
-  async one<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T> {
-    const rows = await this.q<T>(sql, params);
-    if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
-    return rows[0]!;
+  ) {
+    super(client);
   }
 
   async init(): Promise<this> {
@@ -315,16 +298,6 @@ export interface PlanRow {
   keep_rules: string[];
   reason: string;
   job_id: string | null;
-}
-
-/** The SQLSTATE a promise rejects with (fails the test if it resolves). */
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `no SQLSTATE: ${(e as Error).message}`;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
 }
 
 /** One cluster per test file; freshDb() gives each test a database of its own with the pack installed. */

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll, LocalBackend, openBackend, StorageError, type StorageBackend } from '../../src/storage/backends/index.js';
 import { S3Backend } from '../../src/storage/backends/s3.js';
-import { startS3Server, useS3Environment, type S3Server } from '../../src/bench/s3-server.js';
+import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 
 async function readAll(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -15,7 +15,7 @@ import { decryptStream, encryptStream, generateIdentity } from '../../src/storag
 import { pgTool } from '../../src/util/process.js';
 import { makeTraversableDir, RUN_DIR, useCluster } from '../harness/cluster.js';
 import { postgresDir, restoreBackup, tableChecksum, type Restored } from '../e2e/support.js';
-import { startS3Server, useS3Environment, type S3Server } from '../../src/bench/s3-server.js';
+import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 
 const cluster = useCluster({ name: 's3bb', pgCron: false });
 let server: S3Server;

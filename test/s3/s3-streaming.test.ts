@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll, parseS3Url, StorageError } from '../../src/storage/backends/index.js';
 import { MIN_PART_SIZE, S3Backend } from '../../src/storage/backends/s3.js';
-import { S3RVER_KEY_ID, S3RVER_SECRET, startS3Server, useS3Environment, type S3Server } from '../../src/bench/s3-server.js';
+import { S3RVER_KEY_ID, S3RVER_SECRET, startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 
 const MiB = 1024 * 1024;
 const OBJECT_SIZE = 40 * MiB;

@@ -4,6 +4,8 @@
 // cron-parser cannot answer (see sql/40-schedule/README.md).
 import { createRequire } from 'node:module';
 import { CronExpressionParser } from 'cron-parser';
+import { prng } from '../harness/prng.js';
+export { prng };
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -17,18 +19,6 @@ export interface CronCase {
   zone: Zone;
   /** ms since the epoch; may carry seconds and milliseconds */
   after: number;
-}
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------- time zones

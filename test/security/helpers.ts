@@ -5,10 +5,9 @@
 // (RecoveryDb of the recovery tests), tenant rows, and a fingerprint of every
 // table of the schema to prove that a call changed nothing.
 import pg from 'pg';
-import { afterAll } from 'vitest';
-import { useCluster, type TestCluster } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
 import { RecoveryDb, REPO, RESTORE_ROOT, segName } from '../recovery-sql/helpers.js';
+import { useClusterDbs } from '../harness/pack-db.js';
+export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export { REPO, RESTORE_ROOT, segName };
 
@@ -194,40 +193,10 @@ export function lit(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function sqlError(p: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as pg.DatabaseError;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
-}
-
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  const e = await sqlError(p);
-  return e.code ?? `no SQLSTATE: ${e.message}`;
-}
-
 /**
  * One cluster for the test file (without pg_cron: the schedule tests cover
  * it); freshDb() hands each test a database of its own with the pack installed.
  */
 export function useSecurityPack(name: string) {
-  const cluster = useCluster({ name, pgCron: false });
-  const dbs: SecurityDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.close()));
-  });
-  return {
-    cluster,
-    async freshDb(): Promise<SecurityDb> {
-      const db = `s${++n}_${process.pid}`;
-      await installedDatabase(cluster(), db);
-      const sdb = await new SecurityDb(cluster() as TestCluster, db).init();
-      dbs.push(sdb);
-      return sdb;
-    },
-  };
+  return useClusterDbs({ name, pgCron: false }, 's', (c, db) => new SecurityDb(c, db).init());
 }

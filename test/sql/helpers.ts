@@ -2,10 +2,9 @@
 // database with the pack installed per test (cloned from the harness's
 // template), and small helpers that play the agent's side of
 // src/agent/PROTOCOL.md by calling the SQL functions directly.
-import pg from 'pg';
-import { afterAll } from 'vitest';
-import { useCluster, type CreateClusterOptions, type TestCluster } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
+import type { CreateClusterOptions } from '../harness/cluster.js';
+import { ClusterDb, useClusterDbs } from '../harness/pack-db.js';
+export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/repo';
 export const SYSID = '7312345678901234567';
@@ -50,38 +49,7 @@ export interface BackupRow {
 }
 
 /** A database of its own with the pack installed, and the clients opened on it. */
-export class TestDb {
-  private readonly clients: pg.Client[] = [];
-
-  constructor(
-    readonly cluster: TestCluster,
-    readonly name: string,
-  ) {}
-
-  /** A new connection (as `user`); closed by close(). */
-  async connect(user = 'postgres'): Promise<pg.Client> {
-    const client = await this.cluster.connect(this.name, user);
-    // A server-side termination must not crash the worker.
-    client.on('error', () => {});
-    this.clients.push(client);
-    return client;
-  }
-
-  /** One statement on a connection of its own. */
-  async q<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.cluster.query<T>(sql, params, this.name);
-  }
-
-  async one<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T> {
-    const rows = await this.q<T>(sql, params);
-    if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
-    return rows[0]!;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.clients.splice(0).map((c) => c.end().catch(() => {})));
-  }
-
+export class TestDb extends ClusterDb {
   // --- the agent's side of the protocol ---------------------------------
 
   async registerAgent(agentId = 'agent-1', root = REPO, info: Record<string, unknown> = { cpu_count: 2 }): Promise<void> {
@@ -178,26 +146,6 @@ export function fullBackupResult(plan: Plan, overrides: Record<string, unknown> 
   };
 }
 
-/** The SQLSTATE a promise rejects with (fails the test if it resolves). */
-export async function sqlState(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `no SQLSTATE: ${(e as Error).message}`;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
-}
-
-/** The error a promise rejects with. */
-export async function sqlError(p: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as pg.DatabaseError;
-  }
-  throw new Error('expected an SQL error, but the statement succeeded');
-}
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -205,20 +153,5 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * own with the pack installed. Databases and clients are closed after the file.
  */
 export function usePack(opts: CreateClusterOptions = {}) {
-  const cluster = useCluster({ name: 'sql', ...opts });
-  const dbs: TestDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.close()));
-  });
-  return {
-    cluster,
-    async freshDb(): Promise<TestDb> {
-      const name = `t${++n}_${process.pid}`;
-      await installedDatabase(cluster(), name);
-      const db = new TestDb(cluster(), name);
-      dbs.push(db);
-      return db;
-    },
-  };
+  return useClusterDbs({ name: 'sql', ...opts }, 't', (c, name) => new TestDb(c, name));
 }

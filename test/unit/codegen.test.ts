@@ -71,4 +71,14 @@ describe('codegen', () => {
     expect(hashKey('a', 'b').toString('hex')).toBe(createHash('sha256').update(`A${DELIMITER}B`).digest('hex'));
     expect(NULL_PLACEHOLDER).not.toBe('');
   });
+
+  it('hashKey escapes the delimiter: parts cannot run into each other, keys without | or \\ are unchanged', () => {
+    expect(hashKey('a|b', 'c')).not.toEqual(hashKey('a', 'b|c'));
+    expect(hashKey('a\\', 'b')).not.toEqual(hashKey('a', '\\b'));
+    expect(hashKey('a\\|b')).not.toEqual(hashKey('a', 'b'));
+    // the key of a part without either character is the pre-escape sha256(upper(parts) joined by '|')
+    const old = (...parts: string[]) => createHash('sha256').update(parts.map((p) => p.toUpperCase()).join('|')).digest('hex');
+    expect(hashKey('FULL_BACKUP_SYSTEM_20261122_010203_123456').toString('hex')).toBe(old('FULL_BACKUP_SYSTEM_20261122_010203_123456'));
+    expect(hashKey('tenant_a', 'x y').toString('hex')).toBe(old('tenant_a', 'x y'));
+  });
 });

@@ -3,14 +3,10 @@
 // the latest valid chain (or --base). With --wait: exit 0 only for COMPLETED
 // and VERIFIED (every WAL segment of the chain present and intact).
 import { Command, Option } from 'commander';
-import type { BackupListRow } from '../../client/index.js';
-import { printBackup } from '../backup-view.js';
+import { printOrAwaitBackup } from '../backup-wait.js';
 import { withClient } from '../client.js';
 import { parseInput } from '../config.js';
-import { timeoutExit } from '../errors.js';
-import { withCommon, type CommonOptions } from '../options.js';
-import { progressDisplay } from '../progress-display.js';
-import { parseTimeoutMs, timeoutOption } from './backup.js';
+import { parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
 
 interface Flags extends CommonOptions {
   base?: string;
@@ -32,21 +28,8 @@ export function incrementalCommand(): Command {
       const timeoutMs = parseTimeoutMs(flags.timeout);
       await withClient(flags.databaseUrl, async (bm) => {
         const queued = await bm.createIncrementalBackup(options);
-        if (!flags.wait) {
-          if (flags.json) return printBackup(queued, true);
-          process.stdout.write(`${queued.backup_bk} ${queued.backup_status} (${queued.backup_hk.toString('hex')})\n`);
-          return;
-        }
-        if (!flags.json) process.stderr.write(`${queued.backup_bk} queued, waiting\n`);
-        const display = await progressDisplay();
-        let final: BackupListRow;
-        try {
-          final = await timeoutExit(bm.awaitBackup(queued.backup_hk.toString('hex'), { timeoutMs, onProgress: (p) => display.update(p) }));
-        } finally {
-          display.stop();
-        }
-        printBackup(final, flags.json);
-        if (final.backup_status !== 'COMPLETED' || final.verification_status !== 'VERIFIED') process.exitCode = 1;
+        const final = await printOrAwaitBackup(bm, queued, { ...flags, timeoutMs, timeoutExit: true });
+        if (final && (final.backup_status !== 'COMPLETED' || final.verification_status !== 'VERIFIED')) process.exitCode = 1;
       });
     });
 }

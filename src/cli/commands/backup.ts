@@ -2,11 +2,9 @@
 // Exit codes with --wait: 0 only for COMPLETED and VERIFIED (or SKIPPED), 1 otherwise.
 import { Command, Option } from 'commander';
 import type { BackupListRow } from '../../client/index.js';
-import { printBackup } from '../backup-view.js';
+import { printOrAwaitBackup } from '../backup-wait.js';
 import { withClient } from '../client.js';
-import { CliError, requireLiveAgent } from '../errors.js';
-import { withCommon, type CommonOptions } from '../options.js';
-import { progressDisplay } from '../progress-display.js';
+import { parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
 import { incrementalCommand } from './backup-incremental.js';
 
 interface Flags extends CommonOptions {
@@ -21,14 +19,8 @@ export function backupSucceeded(row: BackupListRow): boolean {
   return row.backup_status === 'COMPLETED' && (row.verification_status === 'VERIFIED' || row.verification_status === 'SKIPPED');
 }
 
-export function timeoutOption(): Option {
-  return new Option('--timeout <seconds>', 'give up waiting after this long').default('86400');
-}
-
-export function parseTimeoutMs(s: string): number {
-  if (!/^[0-9]+$/.test(s) || Number(s) <= 0) throw new CliError(`--timeout: expected a positive number of seconds, got ${JSON.stringify(s)}`, 2);
-  return Number(s) * 1000;
-}
+// Defined in ../options.js (shared with backup incremental, verify, drill, restore); re-exported for those.
+export { parseTimeoutMs, timeoutOption } from '../options.js';
 
 export function backupCommand(): Command {
   const cmd = new Command('backup').description('take backups');
@@ -42,22 +34,8 @@ export function backupCommand(): Command {
       const timeoutMs = parseTimeoutMs(flags.timeout);
       await withClient(flags.databaseUrl, async (bm) => {
         const queued = await bm.createFullBackup({ verify: flags.verify, compression: flags.compress, location: flags.location });
-        if (!flags.wait) {
-          if (flags.json) return printBackup(queued, true);
-          process.stdout.write(`${queued.backup_bk} ${queued.backup_status} (${queued.backup_hk.toString('hex')})\n`);
-          return;
-        }
-        await requireLiveAgent(bm, queued.backup_bk);
-        if (!flags.json) process.stderr.write(`${queued.backup_bk} queued, waiting\n`);
-        const display = await progressDisplay();
-        let final: BackupListRow;
-        try {
-          final = await bm.awaitBackup(queued.backup_hk.toString('hex'), { timeoutMs, onProgress: (p) => display.update(p) });
-        } finally {
-          display.stop();
-        }
-        printBackup(final, flags.json);
-        if (!backupSucceeded(final)) process.exitCode = 1;
+        const final = await printOrAwaitBackup(bm, queued, { ...flags, timeoutMs });
+        if (final && !backupSucceeded(final)) process.exitCode = 1;
       });
     });
   cmd.addCommand(incrementalCommand());

@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createCluster, type TestCluster } from '../pg/local-cluster.js';
-import { cliEntry } from '../util/paths.js';
-import { isRoot, pgTool, runAsPostgres, runCommand } from '../util/process.js';
+import { createCluster, type TestCluster } from '../local-cluster.js';
+import { cliEntry } from '../../src/util/paths.js';
+import { isRoot, pgTool, runAsPostgres, runCommand } from '../../src/util/process.js';
 
 const DISASTER = process.argv.includes('--disaster');
 const STEPS = DISASTER ? 11 : 9;

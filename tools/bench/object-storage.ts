@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { LocalBackend, type StorageBackend } from '../storage/backends/index.js';
-import { S3Backend } from '../storage/backends/s3.js';
-import { decryptStream, encryptStream, generateIdentity, parseIdentity } from '../storage/crypto/index.js';
+import { LocalBackend, type StorageBackend } from '../../src/storage/backends/index.js';
+import { S3Backend } from '../../src/storage/backends/s3.js';
+import { decryptStream, encryptStream, generateIdentity, parseIdentity } from '../../src/storage/crypto/index.js';
 import { startS3Server, useS3Environment } from './s3-server.js';
 
 const MiB = 1024 * 1024;

@@ -5,8 +5,8 @@
 import { readdirSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serverEnvironment } from '../../pg/local-cluster.js';
-import { archiveCommand, restoreCommand } from '../../util/wal-commands.js';
+import { serverEnvironment } from '../../local-cluster.js';
+import { archiveCommand, restoreCommand } from '../../../src/util/wal-commands.js';
 import type { BenchContext, DataCluster } from '../context.js';
 import { archiverBacklog, chownTreeToPostgres, connectClient, currentLsnBytes, log, mkdirForPostgres, nowMs, one, setArchiveCommand, sleep, timed } from '../env.js';
 import { PGBACKREST, PgBackRest } from '../pgbackrest.js';

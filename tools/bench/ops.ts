@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
-import { pgTool } from '../util/process.js';
+import { pgTool } from '../../src/util/process.js';
 import { type BenchCluster, jobFinished, mkdirForPostgres, nowMs, one, sleep, timed, trackRestoredDir, treeBytes } from './env.js';
 
 export const CORES = availableParallelism();

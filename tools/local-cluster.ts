@@ -2,14 +2,19 @@
 // framework (PostgreSQL::Test::Cluster): initdb into a private directory, a
 // free TCP port on 127.0.0.1, a private socket directory, pg_ctl to run it.
 // Used by the test harness (test/harness/cluster.ts adds vitest hooks), the
-// demo and the benchmarks.
-import { spawnSync } from 'node:child_process';
+// demo and the benchmarks; never by the published package (tools/ is not
+// built into dist/).
 import { closeSync, existsSync, openSync, readSync, fstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import pg from 'pg';
-import { isRoot, pgTool, runAsPostgres, CommandError } from '../util/process.js';
+import { allocatePort, releasePort } from '../src/pg/ports.js';
+import { postgresIds } from '../src/pg/postgres-user.js';
+import { confBlock, confLine, type Settings } from '../src/pg/server-config.js';
+import { isRoot, pgTool, runAsPostgres, CommandError } from '../src/util/process.js';
+
+// The production helpers the clusters use, for the harness, demo and bench.
+export { allocatePort, confBlock, confLine, postgresIds, releasePort, type Settings };
 
 /**
  * The environment a throwaway server starts with: the caller's, without its
@@ -32,8 +37,6 @@ export const CLUSTER_ROOT = process.env.BM_CLUSTER_ROOT ?? '/tmp/bm-clusters';
 const ADHOC = process.env.BM_RUN_ID === undefined;
 export const RUN_ID = process.env.BM_RUN_ID ?? `adhoc-${process.pid}-${Date.now()}`;
 export const RUN_DIR = join(CLUSTER_ROOT, RUN_ID);
-
-export type Settings = Record<string, string | number | boolean>;
 
 export interface CreateClusterOptions {
   /** Directory name prefix; a counter makes it unique. Default "pg". */
@@ -85,54 +88,6 @@ export function keepAllClusters(): boolean {
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
-}
-
-// GUC values may always be quoted; quoting everything avoids guessing which
-// values (units, lists, paths) need it.
-export function confLine(key: string, value: string | number | boolean): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(key)) throw new Error(`invalid setting name: ${JSON.stringify(key)}`);
-  const text = typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value);
-  if (/[\r\n]/.test(text)) throw new Error(`setting ${key}: value must not contain a line break`);
-  return `${key} = '${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
-
-export function confBlock(settings: Settings, comment: string): string {
-  const lines = Object.entries(settings).map(([k, v]) => confLine(k, v));
-  return `\n# ${comment}\n${lines.join('\n')}\n`;
-}
-
-// Ports handed out by this process; the OS only knows about bound sockets,
-// and a stopped cluster of ours still owns its port.
-const portsInUse = new Set<number>();
-
-function freePortCandidate(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A free TCP port on 127.0.0.1 that this process has not handed out yet. */
-export async function allocatePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await freePortCandidate();
-    if (port && !portsInUse.has(port)) {
-      portsInUse.add(port);
-      return port;
-    }
-  }
-  throw new Error('could not find a free TCP port on 127.0.0.1');
-}
-
-/** Give a port from allocatePort() back once its server is gone. */
-export function releasePort(port: number): void {
-  portsInUse.delete(port);
 }
 
 // All clusters this process created and not yet destroyed.
@@ -316,7 +271,7 @@ class ClusterImpl implements TestCluster {
         if (portTaken && !this.maybeRunning && attempt < MAX_START_ATTEMPTS) {
           // Another process (perhaps another test worker) took the port
           // between our probe and the server's bind: move to a new one.
-          portsInUse.delete(this.port);
+          releasePort(this.port);
           this.port = await allocatePort();
           await appendFile(this.dataDir + '/postgresql.conf', confBlock({ port: this.port }, 'port in use, moved by the test harness'));
           continue;
@@ -350,7 +305,7 @@ class ClusterImpl implements TestCluster {
       console.error(`[harness] kept cluster ${this.name}: ${this.baseDir} (log: ${this.logFile})`);
     } else {
       await rm(this.baseDir, { recursive: true, force: true });
-      portsInUse.delete(this.port);
+      releasePort(this.port);
       // Without global-setup nobody else removes a per-process run directory.
       // (Under vitest, workers share it, and another may be creating in it.)
       if (ADHOC) await rmdir(RUN_DIR).catch(() => {});
@@ -423,18 +378,6 @@ async function makeBaseDir(prefix: string): Promise<{ dir: string; name: string 
     }
   }
   throw new Error(`no free cluster directory name for ${prefix} in ${RUN_DIR}`);
-}
-
-let pgIds: { uid: number; gid: number } | undefined;
-
-/** uid/gid of the postgres OS user (the owner a root process gives server files to). */
-export function postgresIds(): { uid: number; gid: number } {
-  if (pgIds) return pgIds;
-  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  if (r.status !== 0 || g.status !== 0) throw new Error('running as root but there is no "postgres" OS user (install postgresql-15)');
-  pgIds = { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
-  return pgIds;
 }
 
 export async function createCluster(opts: CreateClusterOptions = {}): Promise<TestCluster> {

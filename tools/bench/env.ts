@@ -9,9 +9,9 @@ import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } fr
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createCluster, serverEnvironment, type Settings, type TestCluster } from '../pg/local-cluster.js';
-import { cliEntry } from '../util/paths.js';
-import { isRoot, pgTool, runCommand } from '../util/process.js';
+import { createCluster, serverEnvironment, type Settings, type TestCluster } from '../local-cluster.js';
+import { cliEntry } from '../../src/util/paths.js';
+import { isRoot, pgTool, runCommand } from '../../src/util/process.js';
 
 const started = Date.now();
 let quiet = false;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { packageRoot } from '../../util/paths.js';
+import { packageRoot } from '../../../src/util/paths.js';
 import { FULL_KEPT_DAYS, INCREMENTAL_KEPT_DAYS, seedCatalog, seedShape, WAL_KEPT_DAYS } from '../catalog-seed.js';
 import type { BenchContext } from '../context.js';
 import { connectClient, createBenchCluster, log, one, timed } from '../env.js';
