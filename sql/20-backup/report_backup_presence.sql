@@ -26,6 +26,11 @@ BEGIN
     IF p_backup_hk IS NULL THEN
         RAISE EXCEPTION 'report_backup_presence: p_backup_hk must not be NULL' USING ERRCODE = '22004';
     END IF;
+    -- NULL means "nothing to report"; a blank report would mark the backup without saying why.
+    IF p_missing !~ '[^[:space:]]' OR p_changed !~ '[^[:space:]]' THEN
+        RAISE EXCEPTION 'report_backup_presence: p_missing and p_changed are NULL or name the files'
+            USING ERRCODE = '22023', HINT = 'Pass NULL when every stored file is there with its size.';
+    END IF;
     SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_backup_hk;
     SELECT * INTO v_storage FROM backup_mgmt.backup_storage_current AS s WHERE s.backup_hk = p_backup_hk;
     IF v_cur.backup_hk IS NULL OR v_cur.backup_status <> 'COMPLETED' OR v_storage.backup_hk IS NULL THEN
@@ -49,4 +54,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.report_backup_presence(bytea, text, text) IS
-'Agent protocol: what the presence check (names and sizes of stored_files) found for a COMPLETED backup: p_missing names missing files (files_present false: planning and the window skip it), p_changed files whose size changed; either makes verification FAILED with the detail (unless already FAILED), so health_check''s verification check is CRITICAL. Both NULL after files were missing: files_present true again (re-verify to trust it). Returns whether anything changed. NULL p_backup_hk 22004.';
+'Agent protocol: what the presence check (names and sizes of stored_files) found for a COMPLETED backup: p_missing names missing files (files_present false: planning and the window skip it), p_changed files whose size changed; either makes verification FAILED with the detail (unless already FAILED), so health_check''s verification check is CRITICAL. Both NULL after files were missing: files_present true again (re-verify to trust it). Returns whether anything changed. NULL p_backup_hk 22004; a blank p_missing or p_changed 22023.';

@@ -16,8 +16,8 @@ VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Every check comes before the first write, so a refusal leaves nothing
--- behind: approval skipping (42501), the plan (_plan_recovery), the restore
--- directory. Then hub, PENDING (approval required) or APPROVED satellite
+-- behind: approval skipping (42501), the restore directory's spelling, the
+-- plan (_plan_recovery), the restore directory's place. Then hub, PENDING (approval required) or APPROVED satellite
 -- version, one recovery_backup_l link per backup of the chain, and without
 -- approval the RESTORE job. Returns the recovery's hash key.
 DECLARE
@@ -37,6 +37,12 @@ BEGIN
             USING ERRCODE = '42501',
                   DETAIL = format('%s is not a member of backup_mgmt_admin.', session_user),
                   HINT = 'Request it with p_approval_required => true and have a member of recovery_approver approve it.';
+    END IF;
+
+    -- A hostile or malformed directory is bad input whatever the catalog
+    -- holds: refused (22023) before the plan can answer with a state error.
+    IF p_restore_directory IS NOT NULL THEN
+        PERFORM backup_mgmt._normalize_path(p_restore_directory, 'restore directory');
     END IF;
 
     v_plan := backup_mgmt._plan_recovery(p_target_kind, p_target_value, p_backup_hk, p_drill);

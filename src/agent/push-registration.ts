@@ -2,6 +2,7 @@
 // segment pg_stat_archiver reports archived (or the WAL receiver completed)
 // is already known to PITR planning; the agent's periodic scan stays the
 // safety net (register_wal is idempotent).
+import { PINNED_OPTIONS } from './conninfo.js';
 import pg from 'pg';
 import { walFileKind, walTimeline } from '../storage/layout.js';
 import type { WalPushResult } from '../storage/wal-push.js';
@@ -39,7 +40,7 @@ export async function registerInCatalog(catalogUrl: string, r: WalPushResult, ti
     application_name: 'backup-mgmt wal-push',
     connectionTimeoutMillis: timeoutMs,
     statement_timeout: timeoutMs,
-    options: '-c search_path=pg_catalog,pg_temp -c synchronous_commit=local',
+    options: `${PINNED_OPTIONS} -c synchronous_commit=local`,
   });
   client.on('error', () => {});
   await client.connect();

@@ -50,6 +50,8 @@ export function buildProgram(): Command {
   program.addCommand(policyCommand());
   program.addCommand(repoCommand());
   program.addCommand(catalogCommand());
-  // `check` answers usage errors as UNKNOWN (exit 3) for monitoring, on its own.
-  return oneLineErrorsEverywhere(program, new Set(['check']));
+  // `check` answers usage errors as UNKNOWN (exit 3) for monitoring, and
+  // `policy` as errors (exit 1, since 2 means "changes pending" to a CI gate):
+  // each on its own.
+  return oneLineErrorsEverywhere(program, new Set(['check', 'policy']));
 }

@@ -149,7 +149,7 @@ describe('CLI usage errors (exit 2, one line, before any database)', () => {
     for (const args of [
       ['restore'],
       ['restore', '--latest', '--target-lsn', '0/1'],
-      ['restore', '--target-time', '2026-11-22 01:02:03'],
+      ['restore', '--target-time', '2026-11-22 25:02:03'],
       ['restore', '--target-xid', '12x'],
       ['restore', '--latest', '--to', 'relative/dir'],
       ['restore', '--immediate', '--backup', 'nonsense'],

@@ -10,7 +10,7 @@ import { ensureBuilt } from '../e2e/support.js';
 describe('npm run demo -- --disaster', () => {
   it('loses the cluster, restores it from the repository alone and proves the rows', async () => {
     await ensureBuilt();
-    const { stdout } = await runCommand(process.execPath, [join(packageRoot(), 'dist', 'demo', 'demo.js'), '--disaster'], { timeoutMs: 540_000 });
+    const { stdout } = await runCommand(process.execPath, [join(packageRoot(), 'dist-tools', 'tools', 'demo', 'demo.js'), '--disaster'], { timeoutMs: 540_000 });
     expect(stdout).toMatch(/is empty\. Only the repository .* is left\./);
     expect(stdout).toMatch(/\$ backup-mgmt repo list --repo /);
     expect(stdout).toMatch(/promoted on timeline 2 after \d+(\.\d+)? s; archiving into the repository/);

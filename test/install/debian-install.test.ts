@@ -163,7 +163,10 @@ describe.skipIf(!isRoot())('install on a Debian cluster (pg_createcluster; needs
     mustPass(await sh('pg_ctlcluster', [MAJOR, CLUSTER, 'restart']), 'restart');
     expect(await psql('SHOW archive_mode')).toBe('on');
     // archive_command runs the installed package, not the checkout.
-    expect(await psql('SHOW archive_command')).toBe(`${process.execPath} ${prefix}/lib/node_modules/backup-mgmt/dist/cli/main.js wal-push %p --repo ${repo}`);
+    // ... and registers each file in the catalog through the socket, as postgres (peer authentication).
+    const archive = await psql('SHOW archive_command');
+    expect(archive.startsWith(`${process.execPath} ${prefix}/lib/node_modules/backup-mgmt/dist/cli/main.js wal-push %p --repo ${repo} --catalog 'postgresql://postgres@/appdb?host=/var/run/postgresql&port=`)).toBe(true);
+    expect(archive).toMatch(/&port=\d+'$/);
     expect(await psql('SHOW archive_timeout')).toBe('1min');
   }, 120_000);
 

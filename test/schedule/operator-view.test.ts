@@ -75,7 +75,7 @@ describe('pg_cron enabled after the schedules were defined', () => {
     await client.query(`CREATE EXTENSION pg_cron`);
     let c = await one<{ status: string; value: string; detail: string }>(`SELECT status, value, detail FROM backup_mgmt._health_cron_jobs()`);
     expect(c.status).toBe('WARNING');
-    expect(c.value).toBe('2 of 2 jobs missing, 0 inactive');
+    expect(c.value).toBe('2 of 2 jobs missing, 0 inactive, 0 failing');
     expect(c.detail).toContain('run backup-mgmt migrate up');
 
     const r = await migrateUp(url);
@@ -86,7 +86,7 @@ describe('pg_cron enabled after the schedules were defined', () => {
       { jobname: 'backup_mgmt:hourly-late', active: true },
     ]);
     c = await one(`SELECT status, value, detail FROM backup_mgmt._health_cron_jobs()`);
-    expect(c).toMatchObject({ status: 'OK', value: '0 of 2 jobs missing, 0 inactive' });
+    expect(c).toMatchObject({ status: 'OK', value: '0 of 2 jobs missing, 0 inactive, 0 failing' });
     // Idempotent: nothing more to register.
     expect((await migrateUp(url)).cronJobsRegistered).toEqual([]);
   });

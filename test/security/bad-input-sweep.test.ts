@@ -54,6 +54,8 @@ const STATE_CHANGING = new Set([
   'cleanup_expired_backups', 'set_schedule_retention',
   // health (sql/50-health): the agent reports its repository's free space
   'agent_report_storage',
+  // reliability (issue 19): the agent's presence check of stored backup files
+  'report_backup_presence',
   // policy as code (sql/70-policy); a schedule's notification settings
   'policy_apply', 'set_schedule_notifications',
   // disaster recovery (sql/70-dr): catalog sync imports what the repository describes
@@ -82,6 +84,9 @@ const LEGIT: Record<string, string[]> = {
   // 0 to 100 years (0: the schedule's backups expire when they end; no window).
   'set_schedule_retention.p_retention_period': ['zero', 'tiny'],
   'set_schedule_retention.p_recovery_window': ['zero', 'tiny'],
+  // What the presence check found: the agent's own text naming files (like fail_job.p_error), never blank.
+  'report_backup_presence.p_missing': ['long', 'ctrl', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
+  'report_backup_presence.p_changed': ['long', 'ctrl', 'newline', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
   // A progress phase is a label (NULL when unknown); counters are any byte counts.
   'job_progress.p_phase': ['null', 'empty', 'blank', 'traversal', 'abs_traversal', 'quotes', 'sql', 'format', ...ANY_TEXT],
   'job_progress.p_done': ['null', 'zero', 'max'],

@@ -14,6 +14,12 @@ const Interval = z
   .max(100)
   .refine((s) => !/(^|[\s@])-|\bago\b/i.test(s), 'must not be negative');
 
+/** A size as pg_size_bytes() reads it: 512MB, 1GB. */
+const Size = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?\s*(bytes|B|kB|MB|GB|TB|PB)$/i, 'must be a size such as 512MB or 1GB');
+
 const TimeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM');
 const Count = (min: number, max: number) => z.number().int().min(min).max(max);
 const Decimal = (min: number, max: number) =>
@@ -96,6 +102,9 @@ export const PolicyHealthSettings = z.strictObject({
   approval_max_wait: age(),
   repository_free_warning_percent: Decimal(0, 100).nullable().optional(),
   repository_free_critical_percent: Decimal(0, 100).nullable().optional(),
+  /** WAL retained by the streaming slot (sql/55-stream). */
+  stream_slot_warning_size: Size.nullable().optional(),
+  stream_slot_critical_size: Size.nullable().optional(),
 });
 
 export const BackupPolicySchema = z
