@@ -86,10 +86,10 @@ export class RecoveryApi {
   }
 
   /** By hex hash key or business key; RecoveryNotFoundError if there is none. */
-  async getRecovery(id: string): Promise<RecoveryListRow> {
+  async getRecovery(id: string, db: Kysely<ClientDatabase> = this.db): Promise<RecoveryListRow> {
     const key = parseOrThrow(RecoveryId, id, 'recovery id');
     return getOne(
-      () => sql<RecoveryListRow>`SELECT * FROM backup_mgmt.get_recovery(${key})`.execute(this.db),
+      () => sql<RecoveryListRow>`SELECT * FROM backup_mgmt.get_recovery(${key})`.execute(db),
       () => new RecoveryNotFoundError(id),
     );
   }
@@ -106,8 +106,12 @@ export class RecoveryApi {
   async approveRecovery(id: string, comment?: string): Promise<RecoveryListRow> {
     const c = comment === undefined ? null : parseOrThrow(Comment, comment, 'comment');
     const r = await this.getRecovery(id);
-    await sql`SELECT 1 FROM backup_mgmt.approve_recovery(${r.recovery_hk}, ${c}::text)`.execute(this.db);
-    return this.getRecovery(id);
+    // The row as the approval left it: read in the approving transaction,
+    // before an agent can claim the job it queued (then it reads RUNNING).
+    return this.db.transaction().execute(async (trx) => {
+      await sql`SELECT 1 FROM backup_mgmt.approve_recovery(${r.recovery_hk}, ${c}::text)`.execute(trx);
+      return this.getRecovery(id, trx);
+    });
   }
 
   async rejectRecovery(id: string, comment: string): Promise<RecoveryListRow> {
