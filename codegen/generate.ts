@@ -7,7 +7,7 @@ import { emitCatalogMigration } from './emit/ddl.js';
 import { emitCurrentView, emitHashKeyFunction, emitLoader } from './emit/sql-objects.js';
 import { emitConventions, emitKysely, emitZod } from './emit/typescript.js';
 import { model } from './model.js';
-import { emitApplyResultSql, emitJobTypes, emitJobTypesSql, emitProtocolDoc, emitProtocolZod, emitResultRequiredSql } from './emit/protocol.js';
+import { emitApplyResultSql, emitJobTypes, emitJobTypesSql, emitPlanRequiredSql, emitProtocolDoc, emitProtocolZod, emitResultRequiredSql } from './emit/protocol.js';
 import { protocol } from './protocol.js';
 
 // --root DIR checks or writes another checkout (the drift test uses a copy).
@@ -32,6 +32,7 @@ export function generatedFiles(): Map<string, string> {
   files.set('src/generated/job-types.ts', emitJobTypes(protocol));
   files.set('src/generated/protocol.ts', emitProtocolZod(protocol));
   files.set('sql/00-generated/protocol/_job_types.sql', emitJobTypesSql(protocol, model.schema));
+  files.set('sql/00-generated/protocol/_job_plan_required.sql', emitPlanRequiredSql(protocol, model.schema));
   files.set('sql/00-generated/protocol/_job_result_required.sql', emitResultRequiredSql(protocol, model.schema));
   files.set('sql/00-generated/protocol/_apply_job_result.sql', emitApplyResultSql(protocol, model.schema));
   files.set('src/agent/PROTOCOL-jobs.md', emitProtocolDoc(protocol));

@@ -133,6 +133,28 @@ COMMENT ON FUNCTION ${schema}._job_result_required(text, text) IS
 `;
 }
 
+export function emitPlanRequiredSql(p: Protocol, schema: string): string {
+  const whens = kinds(p)
+    .map(({ type, kind }) => `        WHEN p_job_type = ${sqlString(type.name)} AND p_kind IS NOT DISTINCT FROM ${sqlString(kind.kind)} THEN ${sqlArray(kind.plan.fields.filter((f) => !f.type.optional).map((f) => f.name))}`)
+    .join('\n');
+  return `${sqlHead('The plan keys the agent cannot do without, per job type and plan kind (null may be a value).')}
+CREATE OR REPLACE FUNCTION ${schema}._job_plan_required(p_job_type text, p_kind text)
+RETURNS text[]
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+${whens}
+    END
+$$;
+
+COMMENT ON FUNCTION ${schema}._job_plan_required(text, text) IS
+'Internal (generated from codegen/protocol.ts): the top-level keys a plan of this job type and kind must carry (the agent refuses it otherwise); NULL for an unknown type or kind. The SQL that queues jobs is tested against it.';
+`;
+}
+
 export function emitApplyResultSql(p: Protocol, schema: string): string {
   const call = (k: PlanKind) => `PERFORM ${schema}.${k.applyResult}(p_job, p_result, p_agent_id);`;
   const branches = p.jobTypes
