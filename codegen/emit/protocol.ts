@@ -91,68 +91,75 @@ ${all.map(({ kind }) => resultType(kind)).join('\n\n')}
 
 // --- SQL -------------------------------------------------------------------
 
-export function emitJobTypesSql(p: Protocol, schema: string): string {
-  return `${sqlHead('The job types claim_job hands out and the job table accepts.')}
-CREATE OR REPLACE FUNCTION ${schema}._job_types()
+/** An IMMUTABLE LANGUAGE sql function returning text[]: the shape of every lookup below. */
+function textArrayFunction(schema: string, what: string, name: string, params: [string, string][], body: string, comment: string): string {
+  const signature = params.map(([n, type]) => `${n} ${type}`).join(', ');
+  return `${sqlHead(what)}
+CREATE OR REPLACE FUNCTION ${schema}.${name}(${signature})
 RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT ${sqlArray(p.jobTypes.map((t) => t.name))}
+    ${body}
 $$;
 
-COMMENT ON FUNCTION ${schema}._job_types() IS
-${sqlString(`Internal (generated from codegen/protocol.ts): the job types of the agent protocol, ${p.jobTypes.map((t) => `${t.name} (${t.meaning})`).join('; ')}. claim_job and the job table's CHECK use it.`)};
+COMMENT ON FUNCTION ${schema}.${name}(${params.map(([, type]) => type).join(', ')}) IS
+${sqlString(`Internal (generated from codegen/protocol.ts): ${comment}`)};
 `;
+}
+
+export function emitJobTypesSql(p: Protocol, schema: string): string {
+  return textArrayFunction(
+    schema,
+    'The job types claim_job hands out and the job table accepts.',
+    '_job_types',
+    [],
+    `SELECT ${sqlArray(p.jobTypes.map((t) => t.name))}`,
+    `the job types of the agent protocol, ${p.jobTypes.map((t) => `${t.name} (${t.meaning})`).join('; ')}. claim_job and the job table's CHECK use it.`,
+  );
+}
+
+/** A lookup (job type, plan kind) -> field names, one WHEN per kind that lists any. */
+function perKindFunction(p: Protocol, schema: string, what: string, name: string, pick: (k: PlanKind) => string[] | null, otherwise: string, comment: string) {
+  const whens = kinds(p)
+    .map(({ type, kind }) => ({ type, kind, names: pick(kind) }))
+    .filter((x) => x.names !== null)
+    .map((x) => `        WHEN p_job_type = ${sqlString(x.type.name)} AND p_kind IS NOT DISTINCT FROM ${sqlString(x.kind.kind)} THEN ${sqlArray(x.names!)}`)
+    .join('\n');
+  const params: [string, string][] = [
+    ['p_job_type', 'text'],
+    ['p_kind', 'text'],
+  ];
+  return textArrayFunction(schema, what, name, params, `SELECT CASE\n${whens}\n${otherwise ? `        ELSE ${otherwise}\n` : ''}    END`, comment);
 }
 
 export function emitResultRequiredSql(p: Protocol, schema: string): string {
-  const whens = kinds(p)
-    .map(({ type, kind }) => ({ type, kind, req: kind.result.fields.filter((f) => f.required).map((f) => f.name) }))
-    .filter((x) => x.req.length > 0)
-    .map((x) => `        WHEN p_job_type = ${sqlString(x.type.name)} AND p_kind IS NOT DISTINCT FROM ${sqlString(x.kind.kind)} THEN ${sqlArray(x.req)}`)
-    .join('\n');
-  return `${sqlHead('The result fields complete_job requires, per job type and plan kind, in the order they are reported missing.')}
-CREATE OR REPLACE FUNCTION ${schema}._job_result_required(p_job_type text, p_kind text)
-RETURNS text[]
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE
-${whens}
-        ELSE ARRAY[]::text[]
-    END
-$$;
-
-COMMENT ON FUNCTION ${schema}._job_result_required(text, text) IS
-'Internal (generated from codegen/protocol.ts): the result fields a job of this type and plan kind must report, in order; the _apply_*_result functions refuse a result lacking any (22023). Empty for others.';
-`;
+  return perKindFunction(
+    p,
+    schema,
+    'The result fields complete_job requires, per job type and plan kind, in the order they are reported missing.',
+    '_job_result_required',
+    (k) => {
+      const req = k.result.fields.filter((f) => f.required).map((f) => f.name);
+      return req.length ? req : null;
+    },
+    'ARRAY[]::text[]',
+    'the result fields a job of this type and plan kind must report, in order; the _apply_*_result functions refuse a result lacking any (22023). Empty for others.',
+  );
 }
 
 export function emitPlanRequiredSql(p: Protocol, schema: string): string {
-  const whens = kinds(p)
-    .map(({ type, kind }) => `        WHEN p_job_type = ${sqlString(type.name)} AND p_kind IS NOT DISTINCT FROM ${sqlString(kind.kind)} THEN ${sqlArray(kind.plan.fields.filter((f) => !f.type.optional).map((f) => f.name))}`)
-    .join('\n');
-  return `${sqlHead('The plan keys the agent cannot do without, per job type and plan kind (null may be a value).')}
-CREATE OR REPLACE FUNCTION ${schema}._job_plan_required(p_job_type text, p_kind text)
-RETURNS text[]
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE
-${whens}
-    END
-$$;
-
-COMMENT ON FUNCTION ${schema}._job_plan_required(text, text) IS
-'Internal (generated from codegen/protocol.ts): the top-level keys a plan of this job type and kind must carry (the agent refuses it otherwise); NULL for an unknown type or kind. The SQL that queues jobs is tested against it.';
-`;
+  return perKindFunction(
+    p,
+    schema,
+    'The plan keys the agent cannot do without, per job type and plan kind (null may be a value).',
+    '_job_plan_required',
+    (k) => k.plan.fields.filter((f) => !f.type.optional).map((f) => f.name),
+    '',
+    'the top-level keys a plan of this job type and kind must carry (the agent refuses it otherwise); NULL for an unknown type or kind. The SQL that queues jobs is tested against it.',
+  );
 }
 
 export function emitApplyResultSql(p: Protocol, schema: string): string {
