@@ -7,6 +7,8 @@ import { emitCatalogMigration } from './emit/ddl.js';
 import { emitCurrentView, emitHashKeyFunction, emitLoader } from './emit/sql-objects.js';
 import { emitConventions, emitKysely, emitZod } from './emit/typescript.js';
 import { model } from './model.js';
+import { emitApplyResultSql, emitJobTypes, emitJobTypesSql, emitPlanRequiredSql, emitProtocolDoc, emitProtocolZod, emitResultRequiredSql } from './emit/protocol.js';
+import { protocol } from './protocol.js';
 
 // --root DIR checks or writes another checkout (the drift test uses a copy).
 const rootArg = process.argv.indexOf('--root');
@@ -26,6 +28,14 @@ export function generatedFiles(): Map<string, string> {
   files.set('src/generated/database.ts', emitKysely(model));
   files.set('src/generated/schemas.ts', emitZod(model));
   files.set('src/generated/conventions.ts', emitConventions());
+  // The job contract (codegen/protocol.ts).
+  files.set('src/generated/job-types.ts', emitJobTypes(protocol));
+  files.set('src/generated/protocol.ts', emitProtocolZod(protocol));
+  files.set('sql/00-generated/protocol/_job_types.sql', emitJobTypesSql(protocol, model.schema));
+  files.set('sql/00-generated/protocol/_job_plan_required.sql', emitPlanRequiredSql(protocol, model.schema));
+  files.set('sql/00-generated/protocol/_job_result_required.sql', emitResultRequiredSql(protocol, model.schema));
+  files.set('sql/00-generated/protocol/_apply_job_result.sql', emitApplyResultSql(protocol, model.schema));
+  files.set('src/agent/PROTOCOL-jobs.md', emitProtocolDoc(protocol));
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -64,7 +74,7 @@ function main() {
   }
   if (check) {
     if (drift.length) {
-      console.error(`codegen:check: ${drift.length} generated file(s) drift from codegen/model.ts:\n  ${drift.join('\n  ')}\nRun: npm run codegen`);
+      console.error(`codegen:check: ${drift.length} generated file(s) drift from codegen/model.ts or codegen/protocol.ts:\n  ${drift.join('\n  ')}\nRun: npm run codegen`);
       process.exit(1);
     }
     console.log(`codegen:check: ${files.size} generated files match the model`);

@@ -22,14 +22,15 @@ BEGIN
             USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';
     END IF;
     IF p_job_types IS NOT NULL THEN
+        -- The job types come from codegen/protocol.ts (sql/00-generated/protocol/_job_types.sql).
         IF cardinality(p_job_types) = 0 THEN
             RAISE EXCEPTION 'claim_job: p_job_types is empty'
-                USING ERRCODE = '22023', HINT = 'Pass NULL for every type, or some of BACKUP, VERIFY, RESTORE, DELETE.';
+                USING ERRCODE = '22023', HINT = format('Pass NULL for every type, or some of %s.', array_to_string(backup_mgmt._job_types(), ', '));
         END IF;
         FOREACH v_type IN ARRAY p_job_types LOOP
-            IF v_type IS NULL OR v_type NOT IN ('BACKUP', 'VERIFY', 'RESTORE', 'DELETE') THEN
+            IF v_type IS NULL OR NOT v_type = ANY (backup_mgmt._job_types()) THEN
                 RAISE EXCEPTION 'claim_job: unknown job type %', coalesce(quote_literal(v_type), 'NULL')
-                    USING ERRCODE = '22023', HINT = 'Job types: BACKUP, VERIFY, RESTORE, DELETE.';
+                    USING ERRCODE = '22023', HINT = format('Job types: %s.', array_to_string(backup_mgmt._job_types(), ', '));
             END IF;
         END LOOP;
     END IF;

@@ -7,8 +7,9 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
--- Applies the result to the catalog through the handler of the job type
--- (BACKUP: _apply_backup_result, or _apply_incremental_result for plan kind
+-- Applies the result to the catalog through the handler of the job type and
+-- plan kind (_apply_job_result, generated from codegen/protocol.ts: BACKUP:
+-- _apply_backup_result, or _apply_incremental_result for plan kind
 -- incremental; VERIFY: _apply_verify_result; RESTORE: _apply_restore_result;
 -- DELETE: _apply_delete_result, sql/60-retention),
 -- then marks the job SUCCEEDED. A malformed result is refused (22023) and nothing is written;
@@ -32,23 +33,8 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = left(p_result::text, 200), HINT = 'See src/agent/PROTOCOL.md.';
     END IF;
 
-    CASE v_job.job_type
-        WHEN 'BACKUP' THEN
-            IF v_job.plan->>'kind' = 'incremental' THEN
-                PERFORM backup_mgmt._apply_incremental_result(v_job, p_result, p_agent_id);
-            ELSE
-                PERFORM backup_mgmt._apply_backup_result(v_job, p_result, p_agent_id);
-            END IF;
-        WHEN 'VERIFY' THEN
-            PERFORM backup_mgmt._apply_verify_result(v_job, p_result, p_agent_id);
-        WHEN 'RESTORE' THEN
-            PERFORM backup_mgmt._apply_restore_result(v_job, p_result, p_agent_id);
-        WHEN 'DELETE' THEN
-            PERFORM backup_mgmt._apply_delete_result(v_job, p_result, p_agent_id);
-        ELSE
-            RAISE EXCEPTION 'complete_job: results of % jobs are not supported yet', v_job.job_type
-                USING ERRCODE = '0A000', HINT = 'Only BACKUP, VERIFY, RESTORE and DELETE jobs can complete.';
-    END CASE;
+    -- Generated from codegen/protocol.ts (sql/00-generated/protocol/_apply_job_result.sql).
+    PERFORM backup_mgmt._apply_job_result(v_job, p_result, p_agent_id);
 
     UPDATE backup_mgmt.job AS j
        SET status = 'SUCCEEDED', lease_expires_at = NULL, finished_at = now(), result = p_result, last_error = NULL

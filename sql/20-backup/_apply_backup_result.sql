@@ -44,9 +44,7 @@ BEGIN
 
     -- Presence first, so the error names every missing field at once.
     v_missing := ARRAY(
-        SELECT k FROM unnest(ARRAY['repository_path', 'system_identifier', 'backup_size_bytes', 'compressed_size_bytes',
-                                   'start_lsn', 'stop_lsn', 'timeline_id', 'start_wal_file', 'stop_wal_file',
-                                   'pg_version', 'pg_version_num', 'manifest_sha256', 'stored_files']) WITH ORDINALITY AS u (k, n)
+        SELECT k FROM unnest(backup_mgmt._job_result_required('BACKUP', 'full')) WITH ORDINALITY AS u (k, n)
          WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
          ORDER BY n);
     IF v_verify_requested AND jsonb_typeof(p_result->'verification') IS DISTINCT FROM 'object' THEN

@@ -45,8 +45,7 @@ BEGIN
     v_timeline := (v_plan->>'timeline_id')::integer;
 
     v_missing := ARRAY(
-        SELECT k FROM unnest(ARRAY['stop_lsn', 'stop_wal_file', 'stop_time', 'next_xid', 'changes_captured',
-                                   'wal_files_checked', 'verification']) WITH ORDINALITY AS u (k, n)
+        SELECT k FROM unnest(backup_mgmt._job_result_required('BACKUP', 'incremental')) WITH ORDINALITY AS u (k, n)
          WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
          ORDER BY n);
     IF cardinality(v_missing) > 0 THEN

@@ -30,7 +30,7 @@ DECLARE
     v_kept boolean;
 BEGIN
     v_missing := ARRAY(
-        SELECT k FROM unnest(ARRAY['restore_directory', 'recovery_duration_seconds', 'validation']) WITH ORDINALITY AS u (k, n)
+        SELECT k FROM unnest(backup_mgmt._job_result_required('RESTORE', 'restore')) WITH ORDINALITY AS u (k, n)
          WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
          ORDER BY n);
     IF cardinality(v_missing) > 0 THEN

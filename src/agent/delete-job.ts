@@ -9,61 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { exists, fsyncDir, mkdirDurable } from '../storage/fsync.js';
 import { backupDir, HISTORY_DIR, parseStoredWalName, resolveInsideRoot, systemDir, walRoot } from '../storage/layout.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
-import { absolutePath, parsePlan, type JobRow } from './protocol.js';
-
-const HK = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits');
-const BK = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'backup key must be a safe directory name');
-const SEGMENT = z.string().regex(/^[0-9A-F]{24}$/, 'expected a WAL segment name');
-const SYSID = z.string().regex(/^[0-9]{1,20}$/, 'expected a decimal system identifier');
-
-export const DeletePlan = z
-  .object({
-    kind: z.literal('delete'),
-    backup_hk: HK.nullable(),
-    backup_bk: BK.nullable(),
-    system_identifier: SYSID,
-    repository_root: absolutePath,
-    repository_path: absolutePath.nullable(),
-    dependents: z.array(z.object({ backup_hk: HK, backup_bk: BK }).loose()).default([]),
-    wal_purge: z
-      .object({ system_identifier: SYSID, timeline: z.number().int().min(1).max(0xffffffff), before_segment: SEGMENT })
-      .loose()
-      .nullable()
-      .default(null),
-  })
-  .loose()
-  .refine((p) => (p.backup_hk === null) === (p.backup_bk === null) && (p.backup_bk === null) === (p.repository_path === null), {
-    message: 'backup_hk, backup_bk and repository_path are all given or all null',
-  })
-  .refine((p) => p.backup_bk !== null || p.wal_purge !== null, { message: 'nothing to delete: no backup and no wal_purge' })
-  .refine((p) => p.wal_purge === null || p.wal_purge.system_identifier === p.system_identifier, {
-    message: 'wal_purge.system_identifier differs from system_identifier',
-  })
-  .refine((p) => p.wal_purge === null || parseInt(p.wal_purge.before_segment.slice(0, 8), 16) === p.wal_purge.timeline, {
-    message: 'wal_purge.before_segment is not on wal_purge.timeline',
-  });
-export type DeletePlan = z.infer<typeof DeletePlan>;
-
-/** complete_job result of a DELETE job. */
-export interface DeleteJobResult {
-  backup: {
-    repository_path: string;
-    /** false: the directory was gone already (a retry after a crash, or removed by hand). */
-    removed: boolean;
-    /** Leftovers of this backup in trash/ that were removed (a crashed attempt's rename). */
-    trash_removed: number;
-  } | null;
-  wal: {
-    timeline: number;
-    before_segment: string;
-    files_removed: number;
-    stored_bytes_removed: number;
-  } | null;
-}
+import { DeletePlan, parsePlan, type DeleteJobResult, type JobRow } from './protocol.js';
 
 /** Test hook: BACKUP_MGMT_TEST_CRASH_AFTER=delete-rename kills the agent between rename and removal. */
 const CRASH_HOOK = 'BACKUP_MGMT_TEST_CRASH_AFTER';

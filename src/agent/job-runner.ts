@@ -1,5 +1,6 @@
 // Runs one claimed job: picks the executor, then reports the outcome through
 // complete_job / fail_job / release_job exactly once.
+import { JOB_TYPES } from '../generated/job-types.js';
 import { runFullBackup } from './backup-job.js';
 import { runIncrementalBackup } from './incremental-job.js';
 import { runDelete } from './delete-job.js';
@@ -12,8 +13,24 @@ import { runRestore } from './restore-job.js';
 import type { AgentSql, JobType } from './sql.js';
 import { runVerify } from './verify-job.js';
 
+/**
+ * The executor of each job type of codegen/protocol.ts: a job type added
+ * there does not compile here until it has one.
+ */
+const EXECUTORS: Record<JobType, (ctx: JobContext, job: JobRow) => Promise<JobOutcome>> = {
+  BACKUP: async (ctx, job) => {
+    const kind = job.plan.kind;
+    if (kind !== 'full' && kind !== 'incremental') throw new JobFailure(`this agent cannot run backups of kind ${JSON.stringify(kind)}`);
+    const facts = await ctx.sql.serverFacts();
+    return kind === 'full' ? runFullBackup(ctx, job, facts) : runIncrementalBackup(ctx, job, facts);
+  },
+  VERIFY: runVerify,
+  RESTORE: runRestore,
+  DELETE: runDelete,
+};
+
 /** The job types this agent can execute; claim_job is asked for these only. */
-export const SUPPORTED_JOB_TYPES: readonly JobType[] = ['BACKUP', 'VERIFY', 'RESTORE', 'DELETE'];
+export const SUPPORTED_JOB_TYPES: readonly JobType[] = JOB_TYPES.filter((t) => t in EXECUTORS);
 
 export interface RunnerDeps {
   sql: AgentSql;
@@ -25,16 +42,9 @@ export interface RunnerDeps {
 }
 
 async function execute(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
-  if (job.job_type === 'VERIFY') return runVerify(ctx, job);
-  if (job.job_type === 'RESTORE') return runRestore(ctx, job);
-  if (job.job_type === 'DELETE') return runDelete(ctx, job);
-  if (job.job_type === 'BACKUP') {
-    const kind = job.plan.kind;
-    if (kind !== 'full' && kind !== 'incremental') throw new JobFailure(`this agent cannot run backups of kind ${JSON.stringify(kind)}`);
-    const facts = await ctx.sql.serverFacts();
-    return kind === 'full' ? runFullBackup(ctx, job, facts) : runIncrementalBackup(ctx, job, facts);
-  }
-  throw new JobFailure(`this agent does not run ${job.job_type} jobs`);
+  const executor = Object.hasOwn(EXECUTORS, job.job_type) ? EXECUTORS[job.job_type] : undefined;
+  if (!executor) throw new JobFailure(`this agent does not run ${job.job_type} jobs`);
+  return executor(ctx, job);
 }
 
 const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);

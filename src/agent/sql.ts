@@ -1,9 +1,10 @@
 // The agent's calls into backup_mgmt (PROTOCOL.md), one method per function.
 // The agent never touches catalog tables itself.
 import pg from 'pg';
+import type { JobType } from '../generated/job-types.js';
 import { JobRow, type WalRegistration } from './protocol.js';
 
-export type JobType = 'BACKUP' | 'VERIFY' | 'RESTORE' | 'DELETE';
+export type { JobType };
 
 export interface ServerFacts {
   systemIdentifier: string;

@@ -1,11 +1,13 @@
 // Row types of what the client reads. backup_list (a hand-written view, see
 // src/agent/PROTOCOL.md) joins the generated current-row views and the job
 // queue, so its type is assembled from the generated ones.
+import type { JobType } from '../generated/job-types.js';
 import type { Database, BackupExecutionCurrent, BackupLsnCurrent, BackupStorageCurrent, RecoveryOperationCurrent } from '../generated/database.js';
 
 export type BackupStatus = BackupExecutionCurrent['backup_status'];
 export type VerificationStatus = NonNullable<BackupExecutionCurrent['verification_status']>;
-export type JobType = 'BACKUP' | 'VERIFY' | 'RESTORE' | 'DELETE';
+/** Generated from codegen/protocol.ts. */
+export type { JobType };
 
 /** One row of backup_mgmt.backup_list; int8 and numeric columns arrive as strings. */
 export type BackupListRow = Pick<

@@ -1,6 +1,8 @@
 // The SQL side of src/agent/PROTOCOL.md: the test plays the agent by calling
 // agent_register, claim_job, job_progress, complete_job, fail_job, ... directly.
 import { describe, expect, it } from 'vitest';
+import { protocol } from '../../codegen/protocol.js';
+import { FullBackupPlan, VerifyPlan } from '../../src/agent/protocol.js';
 import { REPO, SYSID, type Job, fullBackupResult, sleep, sqlError, sqlState, usePack } from './helpers.js';
 
 const pack = usePack();
@@ -56,6 +58,41 @@ describe('registration and liveness', () => {
     await db.registerAgent();
     expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.claim_job('agent-1', '{}')`))).toBe('22023');
     expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.claim_job('agent-1', '{BACKUP,COFFEE}')`))).toBe('22023');
+  });
+});
+
+describe('the job contract (codegen/protocol.ts)', () => {
+  it('job types come from the model: claim_job and the job table follow _job_types()', async () => {
+    const db = await pack.freshDb();
+    const names = protocol.jobTypes.map((t) => t.name);
+    expect(await db.one(`SELECT backup_mgmt._job_types() AS t`)).toEqual({ t: names });
+    await db.registerAgent();
+    const e = await sqlError(db.q(`SELECT * FROM backup_mgmt.claim_job('agent-1', '{BACKUP,COFFEE}')`));
+    expect([e.code, e.hint]).toEqual(['22023', `Job types: ${names.join(', ')}.`]);
+    const bad = await sqlError(
+      db.q(`INSERT INTO backup_mgmt.job (job_type, subject_hk, plan) VALUES ('COFFEE', sha256('x'::bytea), '{}')`),
+    );
+    expect([bad.code, bad.constraint]).toEqual(['23514', 'chk_job_type']);
+  });
+
+  it('the plans SQL writes carry every key the model requires and parse with the agent\'s schemas', async () => {
+    const db = await pack.freshDb();
+    await db.registerAgent();
+    const backup = await db.createFullBackup();
+    const job = await db.jobFor(backup.backup_id);
+    const required = async (type: string, kind: string) =>
+      (await db.one<{ k: string[] }>(`SELECT backup_mgmt._job_plan_required($1, $2) AS k`, [type, kind])).k;
+    expect(await required('BACKUP', 'full')).toContain('repository_root');
+    for (const k of await required('BACKUP', 'full')) expect(job.plan).toHaveProperty(k);
+    expect(FullBackupPlan.safeParse(job.plan).success).toBe(true);
+
+    const claimed = (await db.claim())!;
+    await db.complete(claimed, fullBackupResult(claimed.plan));
+    await db.q(`SELECT backup_mgmt.verify_backup_integrity($1)`, [backup.backup_id]);
+    const verify = await db.jobFor(backup.backup_id, 'VERIFY');
+    for (const k of await required('VERIFY', 'verify')) expect(verify.plan).toHaveProperty(k);
+    expect(VerifyPlan.safeParse(verify.plan).success).toBe(true);
+    expect(await required('VERIFY', 'no such kind')).toBeNull();
   });
 });
 

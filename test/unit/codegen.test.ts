@@ -2,7 +2,7 @@
 // an edited output, a missing one, or a stale extra file.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,18 +14,49 @@ const repo = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'bm-codegen-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function check(root: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'codegen/generate.ts'), '--check', '--root', root], {
-    encoding: 'utf8',
-    cwd: repo,
-  });
+function generate(root: string, opts: { check?: boolean; codegen?: string } = {}) {
+  const args = [join(opts.codegen ?? join(repo, 'codegen'), 'generate.ts'), ...(opts.check === false ? [] : ['--check']), '--root', root];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', cwd: repo });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
+const check = (root: string) => generate(root);
 
 function copyOfGenerated(name: string): string {
   const root = join(work, name);
-  for (const dir of ['migrations', 'sql/00-generated', 'src/generated']) cpSync(join(repo, dir), join(root, dir), { recursive: true });
+  for (const dir of ['migrations', 'sql/00-generated', 'src/generated', 'src/agent/PROTOCOL-jobs.md']) cpSync(join(repo, dir), join(root, dir), { recursive: true });
   return root;
+}
+
+/** A job type as a developer would add it: one entry in codegen/protocol.ts. */
+const VACUUM_JOB = `    {
+      name: 'VACUUM',
+      meaning: 'tidy the repository',
+      executor: 'src/agent/vacuum-job.ts',
+      kinds: [
+        {
+          kind: 'vacuum',
+          planName: 'VacuumPlan',
+          resultName: 'VacuumJobResult',
+          queuedBy: 'vacuum_repository',
+          applyResult: '_apply_vacuum_result',
+          docSection: 'VACUUM job',
+          plan: { fields: [f('kind', v.literal('vacuum'), 'plan kind'), f('repository_root', absPath, 'the repository')] },
+          result: { fields: [f('files_removed', v.number, 'how many', { required: true })] },
+        },
+      ],
+    },
+`;
+
+/** A copy of codegen/ whose protocol model has the VACUUM job type. */
+function codegenWithVacuum(): string {
+  const dir = join(work, 'codegen-vacuum', 'codegen');
+  cpSync(join(repo, 'codegen'), dir, { recursive: true });
+  const file = join(dir, 'protocol.ts');
+  const model = readFileSync(file, 'utf8');
+  const at = model.indexOf("    {\n      name: 'DELETE',");
+  expect(at).toBeGreaterThan(0);
+  writeFileSync(file, model.slice(0, at) + VACUUM_JOB + model.slice(at));
+  return dir;
 }
 
 describe('codegen', () => {
@@ -54,6 +85,59 @@ describe('codegen', () => {
     expect(r3.code).toBe(1);
     expect(r3.out).toContain('stale: sql/00-generated/loaders/old_s_load.sql');
   });
+
+  it('a changed protocol model makes codegen:check fail; a new job type is one model edit, and the agent needs its executor', () => {
+    const codegen = codegenWithVacuum();
+    const drift = generate(repo, { codegen });
+    expect(drift.code).toBe(1);
+    for (const f of [
+      'src/generated/job-types.ts',
+      'src/generated/protocol.ts',
+      'sql/00-generated/protocol/_job_types.sql',
+      'sql/00-generated/protocol/_job_plan_required.sql',
+      'sql/00-generated/protocol/_job_result_required.sql',
+      'sql/00-generated/protocol/_apply_job_result.sql',
+      'src/agent/PROTOCOL-jobs.md',
+    ]) expect(drift.out).toContain(`differs: ${f}`);
+
+    // Regenerating from that one edit rewrites the contract's outputs and nothing else (no migration).
+    const root = copyOfGenerated('vacuum');
+    const written = generate(root, { codegen, check: false });
+    expect(written.code).toBe(0);
+    expect(written.out.trim().split('\n').sort()).toEqual([
+      'wrote sql/00-generated/protocol/_apply_job_result.sql',
+      'wrote sql/00-generated/protocol/_job_plan_required.sql',
+      'wrote sql/00-generated/protocol/_job_result_required.sql',
+      'wrote sql/00-generated/protocol/_job_types.sql',
+      'wrote src/agent/PROTOCOL-jobs.md',
+      'wrote src/generated/job-types.ts',
+      'wrote src/generated/protocol.ts',
+    ]);
+    const read = (f: string) => readFileSync(join(root, f), 'utf8');
+    expect(read('src/generated/job-types.ts')).toContain("JOB_TYPES = ['BACKUP', 'VERIFY', 'RESTORE', 'VACUUM', 'DELETE'] as const");
+    expect(read('sql/00-generated/protocol/_job_types.sql')).toContain("ARRAY['BACKUP', 'VERIFY', 'RESTORE', 'VACUUM', 'DELETE']::text[]");
+    expect(read('sql/00-generated/protocol/_job_result_required.sql')).toContain("p_job_type = 'VACUUM' AND p_kind IS NOT DISTINCT FROM 'vacuum' THEN ARRAY['files_removed']::text[]");
+    expect(read('sql/00-generated/protocol/_apply_job_result.sql')).toMatch(/WHEN 'VACUUM' THEN\s+PERFORM backup_mgmt\._apply_vacuum_result\(p_job, p_result, p_agent_id\);/);
+    expect(read('src/generated/protocol.ts')).toContain('export const VacuumPlan = z');
+    expect(read('src/generated/protocol.ts')).toContain('export interface VacuumJobResult {');
+    expect(read('src/agent/PROTOCOL-jobs.md')).toContain('## VACUUM, plan kind `vacuum`');
+
+    // The agent does not compile until the new type has an executor (EXECUTORS in job-runner.ts).
+    const project = join(work, 'compile');
+    cpSync(join(repo, 'src'), join(project, 'src'), { recursive: true });
+    cpSync(join(root, 'src/generated'), join(project, 'src/generated'), { recursive: true });
+    symlinkSync(join(repo, 'node_modules'), join(project, 'node_modules'));
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, noEmit: true, types: ['node'] },
+        files: ['src/agent/job-runner.ts'],
+      }),
+    );
+    const tsc = spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(project, 'tsconfig.json')], { encoding: 'utf8', cwd: project });
+    expect(tsc.status).not.toBe(0);
+    expect(`${tsc.stdout}${tsc.stderr}`).toMatch(/src\/agent\/job-runner\.ts.*Property 'VACUUM' is missing/s);
+  }, 180_000);
 
   it('model covers the seed: 9 tables named as in seed 001 and at least 15 indexes', () => {
     const tables = [...model.hubs, ...model.satellites, ...model.links].map((t) => t.name);
