@@ -77,14 +77,16 @@ describe('create_full_backup', () => {
     expect(plain).toMatchObject({ backup_status: 'PENDING', verification_status: 'SKIPPED' });
     const job = await db.jobFor(plain.backup_id);
     expect(job.max_attempts).toBe(5);
+    // A location names the repository it lies in; the sub-directory is a label.
     expect(job.plan).toMatchObject({
-      repository_root: '/srv/b/nightly/full',
+      repository_root: '/srv/b',
       compression: { enabled: false, method: null, level: null, workers: null },
       verify: false,
       max_rate: '50M',
     });
     const sat = await db.current(plain.backup_id);
-    expect(sat).toMatchObject({ compression_algorithm: null, backup_location: '/srv/b/nightly/full', max_retries: 4 });
+    expect(sat).toMatchObject({ compression_algorithm: null, backup_location: '/srv/b', max_retries: 4 });
+    expect(sat.additional_metadata).toMatchObject({ location: '/srv/b/nightly/full' });
     expect(sat.retention_period).toMatchObject({ days: 30 });
 
     // No live agent: one zstd worker.
