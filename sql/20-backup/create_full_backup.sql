@@ -28,6 +28,7 @@ AS $$
 DECLARE
     v_storage text;
     v_root text;
+    v_location text;
     v_existing bytea;
     v_bk text;
     v_hk bytea;
@@ -60,17 +61,9 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Use ''LOCAL''.';
     END IF;
 
-    IF p_backup_location IS NULL THEN
-        v_root := backup_mgmt._default_repository_root();
-        IF v_root IS NULL THEN
-            RAISE EXCEPTION 'create_full_backup: no backup repository is known'
-                USING ERRCODE = '55000',
-                      DETAIL = 'p_backup_location is NULL, setting repository.root is unset and no agent has registered.',
-                      HINT = 'start `backup-mgmt agent` or set repository.root (SELECT backup_mgmt.set_setting(''repository.root'', ''/path''))';
-        END IF;
-    ELSE
-        v_root := backup_mgmt.validate_repository_path(p_backup_location);
-    END IF;
+    -- The location names a repository; a sub-directory is only a label.
+    SELECT r.repository_root, r.location INTO v_root, v_location
+      FROM backup_mgmt._resolve_repository(p_backup_location, 'create_full_backup') AS r;
 
     -- (7346221, 1): the full-backup request lock, held to the end of the
     -- transaction so the next caller sees this request. Outside READ COMMITTED
@@ -154,7 +147,9 @@ BEGIN
         'retry_count', 0,
         'max_retries', v_max_attempts - 1,
         'backup_priority', 5,
-        'additional_metadata', jsonb_build_object('job_id', v_job_id)), 'backup_mgmt.create_full_backup');
+        'additional_metadata', jsonb_build_object('job_id', v_job_id)
+                               || CASE WHEN v_location <> v_root THEN jsonb_build_object('location', v_location) ELSE '{}' END),
+        'backup_mgmt.create_full_backup');
 
     PERFORM pg_notify('backup_mgmt_jobs', v_job_id::text);
     RETURN QUERY SELECT * FROM backup_mgmt._backup_status_row(v_hk);
@@ -162,4 +157,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.create_full_backup(bytea, text, varchar, boolean, boolean) IS
-'Queues a physical full backup (pg_basebackup by the agent) and returns its row with status PENDING; backup_mgmt.await_backup() waits for the outcome. p_tenant_hk must be NULL (0A000: a physical backup cannot be tenant-scoped); p_storage_type LOCAL only (0A000 for S3/GCS/AZURE/NFS); p_backup_location NULL = setting repository.root, else the newest live agent''s repository root (55000 if none is known), otherwise a directory inside the repository roots (22023, see validate_repository_path). p_verify_backup false = verification_status SKIPPED. Concurrency: requests are serialised by a transaction-level advisory lock; if a full system backup with the same repository root, compression and verification options is already queued (PENDING, not started), its row is returned and nothing new is queued; if one is RUNNING, a new one is queued and starts after it (claim_job runs one backup at a time). Hence any number of concurrent identical calls leaves at most one backup running and one pending, every caller gets a row, nothing is duplicated. The lock is held until the caller commits; call it in READ COMMITTED (the default): in REPEATABLE READ or SERIALIZABLE a request that would have to wait for another gets SQLSTATE 40001 (retry).';
+'Queues a physical full backup (pg_basebackup by the agent) and returns its row with status PENDING; backup_mgmt.await_backup() waits for the outcome. p_tenant_hk must be NULL (0A000: a physical backup cannot be tenant-scoped); p_storage_type LOCAL only (0A000 for S3/GCS/AZURE/NFS); p_backup_location names a repository: NULL = setting repository.root, else the newest live agent''s repository root (55000 if none is known); otherwise a directory inside a repository root (22023 if outside every root, inside a root''s <system identifier> directory or inside a stored backup, see validate_repository_path) means that root: the backup is stored under <root>/<system identifier>/backups/ beside the WAL, backup_location is the root and a sub-directory given is kept as additional_metadata.location. p_verify_backup false = verification_status SKIPPED. Concurrency: requests are serialised by a transaction-level advisory lock; if a full system backup with the same repository root, compression and verification options is already queued (PENDING, not started), its row is returned and nothing new is queued; if one is RUNNING, a new one is queued and starts after it (claim_job runs one backup at a time). Hence any number of concurrent identical calls leaves at most one backup running and one pending, every caller gets a row, nothing is duplicated. The lock is held until the caller commits; call it in READ COMMITTED (the default): in REPEATABLE READ or SERIALIZABLE a request that would have to wait for another gets SQLSTATE 40001 (retry).';

@@ -28,6 +28,8 @@ AS $$
 -- second (as create_full_backup does).
 DECLARE
     v_root text;
+    v_location text;
+    v_chain_root text;
     v_sysid text := (SELECT c.system_identifier::text FROM pg_control_system() AS c);
     v_timeline integer;
     v_parent bytea;
@@ -51,17 +53,9 @@ BEGIN
                   HINT = 'Pass p_tenant_hk => NULL for a system-wide backup; tenant-scoped (logical) backups are not available yet.';
     END IF;
     PERFORM backup_mgmt._require_tenant_access(NULL, 'create_incremental_backup');
-    IF p_backup_location IS NULL THEN
-        v_root := backup_mgmt._default_repository_root();
-        IF v_root IS NULL THEN
-            RAISE EXCEPTION 'create_incremental_backup: no backup repository is known'
-                USING ERRCODE = '55000',
-                      DETAIL = 'p_backup_location is NULL, setting repository.root is unset and no agent has registered.',
-                      HINT = 'start `backup-mgmt agent` or set repository.root (SELECT backup_mgmt.set_setting(''repository.root'', ''/path''))';
-        END IF;
-    ELSE
-        v_root := backup_mgmt.validate_repository_path(p_backup_location);
-    END IF;
+    -- The location names a repository; a sub-directory is only a label.
+    SELECT r.repository_root, r.location INTO v_root, v_location
+      FROM backup_mgmt._resolve_repository(p_backup_location, 'create_incremental_backup') AS r;
     -- The timeline WAL is written to now.
     v_timeline := ('x' || lpad(left(pg_walfile_name(pg_current_wal_lsn()), 8), 16, '0'))::bit(64)::bigint::integer;
 
@@ -162,6 +156,17 @@ BEGIN
                                   CASE WHEN v_chain_full.files_present IS FALSE THEN ', files removed' ELSE '' END),
                   HINT = 'take a full backup first: SELECT * FROM backup_mgmt.create_full_backup()';
     END IF;
+    -- An incremental is WAL of its chain: it must name the repository its
+    -- chain's full backup is stored in, not another one.
+    SELECT st.repository_root INTO v_chain_root
+      FROM backup_mgmt.backup_storage_current AS st WHERE st.backup_hk = v_full;
+    IF p_backup_location IS NOT NULL AND v_chain_root IS NOT NULL AND v_chain_root <> v_root THEN
+        RAISE EXCEPTION 'create_incremental_backup: backup location % names repository %, but the chain of backup % is stored in repository %',
+                        quote_literal(v_location), quote_literal(v_root), v_par.backup_bk, quote_literal(v_chain_root)
+            USING ERRCODE = '22023',
+                  DETAIL = 'An incremental is a range of the WAL its chain''s full backup needs; both stay in one repository.',
+                  HINT = 'Pass NULL or a location inside ' || quote_literal(v_chain_root) || ', or take a full backup in the other repository first.';
+    END IF;
     -- Every incremental between the full backup and the parent.
     WITH RECURSIVE up (hk) AS (
         SELECT v_parent
@@ -243,7 +248,8 @@ BEGIN
         'max_retries', v_max_attempts - 1,
         'backup_priority', 5,
         'additional_metadata', jsonb_build_object('job_id', v_job_id, 'parent_backup_bk', v_par.backup_bk,
-                                                  'chain_full_backup_bk', v_chain_full.backup_bk)),
+                                                  'chain_full_backup_bk', v_chain_full.backup_bk)
+                               || CASE WHEN v_location <> v_root THEN jsonb_build_object('location', v_location) ELSE '{}' END),
         'backup_mgmt.create_incremental_backup');
 
     INSERT INTO backup_mgmt.backup_dependency_l (link_backup_dependency_hk, source_backup_hk, dependent_backup_hk, tenant_hk, record_source)
@@ -255,4 +261,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.create_incremental_backup(bytea, bytea, text) IS
-'Queues an incremental backup and returns (backup_id, backup_status PENDING, backup_size_bytes, base_backup_id = the parent, changes_captured). On PostgreSQL < 17 it is a WAL-range backup (method WAL_ARCHIVE): the agent switches the WAL segment, waits until it is archived, proves every segment from the chain''s full backup''s start segment to it present and intact, and reports the range; backup_size_bytes = changes_captured = WAL bytes from the parent''s stop LSN to the switch. Parent: p_base_backup_hk (a COMPLETED and VERIFIED full or incremental backup of this cluster on the current timeline, whose chain is sound: 55000 otherwise, P0002 if unknown), else the newest verified full backup or its newest verified incremental. No valid base: 55000 with the hint to take a full backup first. p_tenant_hk must be NULL (0A000); p_backup_location NULL = the configured repository, else inside a repository root (22023). Writes the backup_dependency_l link parent -> new. Concurrent identical calls coalesce onto the one still queued.';
+'Queues an incremental backup and returns (backup_id, backup_status PENDING, backup_size_bytes, base_backup_id = the parent, changes_captured). On PostgreSQL < 17 it is a WAL-range backup (method WAL_ARCHIVE): the agent switches the WAL segment, waits until it is archived, proves every segment from the chain''s full backup''s start segment to it present and intact, and reports the range; backup_size_bytes = changes_captured = WAL bytes from the parent''s stop LSN to the switch. Parent: p_base_backup_hk (a COMPLETED and VERIFIED full or incremental backup of this cluster on the current timeline, whose chain is sound: 55000 otherwise, P0002 if unknown), else the newest verified full backup or its newest verified incremental. No valid base: 55000 with the hint to take a full backup first. p_tenant_hk must be NULL (0A000); p_backup_location names a repository (see create_full_backup): NULL = the default repository, else the repository root the directory lies in (22023 outside every root, and 22023 if that is not the repository the chain''s full backup is stored in); a sub-directory is kept as additional_metadata.location. Writes the backup_dependency_l link parent -> new. Concurrent identical calls coalesce onto the one still queued.';

@@ -100,7 +100,7 @@ export class Agent {
   private heartbeating = false;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private repoRoot = '';
+  private repositoryRoot = '';
   private registration: Parameters<AgentSql['register']>[0] | undefined;
   private streamer: WalStreamer | undefined;
   private streamCheck: Promise<void> | undefined;
@@ -128,13 +128,13 @@ export class Agent {
   }
 
   get repository(): string {
-    return this.repoRoot;
+    return this.repositoryRoot;
   }
 
   async start(): Promise<void> {
     const { config } = this.opts;
     try {
-      this.repoRoot = await prepareRepository(config.repo);
+      this.repositoryRoot = await prepareRepository(config.repo);
       this.facts = await this.sql.serverFacts();
       const local = isLocalHost(config.databaseUrl);
       const cores = availableParallelism();
@@ -142,7 +142,7 @@ export class Agent {
         agentId: this.agentId,
         hostname: hostname(),
         pid: process.pid,
-        repositoryRoot: this.repoRoot,
+        repositoryRoot: this.repositoryRoot,
         restoreRoot: config.restoreRoot,
         info: {
           version: packageVersion(),
@@ -164,7 +164,7 @@ export class Agent {
       await this.pool.end().catch(() => {});
       throw explainStartupError(e);
     }
-    this.log('info', `agent ${this.agentId} registered (pid ${process.pid}, repository ${this.repoRoot}, system ${this.facts.systemIdentifier})`);
+    this.log('info', `agent ${this.agentId} registered (pid ${process.pid}, repository ${this.repositoryRoot}, system ${this.facts.systemIdentifier})`);
 
     this.listener = new JobListener(config.databaseUrl, this.log, () => this.notify());
     await this.listener.start();
@@ -173,7 +173,7 @@ export class Agent {
     // database) are driven from here; run_due_schedules() skips locked and
     // not-yet-due schedules, so pg_cron and several agents never double-run a slot.
     this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
-    this.registry = new WalRegistry(this.sql, this.repoRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
+    this.registry = new WalRegistry(this.sql, this.repositoryRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
     await this.syncRepository();
     // A periodic scan is skipped while one runs; a job's request queues behind it.
     let scans = 0;
@@ -221,9 +221,9 @@ export class Agent {
    * (a crash between the two). Neither stops the agent from starting.
    */
   private async syncRepository(): Promise<void> {
-    this.mirror = new RepositoryMirror(this.pool, this.repoRoot, this.facts!.systemIdentifier, (this.registration?.info.tools ?? {}) as Record<string, string | null>, this.log);
+    this.mirror = new RepositoryMirror(this.pool, this.repositoryRoot, this.facts!.systemIdentifier, (this.registration?.info.tools ?? {}) as Record<string, string | null>, this.log);
     try {
-      const s = await catalogSync(this.pool, this.repoRoot, { registerWal: false });
+      const s = await catalogSync(this.pool, this.repositoryRoot, { registerWal: false });
       const n = s.backups_imported + s.backups_updated + s.restore_points_imported + s.backups_missing + s.recoveries_recorded;
       if (n > 0) this.log('info', `catalog sync from the repository: ${JSON.stringify(s)}`);
     } catch (e) {
@@ -241,7 +241,7 @@ export class Agent {
         const { config } = this.opts;
         this.streamer = new WalStreamer({
           databaseUrl: config.databaseUrl,
-          repo: this.repoRoot,
+          repo: this.repositoryRoot,
           spoolDir: config.streamSpool,
           systemIdentifier: this.facts.systemIdentifier,
           segSize: this.facts.walSegmentSize,
@@ -298,7 +298,7 @@ export class Agent {
   private async checkPresence(): Promise<void> {
     if (!this.facts) return;
     try {
-      await checkStoredBackups(this.sql, this.repoRoot, this.log);
+      await checkStoredBackups(this.sql, this.repositoryRoot, this.log);
     } catch (e) {
       this.log('warn', `presence check of stored backups failed: ${errorText(e)}`);
     }
@@ -307,7 +307,7 @@ export class Agent {
       await sweep({
         sql: this.sql,
         agentId: this.agentId,
-        repositoryRoot: this.repoRoot,
+        repositoryRoot: this.repositoryRoot,
         systemIdentifier: this.facts.systemIdentifier,
         restoreRoots: [this.opts.config.restoreRoot, ...(restoreRoot ? [restoreRoot] : [])],
         log: this.log,

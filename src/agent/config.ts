@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { REPOSITORY_ENV, repositoryRootInput } from '../storage/repository-root.js';
 import { parseConnectionString } from './conninfo.js';
 
 export interface AgentFlags {
@@ -40,7 +41,7 @@ export const AgentConfigSchema = z.object({
         ctx.addIssue({ code: 'custom', message: `--database-url / DATABASE_URL: ${(e as Error).message}` });
       }
     }),
-  repo: path('the repository (--repo or BACKUP_MGMT_REPO)'),
+  repo: path(`the repository (--repo or ${REPOSITORY_ENV})`),
   restoreRoot: path('the restore root'),
   agentId: z
     .string()
@@ -62,7 +63,7 @@ export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
 /** Flags win over the environment; defaults are derived from the repository. */
 export function resolveAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const repo = flags.repo ?? env.BACKUP_MGMT_REPO;
+  const repo = repositoryRootInput(flags.repo, env);
   const raw = {
     databaseUrl: flags.databaseUrl ?? env.DATABASE_URL,
     repo,

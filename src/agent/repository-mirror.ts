@@ -38,12 +38,12 @@ export class RepositoryMirror {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly repoRoot: string,
+    private readonly repositoryRoot: string,
     private readonly systemIdentifier: string,
     private readonly tools: Record<string, string | null>,
     private readonly log: Logger,
   ) {
-    this.store = openRepository(repoRoot);
+    this.store = openRepository(repositoryRoot);
   }
 
   /**
@@ -63,7 +63,7 @@ export class RepositoryMirror {
   private async run(backupBk: string | null | undefined): Promise<number> {
     await this.store.ensureFormat();
     const r = await this.pool.query<{ m: CatalogMetadata }>('SELECT backup_mgmt.repository_metadata($1, $2, $3, $4) AS m', [
-      this.repoRoot,
+      this.repositoryRoot,
       this.systemIdentifier,
       backupBk ?? null,
       backupBk !== undefined,
@@ -71,7 +71,7 @@ export class RepositoryMirror {
     const m = r.rows[0]!.m;
     let written = 0;
     for (const b of m.backups) {
-      const path = relativeInside(this.repoRoot, b.repository_path);
+      const path = relativeInside(this.repositoryRoot, b.repository_path);
       if (path === undefined) continue;
       const { repository_path: _abs, ...rest } = b;
       const meta = BackupMetadata.parse({

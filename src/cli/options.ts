@@ -9,6 +9,9 @@ export interface CommonOptions {
 
 export const databaseUrlOption = () =>
   new Option('--database-url <url>', 'PostgreSQL connection string (default: $DATABASE_URL)');
+/** A location names the configured repository it lies in; a sub-directory is only a label (README "Repositories and locations"). */
+export const locationOption = () =>
+  new Option('--location <dir>', 'a directory inside a configured repository root: names that repository (default: the default repository)');
 export const jsonOption = () => new Option('--json', 'print machine-readable JSON instead of text');
 
 export function withCommon(cmd: Command): Command {

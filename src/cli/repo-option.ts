@@ -3,19 +3,22 @@
 // restore_command start the CLI once per WAL file, and loading zod costs
 // more than archiving a segment (measured here: ~0.4 s of a ~0.7 s start).
 import { Option } from 'commander';
-import { resolve } from 'node:path';
+import { RepositoryRootError, resolveRepositoryRoot } from '../storage/repository-root.js';
 import { CliError } from './errors.js';
 
-export const repoOption = () => new Option('--repo <dir>', 'repository root (default: $BACKUP_MGMT_REPO)');
+/** The one `--repo` option; commands may describe what it means for them. */
+export const repoOption = (description = 'repository root (default: $BACKUP_MGMT_REPO)') => new Option('--repo <dir>', description);
 export const systemIdentifierOption = () =>
   new Option('--system-identifier <id>', "the cluster's system identifier (default: taken from the file or the repository)");
 
 /** The repository as an absolute path (archive_command runs with cwd = the data directory). */
 export function resolveRepo(flag?: string): string {
-  const repo = flag ?? process.env.BACKUP_MGMT_REPO;
-  if (repo === undefined || repo === '') throw new CliError('repository: no repository: pass --repo or set BACKUP_MGMT_REPO', 2);
-  if (repo.includes('\0')) throw new CliError('repository: contains a NUL byte', 2);
-  return resolve(repo);
+  try {
+    return resolveRepositoryRoot(flag);
+  } catch (e) {
+    if (e instanceof RepositoryRootError) throw new CliError(`repository: ${e.message}`, 2);
+    throw e;
+  }
 }
 
 export function parseSystemIdentifier(flag?: string): string | undefined {

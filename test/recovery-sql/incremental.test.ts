@@ -60,6 +60,28 @@ describe('create_incremental_backup', () => {
     expect(await sqlState(incremental(db, null, '/elsewhere'))).toBe('22023');
   });
 
+  it('takes a location as the name of its repository and refuses one that is not its chain\'s', async () => {
+    const db = await pack.freshDb();
+    await db.registerAgent();
+    await db.q(`SELECT backup_mgmt.set_setting('repository.roots', '/srv/other')`);
+    await db.archive([1, 2, 3]);
+    await db.fullBackup({ startSeg: 2, stopSeg: 2, stopAt: 122 });
+
+    // The seed guide's '<root>/incremental/': the agent's repository, where its WAL is.
+    const other = await db.counts();
+    const elsewhere = await sqlError(incremental(db, null, '/srv/other/incremental'));
+    expect(elsewhere.code).toBe('22023');
+    expect(elsewhere.message).toMatch(/names repository '\/srv\/other'.*stored in repository/);
+    expect(await db.counts()).toEqual(other);
+
+    const r = await incremental(db, null, `${REPO}//incremental/`);
+    const job = (await db.claim(['BACKUP']))!;
+    expect(job.plan.repository_root).toBe(REPO);
+    const cur = await db.backup(r.backup_id);
+    expect(cur.backup_location).toBe(REPO);
+    expect(cur.additional_metadata).toMatchObject({ location: `${REPO}/incremental` });
+  });
+
   it('chains on the newest verified full backup, links it, and plans the WAL range', async () => {
     const db = await pack.freshDb();
     await db.registerAgent();

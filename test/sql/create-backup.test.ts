@@ -77,14 +77,16 @@ describe('create_full_backup', () => {
     expect(plain).toMatchObject({ backup_status: 'PENDING', verification_status: 'SKIPPED' });
     const job = await db.jobFor(plain.backup_id);
     expect(job.max_attempts).toBe(5);
+    // A location names the repository it lies in; the sub-directory is a label.
     expect(job.plan).toMatchObject({
-      repository_root: '/srv/b/nightly/full',
+      repository_root: '/srv/b',
       compression: { enabled: false, method: null, level: null, workers: null },
       verify: false,
       max_rate: '50M',
     });
     const sat = await db.current(plain.backup_id);
-    expect(sat).toMatchObject({ compression_algorithm: null, backup_location: '/srv/b/nightly/full', max_retries: 4 });
+    expect(sat).toMatchObject({ compression_algorithm: null, backup_location: '/srv/b', max_retries: 4 });
+    expect(sat.additional_metadata).toMatchObject({ location: '/srv/b/nightly/full' });
     expect(sat.retention_period).toMatchObject({ days: 30 });
 
     // No live agent: one zstd worker.
@@ -209,10 +211,12 @@ ORDER BY bes.backup_start_time DESC
 LIMIT 5;`);
     expect(status).toHaveLength(1);
     expect(status[0]).toMatchObject({ backup_status: 'PENDING', backup_size_bytes: null, verification_status: 'PENDING' });
-    expect((await db.jobFor(created!.backup_id)).plan.repository_root).toBe('/backup/full');
+    // '/backup/full/' names the repository /backup (WAL and backups together); 'full' is a label.
+    expect((await db.jobFor(created!.backup_id)).plan.repository_root).toBe('/backup');
+    expect((await db.current(created!.backup_id)).additional_metadata).toMatchObject({ location: '/backup/full' });
     // The seed's backup script calls the shortest form; with repository.root
-    // pointing at the same place it coalesces onto the queued request.
-    await db.q(`SELECT backup_mgmt.set_setting('repository.root', '/backup/full')`);
+    // naming the same repository it coalesces onto the queued request.
+    await db.q(`SELECT backup_mgmt.set_setting('repository.root', '/backup')`);
     const [short] = await db.q<{ create_full_backup: string }>('SELECT backup_mgmt.create_full_backup();');
     expect(short!.create_full_backup).toContain(created!.backup_id.toString('hex'));
     expect(short!.create_full_backup).toContain(',PENDING,,,PENDING,)');

@@ -6,6 +6,7 @@ import type { AgentFlags } from '../../agent/index.js';
 import type { MetricsFlags } from '../../agent/metrics.js';
 import { CliError } from '../errors.js';
 import { databaseUrlOption } from '../options.js';
+import { repoOption } from '../repo-option.js';
 
 /** Signals this close to the first are the same stop request (forwarded by runuser/su). */
 const REPEAT_MS = 5_000;
@@ -14,7 +15,7 @@ export function agentCommand(): Command {
   return new Command('agent')
     .description('run the agent that executes backup, verification and restore jobs')
     .addOption(databaseUrlOption())
-    .addOption(new Option('--repo <dir>', 'repository root (default: $BACKUP_MGMT_REPO); created if missing'))
+    .addOption(repoOption('repository root (default: $BACKUP_MGMT_REPO); created if missing'))
     .addOption(new Option('--restore-root <dir>', 'where restores go (default: $BACKUP_MGMT_RESTORE_ROOT or <repo>/../restores)'))
     .addOption(new Option('--agent-id <id>', 'identity in the catalog (default: $BACKUP_MGMT_AGENT_ID or the host name)'))
     .addOption(new Option('--pg-bindir <dir>', 'PostgreSQL binaries (default: $PG_BINDIR, pg_config --bindir, PATH)'))

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { printOrAwaitBackup } from '../backup-wait.js';
 import { withClient } from '../client.js';
 import { parseInput } from '../config.js';
-import { parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
+import { locationOption, parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
 
 interface Flags extends CommonOptions {
   base?: string;
@@ -18,7 +18,7 @@ interface Flags extends CommonOptions {
 export function incrementalCommand(): Command {
   return withCommon(new Command('incremental').description('queue an incremental backup (create_incremental_backup) and optionally wait for it'))
     .addOption(new Option('--base <id>', 'parent backup (hash key or business key; default: the latest valid chain)'))
-    .addOption(new Option('--location <dir>', 'repository inside a configured root (default: the repository)'))
+    .addOption(locationOption())
     .addOption(new Option('--wait', 'wait for the outcome, showing progress'))
     .addOption(timeoutOption())
     .addHelpText('after', '\nExit codes: 0 queued (or with --wait: COMPLETED and VERIFIED), 1 refused or not verified, 2 usage, 3 --wait timed out.')

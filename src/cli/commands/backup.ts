@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import type { BackupListRow } from '../../client/index.js';
 import { printOrAwaitBackup } from '../backup-wait.js';
 import { withClient } from '../client.js';
-import { parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
+import { locationOption, parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
 import { incrementalCommand } from './backup-incremental.js';
 
 interface Flags extends CommonOptions {
@@ -28,7 +28,7 @@ export function backupCommand(): Command {
     .addOption(new Option('--wait', 'wait for the outcome, showing progress'))
     .addOption(new Option('--no-verify', 'skip verification against the backup manifest'))
     .addOption(new Option('--no-compress', 'store the tar uncompressed'))
-    .addOption(new Option('--location <dir>', 'target inside a configured repository root (default: the repository)'))
+    .addOption(locationOption())
     .addOption(timeoutOption())
     .action(async (flags: Flags) => {
       const timeoutMs = parseTimeoutMs(flags.timeout);

@@ -12,6 +12,7 @@ import { CliError, describeError, EXIT_TIMEOUT, timeoutExit } from '../errors.js
 import { withCommon, type CommonOptions } from '../options.js';
 import { printJson } from '../output.js';
 import { recoveryProgressPrinter } from '../recovery-progress.js';
+import { repoOption } from '../repo-option.js';
 import { resolveTargetTime } from '../target-time.js';
 import { outcomeLine, planSummary, printRecovery, recoveryJson, windowLines } from '../recovery-view.js';
 import { parseTimeoutMs, timeoutOption } from './backup.js';
@@ -121,7 +122,7 @@ export function restoreCommand(): Command {
     .addOption(new Option('--no-approval', 'skip the second person (backup_mgmt_admin only)'))
     .addOption(new Option('--wait', 'wait for the outcome (approval included), showing progress'))
     .addOption(timeoutOption())
-    .addOption(new Option('--repo <dir>', 'disaster recovery: plan and restore from this repository alone, no database (--to is the new data directory)'))
+    .addOption(repoOption('disaster recovery: plan and restore from this repository alone, no database (--to is the new data directory)'))
     .addOption(new Option('--start', 'with --repo: start the new primary and wait until it is promoted'))
     .addOption(new Option('--system-identifier <id>', 'with --repo: the cluster to restore when the repository holds several'))
     .addOption(new Option('--port <port>', "with --repo: the new primary's port (default: its configuration's)"))
