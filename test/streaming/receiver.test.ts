@@ -72,9 +72,14 @@ describe('receiver killed and restarted (acceptance 3)', () => {
 
     // Streamed: the receiver's segments arrived through the spool (it wrote them
     // after its restart, from the slot) — the slot's position is past them all.
-    const r = await receiver(env.url);
-    const [pos] = await query<{ past: boolean }>(env.url, 'SELECT backup_mgmt.wal_segno_of_lsn($1::pg_lsn) > backup_mgmt.wal_segno($2) AS past', [r!.flush_lsn, after]);
-    expect(pos!.past).toBe(true);
+    // The archiver registers `after` on push, so the receiver may still be a
+    // moment behind when that is seen: wait for its flush position.
+    await waitFor(`the receiver to flush past ${after}`, async () => {
+      const r = await receiver(env.url);
+      if (!r?.flush_lsn) return false;
+      const [pos] = await query<{ past: boolean }>(env.url, 'SELECT backup_mgmt.wal_segno_of_lsn($1::pg_lsn) > backup_mgmt.wal_segno($2) AS past', [r.flush_lsn, after]);
+      return pos!.past;
+    }, 60_000);
     for (const f of [...during, after]) {
       await waitFor(`${f} stored by the receiver too`, async () => env.agent.log().includes(`streamed ${f}`), 60_000);
     }
