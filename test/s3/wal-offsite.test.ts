@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWalPrefetch } from '../../src/agent/wal-prefetch.js';
@@ -66,11 +67,11 @@ function goodSettings(): Record<string, string> {
 const generated = generateIdentity();
 
 /** The CLI as PostgreSQL runs it: the postgres user, PATH only, no variables of ours. */
-function cli(args: string[], cwd = '/'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], cwd = '/', extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliEntry(), ...args], {
       cwd,
-      env: { PATH: SAFE_PATH },
+      env: { PATH: SAFE_PATH, ...extraEnv },
       ...(isRoot() ? { uid: postgresIds().uid, gid: postgresIds().gid } : {}),
     });
     let stdout = '';
@@ -183,8 +184,16 @@ describe('WAL in the off-host repository', () => {
   let lastBeforeOutage = '';
 
   it('archive_command with --config stores every segment in the local and the S3 repository, encrypted', async () => {
-    expect(archiveCommand(repo, undefined, config)).toContain(` --config ${config}`);
     const c = cluster();
+    // What setup proposes carries the config file it ran with (given as a flag or as $BACKUP_MGMT_CONFIG).
+    for (const [args, env] of [[['--config', config], {}], [[], { BACKUP_MGMT_CONFIG: config }]] as const) {
+      const setup = await cli(['setup', '--repo', repo, ...args, '--json'], '/', { DATABASE_URL: c.connectionString(), ...env });
+      expect(setup.code, setup.stderr).toBe(0);
+      const report = JSON.parse(setup.stdout) as { settings: Array<{ name: string; wanted: string }>; restore_command: string };
+      expect(report.settings.find((x) => x.name === 'archive_command')?.wanted).toBe(archiveCommand(repo, undefined, config));
+      expect(report.restore_command).toBe(restoreCommand(repo, undefined, config));
+    }
+    expect(archiveCommand(repo, undefined, config)).toContain(` --config ${config}`);
     await c.query('CREATE TABLE marker (id int, batch text, v text)');
     // The base backup carries no WAL (-X none): recovery needs every segment from the archive.
     await mkdir(join(work, 'base'));
@@ -340,6 +349,20 @@ describe('WAL in the off-host repository', () => {
     oneLine(badPath);
 
     expect(await objectsInS3()).toEqual(before);
+
+    // A tampered object: fatal, nothing written, the object put back afterwards.
+    const original = join(work, 'original.age');
+    await pipeline(await store.backend.get(`${sealed.key}.age`), createWriteStream(original));
+    const bytes = await readFile(original);
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 100]! ^= 0x01;
+    await store.backend.put(`${sealed.key}.age`, Readable.from([flipped]));
+    const t = await cli(['wal-fetch', sealed.fileName, join(dest, 'tampered'), '--repo', scratchRepo, '--system-identifier', sysid, '--config', config]);
+    expect(t.code).toBe(126);
+    oneLine(t);
+    expect(readdirSync(dest)).toEqual([]);
+    await store.backend.put(`${sealed.key}.age`, Readable.from([bytes]));
+
     // The good key fetches the same file, from S3 (the scratch repository is empty).
     const ok = await cli(['wal-fetch', sealed.fileName, join(dest, 'ok'), '--repo', scratchRepo, '--system-identifier', sysid, '--config', config]);
     expect(ok.code, ok.stderr).toBe(0);
