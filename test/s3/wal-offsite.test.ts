@@ -5,7 +5,7 @@
 // through restore_command with the same --config. Faults: the S3 server down
 // (archiving fails, nothing is lost once it is back), wrong credentials, a
 // missing bucket, a wrong or missing private key.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,70 +18,28 @@ import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { listArchivedWal } from '../../src/storage/wal-list.js';
 import { listArchivedWalOffsite } from '../../src/storage/wal-list-offsite.js';
 import { walSegmentRange } from '../../src/storage/wal-names.js';
-import { openWalOffsite } from '../../src/storage/wal-offsite.js';
 import type { SealedStore } from '../../src/storage/offsite/sealed.js';
-import { applyEnvFile } from '../../src/storage/offsite/env-file.js';
-import { isRoot, pgTool, runAsPostgres, runCommand, SAFE_PATH } from '../../src/util/process.js';
-import { cliEntry } from '../../src/util/paths.js';
+import { isRoot, pgTool, runAsPostgres, runCommand } from '../../src/util/process.js';
 import { archiveCommand, restoreCommand } from '../../src/util/wal-commands.js';
 import { RUN_DIR, useCluster } from '../harness/cluster.js';
-import { ensureBuilt, freePort, postgresDir, postgresIds, query, tableChecksum, waitFor } from '../e2e/support.js';
-import { S3RVER_KEY_ID, S3RVER_SECRET, startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
+import { ensureBuilt, freePort, postgresDir, postgresIds, query, runCli, tableChecksum, waitFor } from '../e2e/support.js';
+import { walS3, type WalS3 } from './wal-support.js';
+import { startS3Server, type S3Server } from '../../tools/bench/s3-server.js';
 
-// The server starts (in useCluster's beforeAll, before ours) with no AWS variables in its environment.
+// Neither the server nor this process has AWS or BACKUP_MGMT_* variables: everything comes from the env file.
 const cluster = useCluster({ name: 's3wal', pgCron: false, settings: { archive_mode: 'on', archive_timeout: 0, checkpoint_timeout: '30min' } });
 const BUCKET = 'walbucket';
 let server: S3Server;
 let work = '';
 let repo = '';
 let config = '';
-let keyFile = '';
 let sysid = '';
+let s3: WalS3;
 let store: SealedStore;
-let fingerprint = '';
 const restored: Array<() => Promise<void>> = [];
 
-/** An env file the postgres OS user can read (and nobody else). */
-async function writeConfig(name: string, lines: Record<string, string>): Promise<string> {
-  const file = join(work, name);
-  await writeFile(file, Object.entries(lines).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
-  if (isRoot()) await chown(file, postgresIds().uid, postgresIds().gid);
-  return file;
-}
-
-function goodSettings(): Record<string, string> {
-  return {
-    BACKUP_MGMT_REPO_S3: `s3://${BUCKET}/cluster-a`,
-    BACKUP_MGMT_ENCRYPT_RECIPIENT: generated.identity.recipient.text,
-    BACKUP_MGMT_DECRYPT_IDENTITY_FILE: keyFile,
-    AWS_ENDPOINT_URL_S3: server.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: S3RVER_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-  };
-}
-
-const generated = generateIdentity();
-
-/** The CLI as PostgreSQL runs it: the postgres user, PATH only, no variables of ours. */
-function cli(args: string[], cwd = '/', extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry(), ...args], {
-      cwd,
-      env: { PATH: SAFE_PATH, ...extraEnv },
-      ...(isRoot() ? { uid: postgresIds().uid, gid: postgresIds().gid } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI as PostgreSQL runs it: the postgres user, no AWS or BACKUP_MGMT_* variables in the environment. */
+const cli = (args: string[], cwd = '/', env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd, env, asPostgres: true });
 
 interface Archiver {
   archived_count: string;
@@ -156,18 +114,11 @@ async function deleteLocalWal(): Promise<void> {
 beforeAll(async () => {
   await ensureBuilt();
   server = await startS3Server([BUCKET]);
-  // Only this test process talks to S3 through its environment; the server never sees it.
-  useS3Environment(server);
   work = await postgresDir(join(RUN_DIR, `s3wal-${process.pid}`), 0o755);
   repo = await postgresDir(join(work, 'repo'));
-  keyFile = join(work, 'key.txt');
-  await writeFile(keyFile, `${generated.secret}\n`, { mode: 0o600 });
-  if (isRoot()) await chown(keyFile, postgresIds().uid, postgresIds().gid);
-  fingerprint = generated.identity.fingerprint;
-  config = await writeConfig('backup-mgmt.env', goodSettings());
-  const env: NodeJS.ProcessEnv = {};
-  applyEnvFile(config, env);
-  store = (await openWalOffsite(env))!;
+  s3 = await walS3(server, `s3://${BUCKET}/cluster-a`, work);
+  store = s3.store;
+  config = await s3.writeConfig('backup-mgmt.env', s3.settings());
   [{ id: sysid }] = (await cluster().query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')) as [{ id: string }];
   await cluster().query(`ALTER SYSTEM SET archive_command = '${archiveCommand(repo, undefined, config).replace(/'/g, "''")}'`);
   await cluster().query('SELECT pg_reload_conf()');
@@ -221,7 +172,7 @@ describe('WAL in the off-host repository', () => {
     const agePath = join(work, 'segment.age');
     await pipeline(await store.backend.get(`${w!.key}.age`), createWriteStream(agePath));
     const zst = join(work, 'segment.zst');
-    const d = spawnSync('age', ['-d', '-i', keyFile, '-o', zst, agePath], { encoding: 'utf8' });
+    const d = spawnSync('age', ['-d', '-i', s3.keyFile, '-o', zst, agePath], { encoding: 'utf8' });
     expect(d.status, d.stderr).toBe(0);
     const z = spawnSync('zstd', ['-q', '-d', '-c', zst], { maxBuffer: 64 << 20 });
     expect(z.status).toBe(0);
@@ -313,7 +264,7 @@ describe('WAL in the off-host repository', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     };
 
-    const badCred = await writeConfig('bad-cred.env', { ...goodSettings(), AWS_ACCESS_KEY_ID: 'NOTAKEY', AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+    const badCred = await s3.writeConfig('bad-cred.env', { ...s3.settings(), AWS_ACCESS_KEY_ID: 'NOTAKEY', AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
     const p1 = await cli(['wal-push', `pg_wal/${seg}`, '--repo', scratchRepo, '--config', badCred], c.dataDir);
     expect(p1.code).toBe(1);
     oneLine(p1);
@@ -323,7 +274,7 @@ describe('WAL in the off-host repository', () => {
     expect(f1.code).toBe(126);
     oneLine(f1);
 
-    const noBucket = await writeConfig('no-bucket.env', { ...goodSettings(), BACKUP_MGMT_REPO_S3: 's3://no-such-bucket/x' });
+    const noBucket = await s3.writeConfig('no-bucket.env', { ...s3.settings(), BACKUP_MGMT_REPO_S3: 's3://no-such-bucket/x' });
     const p2 = await cli(['wal-push', `pg_wal/${seg}`, '--repo', scratchRepo, '--config', noBucket], c.dataDir);
     expect(p2.code).toBe(1);
     oneLine(p2);
@@ -335,11 +286,11 @@ describe('WAL in the off-host repository', () => {
     await writeFile(otherKey, `${other.secret}\n`, { mode: 0o600 });
     if (isRoot()) await chown(otherKey, postgresIds().uid, postgresIds().gid);
     for (const [name, file] of [['wrong-key.env', otherKey], ['no-key.env', join(work, 'absent-key.txt')]] as const) {
-      const cfg = await writeConfig(name, { ...goodSettings(), BACKUP_MGMT_DECRYPT_IDENTITY_FILE: file });
+      const cfg = await s3.writeConfig(name, { ...s3.settings(), BACKUP_MGMT_DECRYPT_IDENTITY_FILE: file });
       const f = await cli(['wal-fetch', sealed.fileName, join(dest, name), '--repo', scratchRepo, '--system-identifier', sysid, '--config', cfg]);
       expect(f.code, f.stderr).toBe(126);
       oneLine(f);
-      expect(f.stderr).toContain(fingerprint);
+      expect(f.stderr).toContain(s3.identity.identity.fingerprint);
       expect(readdirSync(dest)).toEqual([]);
     }
 
