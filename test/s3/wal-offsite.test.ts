@@ -298,6 +298,15 @@ describe('WAL in the off-host repository', () => {
     const badPath = await cli(['wal-push', `pg_wal/${seg}`, '--repo', scratchRepo, '--config', '/tmp/a b.env'], c.dataDir);
     expect(badPath.code).toBe(2);
     oneLine(badPath);
+    // So is a config file that is missing or holds anything but BACKUP_MGMT_* / AWS_* lines.
+    const foreign = await s3.writeConfig('foreign.env', { ...s3.settings() });
+    await appendFile(foreign, 'PATH=/tmp/evil\n');
+    for (const [file, why] of [[join(work, 'absent.env'), /ENOENT/], [foreign, /foreign\.env:11: expected BACKUP_MGMT_/]] as const) {
+      const r = await cli(['wal-push', `pg_wal/${seg}`, '--repo', scratchRepo, '--config', file], c.dataDir);
+      expect(r.code).toBe(2);
+      oneLine(r);
+      expect(r.stderr).toMatch(why);
+    }
 
     expect(await objectsInS3()).toEqual(before);
 
