@@ -69,11 +69,29 @@ export async function walFetch(opts: WalFetchOptions): Promise<WalFetchResult> {
     if (v) return { found: true, sha256: v.sha256, bytes: await fetchLocal(v, dest), storedPath: v.storedPath, systemIdentifier };
     if (offsite === null) offsite = await (opts.offsite ?? defaultOffsite)();
     if (!offsite) continue;
-    const w = await import('./wal-offsite.js');
-    const ov = w.pickOffsiteVersion(name, await w.offsiteVersions(offsite, systemIdentifier, name), offsite.location);
-    if (!ov) continue;
-    const { bytes } = await w.fetchWalOffsite(offsite, ov, dest);
-    return { found: true, sha256: ov.sha256, bytes, storedPath: `${offsite.location}/${ov.key}`, systemIdentifier };
+    const got = await fetchOffsite(offsite, systemIdentifier, name, dest);
+    if (got) return { found: true, ...got, systemIdentifier };
   }
   return { found: false };
+}
+
+/**
+ * From the off-host repository, or undefined when it has no version. The
+ * streaming receiver replaces a `.partial` by putting the new snapshot and
+ * deleting the old: one deleted between our listing and our read is listed
+ * again, not taken for damage.
+ */
+async function fetchOffsite(offsite: SealedStore, sysid: string, name: string, dest: string): Promise<{ sha256: string; bytes: number; storedPath: string } | undefined> {
+  const w = await import('./wal-offsite.js');
+  const { StorageError } = await import('./backends/types.js');
+  for (let attempt = 1; ; attempt++) {
+    const v = w.pickOffsiteVersion(name, await w.offsiteVersions(offsite, sysid, name), offsite.location);
+    if (!v) return undefined;
+    try {
+      const { bytes } = await w.fetchWalOffsite(offsite, v, dest);
+      return { sha256: v.sha256, bytes, storedPath: `${offsite.location}/${v.key}` };
+    } catch (e) {
+      if (!(e instanceof StorageError && e.code === 'not_found') || attempt >= 3) throw e;
+    }
+  }
 }
