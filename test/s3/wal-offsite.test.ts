@@ -138,11 +138,13 @@ describe('WAL in the off-host repository', () => {
     const c = cluster();
     // What setup proposes carries the config file it ran with (given as a flag or as $BACKUP_MGMT_CONFIG).
     for (const [args, env] of [[['--config', config], {}], [[], { BACKUP_MGMT_CONFIG: config }]] as const) {
-      const setup = await cli(['setup', '--repo', repo, ...args, '--json'], '/', { DATABASE_URL: c.connectionString(), ...env });
+      const setup = await cli(['setup', '--repo', repo, ...args, '--systemd', join(work, 'agent.service'), '--json'], '/', { DATABASE_URL: c.connectionString(), ...env });
       expect(setup.code, setup.stderr).toBe(0);
-      const report = JSON.parse(setup.stdout) as { settings: Array<{ name: string; wanted: string }>; restore_command: string };
+      const report = JSON.parse(setup.stdout) as { settings: Array<{ name: string; wanted: string }>; restore_command: string; systemd_unit: { text: string } };
       expect(report.settings.find((x) => x.name === 'archive_command')?.wanted).toBe(archiveCommand(repo, undefined, config));
       expect(report.restore_command).toBe(restoreCommand(repo, undefined, config));
+      // And the agent's unit, so that the agent reads the same file.
+      expect(report.systemd_unit.text).toMatch(new RegExp(`^ExecStart=.* agent .*--config ${config}$`, 'm'));
     }
     expect(archiveCommand(repo, undefined, config)).toContain(` --config ${config}`);
     await c.query('CREATE TABLE marker (id int, batch text, v text)');
