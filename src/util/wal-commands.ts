@@ -19,10 +19,15 @@ export function archiveCommand(repo: string, catalogUrl?: string): string {
   return commandLine(parts, ['%p']);
 }
 
-/** With the system identifier wal-fetch need not guess the cluster from the repository. */
-export function restoreCommand(repo: string, systemIdentifier?: string): string {
+/**
+ * With the system identifier wal-fetch need not guess the cluster from the
+ * repository; with `configFile` (--config) it finds the off-host repository,
+ * which the server's environment does not name.
+ */
+export function restoreCommand(repo: string, systemIdentifier?: string, configFile?: string): string {
   const parts = [process.execPath, cliEntry(), 'wal-fetch', '%f', '%p', '--repo', repo];
   if (systemIdentifier !== undefined) parts.push('--system-identifier', systemIdentifier);
+  if (configFile !== undefined) parts.push('--config', configFile);
   return commandLine(parts, ['%f', '%p']);
 }
 
@@ -40,7 +45,7 @@ const SPOOL_WAIT_ROUNDS = 200;
  * "not found" by the shell too (recovery probes for several); anything else
  * goes to wal-fetch as without a spool.
  */
-export function spooledRestoreCommand(spoolDir: string, historyDir: string, repo: string, systemIdentifier: string): string {
+export function spooledRestoreCommand(spoolDir: string, historyDir: string, repo: string, systemIdentifier: string, configFile?: string): string {
   const spooled = `${shellQuote(spoolDir)}/$f`;
   const writing = `${shellQuote(spoolDir)}/${SPOOL_TMP_PREFIX}$f`;
   return [
@@ -48,6 +53,6 @@ export function spooledRestoreCommand(spoolDir: string, historyDir: string, repo
     `i=0; while [ -f ${writing} ] && [ ! -f ${spooled} ] && [ $i -lt ${SPOOL_WAIT_ROUNDS} ]; do sleep 0.01; i=$((i+1)); done`,
     `if [ -f ${spooled} ]; then exec mv -f ${spooled} %p; fi`,
     `case $f in *.history) set -- ${shellQuote(historyDir)}/$f-*.zst; [ -e "$1" ] || exit 1;; esac`,
-    `exec ${restoreCommand(repo, systemIdentifier)}`,
+    `exec ${restoreCommand(repo, systemIdentifier, configFile)}`,
   ].join('; ');
 }
