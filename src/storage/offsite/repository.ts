@@ -33,10 +33,11 @@ export async function openOffsiteReader(location: string, env: NodeJS.ProcessEnv
   const format = await metadata.readFormatFile();
   let fingerprints: readonly string[] | undefined = format?.encryption?.recipients;
   let encryption: Encryption | undefined;
-  const configured = offsiteConfig(env);
+  // Reading needs no recipient: a half-configured host may still restore from a repository that names its key.
+  const configured = fingerprints ? undefined : offsiteConfig(env);
   if (configured && configured.location === root) {
-    fingerprints ??= configured.encryption.fingerprints;
-    encryption = fingerprints === configured.encryption.fingerprints ? configured.encryption : decryptionOnly(fingerprints, env);
+    fingerprints = configured.encryption.fingerprints;
+    encryption = configured.encryption;
   } else if (fingerprints) {
     encryption = decryptionOnly(fingerprints, env);
   }
