@@ -44,9 +44,14 @@ export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Reco
     else {
       const p = r.plan;
       process.stdout.write(`${r.recovery_bk}: ${r.data_directory} from backup ${p.base.backup_bk}, WAL ${p.wal.from_segment} .. ${p.wal.to_segment}, target ${String(p.target.kind)} ${String(p.target.value ?? '')}\n`);
+      const repo = resolveRepoLocation(flags.repo);
+      // catalog sync reads a local repository: after a restore from S3 the agent's copies bring the catalog back.
+      const next = repo.startsWith('s3://')
+        ? 'restored from the off-host repository. Next: start the agent with its repositories configured.'
+        : `archiving into the repository. Next: backup-mgmt catalog sync --repo ${repo}, then start the agent.`;
       process.stdout.write(
         r.promoted
-          ? `promoted on timeline ${r.timeline} after ${r.seconds} s; archiving into the repository. Next: backup-mgmt catalog sync --repo ${resolveRepoLocation(flags.repo)}, then start the agent.\n`
+          ? `promoted on timeline ${r.timeline} after ${r.seconds} s; ${next}\n`
           : `ready: start it (pg_ctlcluster <version> <name> start, or pg_ctl -D ${r.data_directory} start); it recovers, promotes and archives into the repository.\n`,
       );
     }
