@@ -147,7 +147,7 @@ async function spoolPlannedWal(repo: string, sysid: string, wal: RepositoryWalIn
     const byName = new Map(wal.all.map((w) => [w.fileName, w]));
     const history = plan.base.timeline && plan.base.timeline > 1 ? [`${plan.base.timeline.toString(16).toUpperCase().padStart(8, '0')}.history`] : [];
     names = [...history.filter((h) => byName.has(h)), ...planned.map((s) => s.name)];
-    spool = (name) => spoolSealedWal(offsite.store, byName.get(name)!, spoolDir);
+    spool = (name) => spoolSealedWal(offsite.store, byName.get(name)!, spoolDir, sysid);
   } else {
     names = planned.slice(0, MAX_SPOOLED).map((s) => s.name);
     const signal = new AbortController().signal;

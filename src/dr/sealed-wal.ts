@@ -7,18 +7,16 @@
 // Minimal on purpose: s3wal's WAL listing in src/storage/ replaces
 // listSealedWal when it lands (same result shape as listArchivedWal).
 import { createWriteStream } from 'node:fs';
-import { chown, mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileCommitTimes, type CommitTimes } from '../agent/wal-commit-times.js';
-import { parseStoredWalName, walRoot, walSubdir, walTimeline } from '../storage/layout.js';
+import { segmentCommitTimes, type CommitTimes } from '../agent/wal-commit-times.js';
+import { parseStoredWalName, walDirFor, walRoot, walSubdir, walTimeline } from '../storage/layout.js';
 import type { SealedStore } from '../storage/offsite/sealed.js';
 import type { ArchivedWal } from '../storage/wal-list.js';
 import { decompressStoredVerified } from '../storage/wal-store.js';
-import { postgresIds } from '../pg/postgres-user.js';
-import { isRoot } from '../util/process.js';
-import { SPOOL_TMP_PREFIX } from '../util/wal-commands.js';
+import { spoolOne } from '../agent/wal-prefetch.js';
 
 /** Every archived WAL file of `sysid` in the store; `storedPath` is the object's key. */
 export async function listSealedWal(store: SealedStore, sysid: string): Promise<ArchivedWal[]> {
@@ -52,40 +50,30 @@ export async function fetchSealedWal(store: SealedStore, w: ArchivedWal, dest: s
   }
 }
 
-/** Commit times of a segment in the store (pg_waldump on a verified scratch copy). */
+/** Commit times of a segment in the store (pg_waldump on a verified scratch copy, as the agent registers it). */
 export async function sealedCommitTimes(store: SealedStore, w: ArchivedWal): Promise<CommitTimes> {
   const scratch = await mkdtemp(join(tmpdir(), 'bm-s3-wal-'));
   try {
-    const path = join(scratch, w.fileName);
-    await decompressStoredVerified(await download(store, w, scratch), w.sha256, path);
-    return await fileCommitTimes(path);
+    return await segmentCommitTimes(await download(store, w, scratch), w.sha256, w.fileName);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
 /**
- * One WAL file into the restore's spool, as spoolOne does for the local
- * repository: nothing reaches its final name before it matched its SHA-256
- * and was flushed; owned by the server's user.
+ * One WAL file into the restore's spool. The decrypted object is the local
+ * stored form, so it goes into a scratch repository of one file and the
+ * local read-ahead's spoolOne does the rest (proof, flush, owner, rename).
  */
-export async function spoolSealedWal(store: SealedStore, w: ArchivedWal, spoolDir: string): Promise<void> {
-  const tmp = join(spoolDir, `${SPOOL_TMP_PREFIX}${w.fileName}`);
+export async function spoolSealedWal(store: SealedStore, w: ArchivedWal, spoolDir: string, sysid: string): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), 'bm-s3-wal-'));
   try {
-    await fetchSealedWal(store, w, tmp);
-    const fh = await open(tmp, 'r+');
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    if (isRoot()) {
-      const { uid, gid } = postgresIds();
-      await chown(tmp, uid, gid);
-    }
-    await rename(tmp, join(spoolDir, w.fileName));
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
+    const dir = walDirFor(scratch, sysid, w.fileName);
+    await mkdir(dir, { recursive: true });
+    await download(store, w, dir);
+    const opts = { repo: scratch, systemIdentifier: sysid, fromSegment: w.fileName, toSegment: w.fileName, spoolDir, signal: new AbortController().signal, onError: () => {} };
+    if (!(await spoolOne(opts, w.fileName, 0))) throw new Error(`${w.storedPath}: not spooled`);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }
