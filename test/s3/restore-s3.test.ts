@@ -7,12 +7,17 @@
 // deleted, `repo … --repo s3://…` and `restore --repo s3://…` (no database)
 // give exactly the recorded state at a random time and at the latest WAL; a
 // missing or wrong key is one line naming the fingerprint, nothing restored.
-import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../harness/cluster.js';
+import { JobFailure } from '../../src/agent/job-context.js';
+import { locateBackup } from '../../src/agent/restore-source.js';
 import { openBackend } from '../../src/storage/backends/index.js';
+import { extractBackup } from '../../src/storage/extract.js';
+import { openRepository } from '../../src/storage/repo-metadata.js';
 import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { encryptionFor, parseRecipients } from '../../src/storage/offsite/config.js';
 import { SealedStore } from '../../src/storage/offsite/sealed.js';
@@ -142,10 +147,45 @@ describe('the agent restores from the nearest repository that holds the backup',
       detail: `local copy missing, fell back to ${LOCATION}/${env.sysid}/backups/${bks.full}`,
     });
     expect(env.agent.log()).toMatch(new RegExp(`base backup ${bks.full} from the off-host repository: local copy missing, fell back to s3://`));
-    // Nothing of the tar was staged beside the restore.
+    // The local directory stays gone: the restore read S3 and wrote only its data directory.
     expect(existsSync(localDir)).toBe(false);
     await dropRestored(row!.restore_directory);
     restoredDirs.delete(row!.restore_directory);
+  });
+});
+
+describe('a backup whose home is S3 (repository_path s3://…)', () => {
+  it('streams from S3 into extraction with the SHA-256 the backup recorded; a wrong key fails in one line before anything is extracted', async () => {
+    const base = {
+      backup_hk: 'a'.repeat(64),
+      backup_bk: bks.full!,
+      repository_path: `${LOCATION}/${env.sysid}/backups/${bks.full}`,
+      system_identifier: env.sysid,
+      timeline_id: 1,
+      start_lsn: '0/0',
+      stop_lsn: '0/0',
+    };
+    const source = await locateBackup(base);
+    expect([source.repository, source.detail]).toEqual(['s3', `s3 ${base.repository_path}`]);
+    const into = await mkdtemp(join(tmpdir(), 'bm-s3-extract-'));
+    try {
+      const extracted = await extractBackup(source.archives, into);
+      const meta = await openRepository(LOCATION).readBackup(env.sysid, bks.full!);
+      expect(extracted.sha256['base.tar.zst']).toBe(meta!.files!.find((f) => f.name === 'base.tar.zst')!.sha256);
+      expect(existsSync(join(into, 'PG_VERSION'))).toBe(true);
+      // pg_verifybackup's manifest, the one file copied to scratch.
+      expect(readFileSync(await source.manifestPath(), 'utf8')).toMatch(/"PostgreSQL-Backup-Manifest-Version"/);
+    } finally {
+      await source.dispose();
+      await rm(into, { recursive: true, force: true });
+    }
+    const other = generateIdentity();
+    const wrong = join(keyDir, 'wrong-agent.key');
+    await writeFile(wrong, `${other.secret}\n`, { mode: 0o600 });
+    const e = await locateBackup(base, { ...process.env, BACKUP_MGMT_DECRYPT_IDENTITY_FILE: wrong }).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(JobFailure);
+    expect((e as Error).message.split('\n')).toHaveLength(1);
+    expect((e as Error).message).toContain(`encrypted to ${fingerprint}`);
   });
 });
 
