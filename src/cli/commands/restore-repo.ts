@@ -52,7 +52,7 @@ export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Reco
       process.stdout.write(
         r.promoted
           ? `promoted on timeline ${r.timeline} after ${r.seconds} s; ${next}\n`
-          : `ready: start it (pg_ctlcluster <version> <name> start, or pg_ctl -D ${r.data_directory} start); it recovers, promotes and archives into the repository.\n`,
+          : `ready: start it (pg_ctlcluster <version> <name> start, or pg_ctl -D ${r.data_directory} start); it recovers, promotes and ${repo.startsWith('s3://') ? 'archives as configured above' : 'archives into the repository'}.\n`,
       );
     }
   } catch (e) {
