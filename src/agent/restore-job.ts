@@ -190,7 +190,7 @@ class RestoreRun {
   /** 2a. The nearest repository holding the base backup (local, else off-host), logged. */
   async locateBase(): Promise<BackupSource> {
     await this.phase('restoring', 0, null);
-    const source = await locateBackup(this.plan.base);
+    const source = await locateBackup(this.plan.base, process.env, this.ctx.config.repo);
     this.source = source;
     const level = source.detail.startsWith('local copy missing') ? 'warn' : 'info';
     this.ctx.log(level, `job ${this.ctx.jobId}: ${this.plan.recovery_bk}: base backup ${this.plan.base.backup_bk} from ${source.repository === 'local' ? 'the local repository' : 'the off-host repository'}: ${source.detail}`);

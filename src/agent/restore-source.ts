@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BackupArchives } from '../storage/extract.js';
-import { MANIFEST_NAME } from '../storage/layout.js';
+import { backupDir, MANIFEST_NAME } from '../storage/layout.js';
 import { offsiteConfig } from '../storage/offsite/config.js';
 import { assertCanDecrypt, backupKey, openOffsiteReader, sealedBackupArchives, splitBackupLocation, type OffsiteReader } from '../storage/offsite/repository.js';
 import { findArchives } from '../storage/verify-common.js';
@@ -91,13 +91,19 @@ async function oneLine<T>(what: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function locateBackup(base: RestorePlan['base'], env: NodeJS.ProcessEnv = process.env): Promise<BackupSource> {
+/**
+ * `localRepo`: the agent's repository, nearer than S3 for a backup whose home
+ * is S3 when a copy of it is there (repository copies).
+ */
+export async function locateBackup(base: RestorePlan['base'], env: NodeJS.ProcessEnv = process.env, localRepo?: string): Promise<BackupSource> {
   const path = base.repository_path;
   if (path.startsWith('s3://')) {
     const at = splitBackupLocation(path);
     if (!at || at.sysid !== base.system_identifier || at.backupBk !== base.backup_bk) {
       throw new JobFailure(`backup ${base.backup_bk}: ${path} is not <repository>/${base.system_identifier}/backups/${base.backup_bk}`);
     }
+    const copy = localRepo && backupDir(localRepo, at.sysid, at.backupBk);
+    if (copy && (await localUsable(copy))) return { ...localSource(copy), detail: `local copy of ${path}: ${copy}` };
     const found = await oneLine(`reading backup ${base.backup_bk} from ${path}`, async () =>
       offsiteSource(await openOffsiteReader(at.root, env), backupKey(at.sysid, at.backupBk), `s3 ${path}`),
     );
