@@ -237,6 +237,8 @@ export class Agent {
     if (this.shutdownController.signal.aborted || !this.facts) return;
     try {
       const on = (await this.sql.setting('wal.streaming')) === 'on';
+      // A stop that came during the query: no receiver to start on the way out.
+      if (this.shutdownController.signal.aborted) return;
       if (on && !this.streamer) {
         const { config } = this.opts;
         this.streamer = new WalStreamer({
