@@ -37,6 +37,14 @@ const P = {
     comment:
       'Absolute, already normalized and in the safe character set, checked again\n * here (after SQL): a plan must not smuggle `..`, a shell metacharacter or an\n * option-like component into a path.',
   },
+  repositoryLocation: {
+    name: 'repositoryLocation',
+    zod:
+      "z\n  .string()\n  .min(1)\n  .max(1024)\n  .refine(\n    (p) =>\n      S3_LOCATION.test(p)\n        ? !p.slice(5).split('/').some((s) => s === '.' || s === '..')\n        : isAbsolute(p) && SAFE_PATH.test(p) && !p.split('/').some((s) => s === '.' || s === '..' || s.startsWith('-')),\n    { message: 'must be an absolute path (as absolutePath) or s3://bucket/prefix of A-Z a-z 0-9 / . _ - without . or .. segments' },\n  )",
+    ts: 'string',
+    doc: 'absolute path or s3:// location',
+    comment: 'A repository root or a backup\'s place in it: an absolute path, or for\n * storage type S3 the off-host repository\'s s3://bucket/prefix[/…] (SQL\'s\n * _is_s3_location). Checked again here, as absolutePath is.',
+  },
   lsn: { name: 'lsn', zod: "z.string().regex(/^[0-9A-Fa-f]{1,8}\\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X')", ts: 'string', doc: 'LSN', comment: 'A pg_lsn as text.' },
   segmentName: {
     name: 'segmentName',
@@ -72,6 +80,7 @@ const P = {
 const hex = prim(P.hex);
 const hk = prim(P.hk);
 const absPath = prim(P.absolutePath);
+const repoLoc = prim(P.repositoryLocation);
 const lsn = prim(P.lsn);
 const segment = prim(P.segmentName);
 const sysid = prim(P.sysid);
@@ -82,6 +91,11 @@ const VERIFY_HINT = 'the verification: `status` VERIFIED \\| FAILED \\| SKIPPED,
 
 export const protocol: Protocol = {
   constants: [
+    {
+      name: 'S3_LOCATION',
+      expr: '/^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/',
+      comment: "An off-host repository location or a key below it (SQL's _is_s3_location).",
+    },
     {
       name: 'SAFE_PATH',
       expr: '/^\\/[A-Za-z0-9/._+@=-]*$/',
@@ -139,7 +153,7 @@ export const protocol: Protocol = {
               f('backup_hk', hex, 'the backup'),
               f('backup_bk', backupBk, 'its business key, the directory name'),
               f('label', v.raw('z.string().min(1).max(1000)', 'string', 'text'), 'pg_basebackup --label'),
-              f('repository_root', absPath, 'stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`'),
+              f('repository_root', repoLoc, 'stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`; s3://… for storage type S3 (the agent\'s off-host repository)'),
               f(
                 'compression',
                 v.object([
@@ -177,7 +191,8 @@ export const protocol: Protocol = {
               f('pg_version', v.string, 'version() text, at most 100 characters', { required: true }),
               f('pg_version_num', v.number, 'server_version_num', { required: true }),
               f('manifest_sha256', v.string, 'SHA-256 of backup_manifest', { required: true }),
-              f('stored_files', v.raw('z.unknown()', 'StoredFile[]', 'array of {name, bytes, sha256}'), 'what was stored', { required: true }),
+              f('stored_files', v.raw('z.unknown()', 'StoredFile[]', 'array of {name, bytes, sha256}'), 'what was stored (plaintext bytes and SHA-256, also when encrypted)', { required: true }),
+              f('encryption_fingerprints', maybe(v.array(v.string)), 'required for an s3:// repository_root (the keys it is encrypted to, `age-x25519:<32 hex>`), absent for a local one'),
               f('verification', verification, `${VERIFY_HINT}; required when plan.verify`),
               f('start_time', iso, "backup_label's START TIME"),
               f('stop_time', iso, 'when pg_basebackup reported its end point'),
@@ -209,7 +224,7 @@ export const protocol: Protocol = {
               f('range_start_lsn', lsn, 'stop_lsn of the parent'),
               f('timeline_id', v.int(1), 'timeline the range is on'),
               f('system_identifier', sysid, 'of the cluster'),
-              f('repository_root', absPath, 'where the WAL is archived'),
+              f('repository_root', repoLoc, 'where the WAL is archived; s3://… when the chain lives in the off-host repository (the range is stored there too)'),
               f('wal_segment_size', v.positiveInt, 'bytes per segment'),
               f('verify', withDefault(v.boolean, true), 'false: presence only'),
             ],
@@ -228,6 +243,7 @@ export const protocol: Protocol = {
               f('pg_version', v.string, 'version() text'),
               f('pg_version_num', v.number, 'server_version_num'),
               f('repository_path', v.string, 'default `<repository_root>/<sysid>/wal`'),
+              f('encryption_fingerprints', maybe(v.array(v.string)), 'as for a full backup: required for an s3:// repository_root'),
             ],
           },
         },
@@ -249,7 +265,7 @@ export const protocol: Protocol = {
             fields: [
               f('kind', v.literal('verify'), 'plan kind'),
               f('backup_hk', hex, 'the backup'),
-              f('repository_path', absPath, 'its directory'),
+              f('repository_path', repoLoc, 'its directory, or its s3:// location'),
             ],
           },
           result: { fields: [f('verification', verification, `${VERIFY_HINT} (VERIFIED or FAILED)`, { required: true })] },
@@ -384,8 +400,8 @@ export const protocol: Protocol = {
               f('backup_hk', nullable(hk), 'the backup, or null for a WAL purge only'),
               f('backup_bk', nullable(backupBk), 'its business key'),
               f('system_identifier', prim(P.sysidDecimal), 'the cluster'),
-              f('repository_root', absPath, "must be the agent's own repository"),
-              f('repository_path', nullable(absPath), 'exactly `<repository_root>/<system_identifier>/backups/<backup_bk>`'),
+              f('repository_root', repoLoc, "must be the agent's own repository (local, or its off-host s3:// one)"),
+              f('repository_path', nullable(repoLoc), 'exactly `<repository_root>/<system_identifier>/backups/<backup_bk>`'),
               f('dependents', withDefault(v.array(v.object([f('backup_hk', hk, 'an incremental'), f('backup_bk', backupBk, 'its key')], { loose: true })), []), 'incrementals without files of their own that go with it'),
               f(
                 'wal_purge',
