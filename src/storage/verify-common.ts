@@ -39,9 +39,14 @@ export interface BackupArchive {
  * Other tar-looking names are problems; unrelated files are left alone.
  */
 export async function findArchives(dir: string): Promise<{ archives: BackupArchive[]; problems: string[] }> {
+  return classifyArchives(await readdir(dir), dir, (name) => join(dir, name));
+}
+
+/** findArchives over names from anywhere (a directory listing, an object store's keys); `pathOf` says where each is. */
+export function classifyArchives(names: readonly string[], where: string, pathOf: (name: string) => string): { archives: BackupArchive[]; problems: string[] } {
   const archives: BackupArchive[] = [];
   const problems: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
+  for (const name of [...names].sort()) {
     const m = /^(base|pg_wal|[0-9]+)\.tar(\.[A-Za-z0-9]+)?$/.exec(name);
     if (!m) {
       if (/\.tar(\.|$)/.test(name)) problems.push(`file "${name}" is not expected in a tar format backup`);
@@ -60,15 +65,15 @@ export async function findArchives(dir: string): Promise<{ archives: BackupArchi
     }
     archives.push({
       name,
-      path: join(dir, name),
+      path: pathOf(name),
       role: stem === 'base' ? 'base' : stem === 'pg_wal' ? 'wal' : 'tablespace',
       tablespaceOid: oid,
       compressed: suffix === '.zst',
     });
   }
   const bases = archives.filter((a) => a.role === 'base');
-  if (bases.length === 0) problems.push(`no base.tar or base.tar.zst in ${dir}`);
-  if (bases.length > 1) problems.push(`both ${bases.map((b) => b.name).join(' and ')} in ${dir}`);
+  if (bases.length === 0) problems.push(`no base.tar or base.tar.zst in ${where}`);
+  if (bases.length > 1) problems.push(`both ${bases.map((b) => b.name).join(' and ')} in ${where}`);
   return { archives, problems };
 }
 
