@@ -63,6 +63,32 @@ export async function removeEarlierAttempts(ctx: JobContext, root: string, sysid
   }
 }
 
+/**
+ * Take the backup (`take`) holding a temporary replication slot, so the WAL
+ * it needs is not recycled first. A stop by shutdown or loss, or a failed
+ * pg_basebackup, becomes the job's outcome; `onStop` runs before.
+ */
+export async function withWalSlot<T>(ctx: JobContext, job: JobRow, take: () => Promise<T>, onStop?: () => Promise<unknown>): Promise<{ value: T } | { outcome: JobOutcome }> {
+  // One slot name per attempt: a killed attempt's session may outlive it on the server for a while.
+  const slot = `backup_mgmt_job_${ctx.jobId}_${job.attempts}`;
+  const releaseWal = await ctx.sql.reserveWal(slot, (m) => ctx.log('warn', `job ${ctx.jobId}: ${m}`)).catch((e: Error) => {
+    // Without a slot the backup can still succeed when the WAL survives; say why it might not.
+    ctx.log('warn', `job ${ctx.jobId}: no temporary replication slot (${e.message}); WAL may be recycled before pg_basebackup fetches it`);
+    return async () => {};
+  });
+  try {
+    return { value: await take() };
+  } catch (e) {
+    await onStop?.();
+    if (ctx.lost.aborted) return { outcome: { status: 'lost' } };
+    if (ctx.shutdown.aborted) return { outcome: { status: 'released' } };
+    if (e instanceof BaseBackupError) return { outcome: { status: 'failed', error: e.message, retryable: e.retryable } };
+    throw e;
+  } finally {
+    await releaseWal();
+  }
+}
+
 /** pg_walfile_name() semantics for the stop point: the segment holding the last byte before it. */
 function stopWalFile(timeline: number, stopLsn: string, segSize: number): string {
   const lsn = parseLsn(stopLsn);
@@ -189,28 +215,11 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
   try {
     if (!(await ctx.progress.flush(0, null, 'checkpoint'))) return { status: 'lost' };
     const t0 = performance.now();
-    let bb: BaseBackupOutcome;
-    // One slot name per attempt: a killed attempt's session may outlive it on the server for a while.
-    const slot = `backup_mgmt_job_${ctx.jobId}_${job.attempts}`;
-    const releaseWal = await ctx.sql.reserveWal(slot, (m) => ctx.log('warn', `job ${ctx.jobId}: ${m}`)).catch((e: Error) => {
-      // Without a slot the backup can still succeed when the WAL survives; say why it might not.
-      ctx.log('warn', `job ${ctx.jobId}: no temporary replication slot (${e.message}); WAL may be recycled before pg_basebackup fetches it`);
-      return async () => {};
-    });
-    const t1 = performance.now();
     // The archives are hashed as they are written; publish only checks the result.
     const follower = followDirectory(staging, isAppendOnlyArchive);
-    try {
-      bb = await runBaseBackup(ctx, plan, staging);
-    } catch (e) {
-      await follower.stop();
-      if (ctx.lost.aborted) return { status: 'lost' };
-      if (ctx.shutdown.aborted) return { status: 'released' };
-      if (e instanceof BaseBackupError) return { status: 'failed', error: e.message, retryable: e.retryable };
-      throw e;
-    } finally {
-      await releaseWal();
-    }
+    const taken = await withWalSlot(ctx, job, () => runBaseBackup(ctx, plan, staging), () => follower.stop());
+    if ('outcome' in taken) return taken.outcome;
+    const bb = taken.value;
     // From here on the bytes are all here: a shutdown lets the job finish (publish, verify, report).
     // Transactions from this id on began after the backup ended: the bound for xid recovery targets.
     const t2 = performance.now();
@@ -218,7 +227,7 @@ export async function runFullBackup(ctx: JobContext, job: JobRow, facts: ServerF
     published = await publish(plan, facts, staging, { ...bb, nextXid }, startedAt, hashed);
     const endedAt = new Date();
     const s = (a: number, b: number) => ((b - a) / 1000).toFixed(3);
-    ctx.log('info', `job ${ctx.jobId}: published ${published.path} (WAL slot ${s(t0, t1)} s, pg_basebackup ${s(t1, t2)} s, publish ${s(t2, performance.now())} s)`);
+    ctx.log('info', `job ${ctx.jobId}: published ${published.path} (WAL slot and pg_basebackup ${s(t0, t2)} s, publish ${s(t2, performance.now())} s)`);
     const verification = await verifyIfAsked(ctx, plan, published.path, published.result.backup_size_bytes);
     if (ctx.lost.aborted) {
       await removeQuietly(published.path);

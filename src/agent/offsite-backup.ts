@@ -21,8 +21,8 @@ import { StorageError } from '../storage/backends/types.js';
 import { backupDir, MANIFEST_NAME, stagingDir, stagingRoot } from '../storage/layout.js';
 import type { SealedPutResult, SealedStore } from '../storage/offsite/sealed.js';
 import { runCommand } from '../util/process.js';
-import { describeBackup, prepareStaging, removeEarlierAttempts, runBaseBackup } from './backup-job.js';
-import { BaseBackupError, type BaseBackupOutcome, type BaseBackupRun } from './basebackup.js';
+import { describeBackup, prepareStaging, removeEarlierAttempts, runBaseBackup, withWalSlot } from './backup-job.js';
+import type { BaseBackupOutcome, BaseBackupRun } from './basebackup.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
 import { labelTap } from './label-tap.js';
 import { errorText } from './log.js';
@@ -213,23 +213,10 @@ export async function runFullBackupToOffsite(ctx: JobContext, job: JobRow, plan:
   let succeeded = false;
   try {
     if (!(await ctx.progress.flush(0, null, 'checkpoint'))) return { status: 'lost' };
-    const slot = `backup_mgmt_job_${ctx.jobId}_${job.attempts}`;
-    const releaseWal = await ctx.sql.reserveWal(slot, (m) => ctx.log('warn', `job ${ctx.jobId}: ${m}`)).catch((e: Error) => {
-      ctx.log('warn', `job ${ctx.jobId}: no temporary replication slot (${e.message}); WAL may be recycled before pg_basebackup fetches it`);
-      return async () => {};
-    });
     const t0 = performance.now();
-    let streamed: Streamed;
-    try {
-      streamed = await streamBase(ctx, plan, staging, store, `${prefix}/${baseName}`, baseName);
-    } catch (e) {
-      if (ctx.lost.aborted) return { status: 'lost' };
-      if (ctx.shutdown.aborted) return { status: 'released' };
-      if (e instanceof BaseBackupError) return { status: 'failed', error: e.message, retryable: e.retryable };
-      throw e;
-    } finally {
-      await releaseWal();
-    }
+    const taken = await withWalSlot(ctx, job, () => streamBase(ctx, plan, staging, store, `${prefix}/${baseName}`, baseName));
+    if ('outcome' in taken) return taken.outcome;
+    const streamed = taken.value;
     const t1 = performance.now();
     const rest = await storeSmallFiles(store, staging, prefix, baseName);
     const storedFiles = [{ name: baseName, bytes: streamed.base.bytes, sha256: streamed.base.sha256 }, ...rest].sort((a, b) => (a.name < b.name ? -1 : 1));
