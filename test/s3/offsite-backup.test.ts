@@ -21,7 +21,7 @@ import { isRoot, runCommand } from '../../src/util/process.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 import { useCluster } from '../harness/cluster.js';
 import { archivingCluster, type ArchivingSetup } from '../e2e/recovery-support.js';
-import { checksums, postgresDir, postgresIds, query, removeDir, restoreBackup, stopAllAgents, withDatabase, type Restored } from '../e2e/support.js';
+import { checksums, postgresDir, postgresIds, query, removeDir, restoreBackup, stopAllAgents, waitFor, withDatabase, type Restored } from '../e2e/support.js';
 
 const S3 = 's3://pgbackups/cluster-a';
 const TABLES = ['customers', 'blobs'];
@@ -230,5 +230,40 @@ describe("storage type S3: full and incremental backups in the off-host reposito
     } finally {
       await raw.put(key, Readable.from([original]));
     }
+    // Intact again, verified again: the chain is sound for what follows.
+    await query(env.url, 'SELECT * FROM backup_mgmt.verify_backup_integrity($1)', [full!.hk]);
+    expect((await awaitBackup(full!.hk)).verification_status).toBe('VERIFIED');
+  }, 400_000);
+
+  it('retention deletes an expired S3 backup and the WAL before the kept one from S3, through the store', async () => {
+    expect(full).toBeDefined();
+    const [q] = await query<{ backup_id: Buffer }>(env.url, `SELECT * FROM backup_mgmt.create_full_backup(p_storage_type => 'S3')`);
+    expect(await awaitBackup(q!.backup_id)).toMatchObject({ backup_status: 'COMPLETED', verification_status: 'VERIFIED' });
+    const kept = await storage(q!.backup_id);
+    const keptPrefix = kept.repository_path.slice(S3.length + 1);
+    const [lsn] = await query<{ start_wal_file: string }>(env.url, 'SELECT start_wal_file FROM backup_mgmt.backup_lsn_current WHERE backup_hk = $1', [q!.backup_id]);
+    const walBefore = async () => (await listAll(raw, `${env.sysid}/wal/`)).map((o) => o.key.split('/').pop()!.slice(0, 24)).filter((n) => n < lsn!.start_wal_file);
+    expect((await walBefore()).length).toBeGreaterThan(0);
+
+    // Only the newest verified full backup (and what follows it) must stay.
+    for (const [k, v] of [['retention.period', '0'], ['retention.min_redundancy', '1'], ['retention.recovery_window', '0']]) {
+      await query(env.url, 'SELECT backup_mgmt.set_setting($1, $2)', [k, v]);
+    }
+    const rows = await query<{ backup_name: string; action_taken: string }>(env.url, 'SELECT * FROM backup_mgmt.cleanup_expired_backups(NULL, false)');
+    const actions = new Map(rows.map((r) => [r.backup_name, r.action_taken]));
+    expect(actions.get(full!.bk)).toBe('DELETE_QUEUED');
+    expect(actions.get(`WAL timeline 1 before ${lsn!.start_wal_file}`)).toBe('WAL_PURGE_QUEUED');
+    await waitFor('the DELETE jobs to finish', async () => {
+      const jobs = await query<{ status: string; last_error: string | null }>(env.url, `SELECT status, last_error FROM backup_mgmt.job WHERE job_type = 'DELETE'`);
+      const failed = jobs.find((j) => j.status === 'FAILED');
+      if (failed) throw new Error(`a DELETE job failed: ${failed.last_error}`);
+      return jobs.length > 0 && jobs.every((j) => j.status === 'SUCCEEDED');
+    });
+
+    expect(await listAll(raw, `${full!.prefix}/`)).toEqual([]);
+    expect(await walBefore()).toEqual([]);
+    expect((await listAll(raw, `${keptPrefix}/`)).map((o) => o.key)).toEqual([`${keptPrefix}/backup_manifest.age`, `${keptPrefix}/base.tar.zst.age`]);
+    const [gone] = await query(env.url, 'SELECT backup_status, files_present FROM backup_mgmt.backup_list WHERE backup_hk = $1', [full!.hk]);
+    expect(gone).toEqual({ backup_status: 'EXPIRED', files_present: false });
   }, 400_000);
 });
