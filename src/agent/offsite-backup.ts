@@ -94,7 +94,8 @@ interface Streamed {
  * silently written past.
  */
 async function streamBase(ctx: JobContext, plan: FullBackupPlan, staging: string, store: SealedStore, key: string, baseName: string): Promise<Streamed> {
-  const pipeDir = `${staging}.pipe`;
+  // "<bk>.<random>-pipe": the janitor reads the backup key before the last dot, as for the staging directory.
+  const pipeDir = `${staging}-pipe`;
   await mkdir(staging, { mode: 0o700 });
   await mkdir(pipeDir, { mode: 0o700 });
   const spare = join(pipeDir, baseName);
@@ -249,6 +250,6 @@ export async function runFullBackupToOffsite(ctx: JobContext, job: JobRow, plan:
     // Nothing of a failed, lost or released attempt stays; the catalog never recorded it.
     if (!succeeded) await discard(ctx, store, prefix);
     await rm(staging, { recursive: true, force: true }).catch(() => {});
-    await rm(`${staging}.pipe`, { recursive: true, force: true }).catch(() => {});
+    await rm(`${staging}-pipe`, { recursive: true, force: true }).catch(() => {});
   }
 }
