@@ -33,9 +33,7 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = 'Expected s3://bucket/prefix: a bucket name, then letters, digits and . _ - / without . or .. segments.',
                   HINT = 'Fix BACKUP_MGMT_REPO_S3 in the agent''s environment and restart it.';
     END IF;
-    IF jsonb_typeof(encryption_fingerprints) IS DISTINCT FROM 'array' OR jsonb_array_length(encryption_fingerprints) = 0
-       OR EXISTS (SELECT 1 FROM jsonb_array_elements(encryption_fingerprints) AS f
-                   WHERE jsonb_typeof(f.value) <> 'string' OR f.value #>> '{}' !~ '^age-x25519:[0-9a-f]{32}$') THEN
+    IF NOT backup_mgmt._is_fingerprint_list(encryption_fingerprints) THEN
         RAISE EXCEPTION '%: the agent reported no valid encryption key fingerprints for %', p_caller, location
             USING ERRCODE = '22023', DETAIL = left(coalesce(encryption_fingerprints::text, 'NULL'), 200),
                   HINT = 'Backups leave the host only encrypted: set BACKUP_MGMT_ENCRYPT_RECIPIENT=age1… for the agent and restart it.';

@@ -19,9 +19,7 @@ BEGIN
         END IF;
         RETURN NULL;
     END IF;
-    IF jsonb_typeof(v_fp) IS DISTINCT FROM 'array' OR jsonb_array_length(v_fp) = 0
-       OR EXISTS (SELECT 1 FROM jsonb_array_elements(v_fp) AS f
-                   WHERE jsonb_typeof(f.value) <> 'string' OR f.value #>> '{}' !~ '^age-x25519:[0-9a-f]{32}$') THEN
+    IF NOT backup_mgmt._is_fingerprint_list(v_fp) THEN
         RAISE EXCEPTION 'complete_job: field encryption_fingerprints of the result of job % is invalid: expected ["age-x25519:<32 hex>", …]', p_job_id
             USING ERRCODE = '22023', DETAIL = left(coalesce(v_fp::text, 'NULL'), 200),
                   HINT = 'A backup in an s3:// repository is encrypted: report the fingerprints of its recipients.';

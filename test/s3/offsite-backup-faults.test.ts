@@ -124,6 +124,7 @@ describe('faults of backups to S3', () => {
     await server.kill();
     const failed = await outcome(hk);
     expect(failed.backup_status).toBe('FAILED');
+    console.log(`[s3backup] killed mid-upload: ${failed.error_message}`);
     expect(failed.error_message).toMatch(/^upload to the off-host repository failed: put s3:\/\/pgbackups\/faults\/\S+ S3 endpoint http:\/\/127\.0\.0\.1:\d+ unreachable/);
     expect(failed.error_message).not.toContain('\n');
     expect(await storageRows(hk)).toBe(0);
@@ -135,9 +136,11 @@ describe('faults of backups to S3', () => {
     expect((await keys(failedPrefix)).filter((k) => /backup_manifest|base\.tar/.test(k))).toEqual([]);
 
     await query(url, `SELECT backup_mgmt.set_setting('backup.max_rate', NULL)`);
-    const retry = await requestS3();
-    const ok = await outcome(retry);
-    expect(ok, JSON.stringify(ok)).toMatchObject({ backup_status: 'COMPLETED', verification_status: 'VERIFIED' });
+    // The retry through the CLI, as an operator would.
+    const cli = await runCli(['backup', 'full', '--storage', 's3', '--wait', '--json'], { env: { DATABASE_URL: url } });
+    expect(cli.code, cli.stderr).toBe(0);
+    const ok = JSON.parse(cli.stdout) as { backup_status: string; verification_status: string; backup_bk: string };
+    expect(ok).toMatchObject({ backup_status: 'COMPLETED', verification_status: 'VERIFIED' });
     expect(await keys(`${sysid}/backups/${ok.backup_bk}/`)).toEqual([
       `${sysid}/backups/${ok.backup_bk}/backup_manifest.age`,
       `${sysid}/backups/${ok.backup_bk}/base.tar.zst.age`,
@@ -160,5 +163,6 @@ describe('faults of backups to S3', () => {
     expect(missing.error_message).toMatch(/^off-host repository s3:\/\/no-such-bucket\/faults: bucket no-such-bucket does not exist/);
     expect(await keys()).toEqual(before);
     for (const e of [denied, missing]) expect(e.error_message).not.toContain('\n');
+    console.log(`[s3backup] wrong credentials: ${denied.error_message}\n[s3backup] missing bucket: ${missing.error_message}`);
   }, 300_000);
 });
