@@ -8,11 +8,6 @@ import { z } from 'zod';
 import { JOB_TYPES } from './job-types.js';
 
 /**
- * An off-host repository location or a key below it (SQL's _is_s3_location).
- */
-export const S3_LOCATION = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
-
-/**
  * The characters SQL's _normalize_path allows in a path: none that a shell,
  * a quoting rule or an option parser gives a meaning.
  */
@@ -41,21 +36,16 @@ export const absolutePath = z
   });
 
 /**
- * A repository root or a backup's place in it: an absolute path, or for
- * storage type S3 the off-host repository's s3://bucket/prefix[/…] (SQL's
- * _is_s3_location). Checked again here, as absolutePath is.
+ * Where a backup is stored: a local directory (absolutePath) or an object
+ * prefix in an off-host repository, in the storage key grammar.
  */
-export const repositoryLocation = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine(
-    (p) =>
-      S3_LOCATION.test(p)
-        ? !p.slice(5).split('/').some((s) => s === '.' || s === '..')
-        : isAbsolute(p) && SAFE_PATH.test(p) && !p.split('/').some((s) => s === '.' || s === '..' || s.startsWith('-')),
-    { message: 'must be an absolute path (as absolutePath) or s3://bucket/prefix of A-Z a-z 0-9 / . _ - without . or .. segments' },
-  );
+export const repositoryPath = z.union([
+  absolutePath,
+  z
+    .string()
+    .max(1024)
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'expected s3://bucket/key of [A-Za-z0-9._-] segments'),
+]);
 
 /** A pg_lsn as text. */
 export const lsn = z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X');
@@ -97,7 +87,7 @@ export const FullBackupPlan = z
     /** pg_basebackup --label */
     label: z.string().min(1).max(1000),
     /** stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`; s3://… for storage type S3 (the agent's off-host repository) */
-    repository_root: repositoryLocation,
+    repository_root: repositoryPath,
     /** pg_basebackup --compress */
     compression: z.object({ enabled: z.boolean(), method: z.enum(['server-zstd', 'client-zstd']).nullish(), level: z.number().int().min(-7).max(22).nullish(), workers: z.number().int().min(0).max(256).nullish() }),
     /** pg_basebackup --checkpoint */
@@ -139,7 +129,7 @@ export const IncrementalBackupPlan = z
     /** of the cluster */
     system_identifier: sysid,
     /** where the WAL is archived; s3://… when the chain lives in the off-host repository (the range is stored there too) */
-    repository_root: repositoryLocation,
+    repository_root: repositoryPath,
     /** bytes per segment */
     wal_segment_size: z.number().int().positive(),
     /** false: presence only */
@@ -155,7 +145,7 @@ export const VerifyPlan = z
     /** the backup */
     backup_hk: hex,
     /** its directory, or its s3:// location */
-    repository_path: repositoryLocation,
+    repository_path: repositoryPath,
   });
 export type VerifyPlan = z.infer<typeof VerifyPlan>;
 
@@ -177,7 +167,7 @@ export const RestorePlan = z
     /** what validation does */
     validation: z.object({ compare_table_counts: z.boolean().default(true) }).default({"compare_table_counts":true}),
     /** the base backup */
-    base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: absolutePath.nullish(), repository_path: absolutePath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
+    base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: repositoryPath.nullish(), repository_path: repositoryPath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
     /** the archived WAL replay needs (read ahead) */
     wal: z.object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() }).partial().optional(),
     /** the recovery target */
@@ -201,9 +191,9 @@ export const DeletePlan = z
     /** the cluster */
     system_identifier: sysidDecimal,
     /** must be the agent's own repository (local, or its off-host s3:// one) */
-    repository_root: repositoryLocation,
+    repository_root: repositoryPath,
     /** exactly `<repository_root>/<system_identifier>/backups/<backup_bk>` */
-    repository_path: repositoryLocation.nullable(),
+    repository_path: repositoryPath.nullable(),
     /** incrementals without files of their own that go with it */
     dependents: z.array(z.object({ backup_hk: hashKey, backup_bk: backupBk }).loose()).default([]),
     /** archived WAL of one timeline before before_segment */
@@ -383,6 +373,8 @@ export interface RestoreResult {
   phases_seconds?: Record<string, number>;
   /** WAL segments decompressed and checked ahead of replay */
   wal_segments_read_ahead?: number;
+  /** which repository served the base backup (`detail` says so when the local copy was missing and S3 served it) */
+  repository?: { name: 'local' | 's3'; location: string; detail: string };
 }
 
 /** complete_job result of a "delete" plan, applied by _apply_delete_result (PROTOCOL.md "DELETE job"). */

@@ -1,7 +1,8 @@
 // What both backup verifiers share: the result shape, pg_verifybackup's
 // ignore list, and how a tar-format backup directory is laid out.
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 
 export interface VerifyResult {
   ok: boolean;
@@ -31,6 +32,8 @@ export interface BackupArchive {
   /** For tablespace archives (`<oid>.tar`). */
   tablespaceOid?: number;
   compressed: boolean;
+  /** The stored bytes, when they are not a local file at `path` (an object in an off-host repository). */
+  open?: () => Promise<Readable>;
 }
 
 /**
@@ -39,11 +42,11 @@ export interface BackupArchive {
  * Other tar-looking names are problems; unrelated files are left alone.
  */
 export async function findArchives(dir: string): Promise<{ archives: BackupArchive[]; problems: string[] }> {
-  return classifyArchives(await readdir(dir), dir, (name) => join(dir, name));
+  return classifyArchives(await readdir(dir), dir);
 }
 
-/** findArchives over names from anywhere (a directory listing, an object store's keys); `pathOf` says where each is. */
-export function classifyArchives(names: readonly string[], where: string, pathOf: (name: string) => string): { archives: BackupArchive[]; problems: string[] } {
+/** findArchives over the names a directory or an object prefix holds; `path` is `<dir>/<name>`. */
+export function classifyArchives(names: readonly string[], dir: string): { archives: BackupArchive[]; problems: string[] } {
   const archives: BackupArchive[] = [];
   const problems: string[] = [];
   for (const name of [...names].sort()) {
@@ -65,15 +68,15 @@ export function classifyArchives(names: readonly string[], where: string, pathOf
     }
     archives.push({
       name,
-      path: pathOf(name),
+      path: `${dir}/${name}`,
       role: stem === 'base' ? 'base' : stem === 'pg_wal' ? 'wal' : 'tablespace',
       tablespaceOid: oid,
       compressed: suffix === '.zst',
     });
   }
   const bases = archives.filter((a) => a.role === 'base');
-  if (bases.length === 0) problems.push(`no base.tar or base.tar.zst in ${where}`);
-  if (bases.length > 1) problems.push(`both ${bases.map((b) => b.name).join(' and ')} in ${where}`);
+  if (bases.length === 0) problems.push(`no base.tar or base.tar.zst in ${dir}`);
+  if (bases.length > 1) problems.push(`both ${bases.map((b) => b.name).join(' and ')} in ${dir}`);
   return { archives, problems };
 }
 

@@ -64,6 +64,6 @@ export async function verifySealedBackup(store: SealedStore, prefix: string, whe
     const name = o.key.slice(prefix.length + 1);
     if (!name.includes('/')) names.push(name);
   }
-  const { archives, problems } = classifyArchives(names, where, (name) => `${prefix}/${name}`);
+  const { archives, problems } = classifyArchives(names, prefix);
   return verifyWithManifest(where, manifest, { ...opts, source: { archives, problems, open: (a) => openSealedArchive(store, a) } });
 }

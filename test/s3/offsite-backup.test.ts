@@ -25,12 +25,14 @@ import { checksums, postgresDir, postgresIds, query, removeDir, restoreBackup, s
 
 const S3 = 's3://pgbackups/cluster-a';
 const TABLES = ['customers', 'blobs'];
+// BM_S3_BACKUP_ROWS scales the random data (16 KiB a row) to check the memory bound on bigger backups.
+const ROWS = Number(process.env.BM_S3_BACKUP_ROWS ?? 4000);
 const SEED_DATA = `
 CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
 INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 20000) g;
 -- Poorly compressible bytes: the base archive spans several multipart parts.
 CREATE TABLE blobs (id int PRIMARY KEY, payload bytea NOT NULL);
-INSERT INTO blobs SELECT g, decode(string_agg(md5(random()::text || g || i), ''), 'hex') FROM generate_series(1, 4000) g, generate_series(1, 1000) i GROUP BY g;
+INSERT INTO blobs SELECT g, decode(string_agg(md5(random()::text || g || i), ''), 'hex') FROM generate_series(1, ${ROWS}) g, generate_series(1, 1000) i GROUP BY g;
 `;
 
 const cluster = useCluster({ name: 's3-backup' });
