@@ -20,7 +20,7 @@ import { offsiteConfig, openOffsite, type SealedStore } from '../../src/storage/
 import { isRoot, runCommand } from '../../src/util/process.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 import { useCluster } from '../harness/cluster.js';
-import { archivingCluster, type ArchivingSetup } from '../e2e/recovery-support.js';
+import { archiveNow, archivingCluster, dropRestored, restoredUrl, type ArchivingSetup } from '../e2e/recovery-support.js';
 import { checksums, postgresDir, postgresIds, query, removeDir, restoreBackup, stopAllAgents, waitFor, withDatabase, type Restored } from '../e2e/support.js';
 
 const S3 = 's3://pgbackups/cluster-a';
@@ -209,6 +209,26 @@ describe("storage type S3: full and incremental backups in the off-host reposito
     restored = undefined;
     await removeDir(restoreDir);
     await removeDir(local);
+  }, 400_000);
+
+  it("the agent's recovery to 'latest' reads the base from its home in S3 and gives the source's rows", async () => {
+    expect(full).toBeDefined();
+    await archiveNow(env.url);
+    const source = await checksums(shopUrl, TABLES);
+    const [r] = await query<{ recovery_id: Buffer }>(env.url, `SELECT * FROM backup_mgmt.initiate_recovery('latest', NULL, NULL, false)`);
+    const [row] = await query(env.url, `SELECT * FROM backup_mgmt.await_recovery($1, '4 minutes')`, [r!.recovery_id]);
+    try {
+      expect(row, String(row!.error_message)).toMatchObject({ recovery_status: 'COMPLETED', validation_status: 'PASSED', kept_running: true });
+      const [job] = await query<{ result: { repository: { name: string; location: string } } }>(
+        env.url,
+        `SELECT result FROM backup_mgmt.job WHERE subject_hk = $1 AND job_type = 'RESTORE' AND status = 'SUCCEEDED'`,
+        [r!.recovery_id],
+      );
+      expect(job!.result.repository).toMatchObject({ name: 's3', location: `${S3}/${full!.prefix}` });
+      expect(await checksums(restoredUrl(row!.restore_port as number, 'shop'), TABLES)).toEqual(source);
+    } finally {
+      await dropRestored(row!.restore_directory as string | null);
+    }
   }, 400_000);
 
   it('a tampered object in S3 makes verify_backup_integrity FAILED, naming the archive and why', async () => {
