@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll } from '../../src/storage/backends/index.js';
+import { parseStoredWalName } from '../../src/storage/layout.js';
 import { S3Backend } from '../../src/storage/backends/s3.js';
 import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { offsiteConfig, openOffsite, type SealedStore } from '../../src/storage/offsite/index.js';
@@ -196,8 +197,10 @@ describe("storage type S3: full and incremental backups in the off-host reposito
     const walDir = join(local, 'pg_wal');
     await mkdir(walDir);
     for await (const o of store.list(`${env.sysid}/wal/`)) {
-      const name = o.key.split('/').pop()!.slice(0, 24);
-      if (!/^[0-9A-F]{24}$/.test(name) || name < full!.startWal || name > lsn!.stop_wal_file) continue;
+      const stored = parseStoredWalName(o.key.split('/').pop()!);
+      if (stored?.kind !== 'segment') continue; // not the .backup history file of the full backup
+      const name = stored.fileName;
+      if (name < full!.startWal || name > lsn!.stop_wal_file) continue;
       await pipeline(await store.get(o.key), createWriteStream(join(walDir, `${name}.zst`)));
       await runCommand('zstd', ['-q', '-d', '--rm', join(walDir, `${name}.zst`), '-o', join(walDir, name)]);
     }
