@@ -22,7 +22,8 @@ import { DEFAULT_WAL_SEGMENT_SIZE } from '../storage/wal-names.js';
 import { REPOSITORY_ENV } from '../storage/repository-root.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../util/process.js';
 import { archiveCommand, shellQuote, spooledRestoreCommand } from '../util/wal-commands.js';
-import { listSealedWal, sealedCommitTimes, spoolSealedWal } from './sealed-wal.js';
+import { sealedCommitTimes, spoolSealedWal } from './sealed-wal.js';
+import { listArchivedWalOffsite } from '../storage/wal-list-offsite.js';
 import { giveToServerUser, scrubDataDirectory } from '../agent/restore-config.js';
 import { fatalLine } from '../agent/restored-server.js';
 import { createSpoolDir, SPOOL_DIR_NAME, spoolOne } from '../agent/wal-prefetch.js';
@@ -95,7 +96,7 @@ export async function loadRepository(repo: string, asked?: string) {
   const restorePoints = await store.listRestorePoints(sysid);
   const segSize = backups.find((b) => b.wal_segment_size)?.wal_segment_size ?? DEFAULT_WAL_SEGMENT_SIZE;
   const wal = offsite
-    ? RepositoryWalIndex.of(await listSealedWal(offsite.store, sysid), segSize, (w) => sealedCommitTimes(offsite.store, w))
+    ? RepositoryWalIndex.of(await listArchivedWalOffsite(offsite.store, sysid), segSize, (w) => sealedCommitTimes(offsite.store, w))
     : await RepositoryWalIndex.open(repo, sysid, segSize);
   return { store, sysid, backups, restorePoints, segSize, wal, offsite };
 }

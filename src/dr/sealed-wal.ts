@@ -1,42 +1,30 @@
-// Archived WAL in an off-host repository, for disaster recovery: the listing
-// (keys `<sysid>/wal/<16 hex>/<name>-<sha256>.zst`, stored as `….age`), and
-// one stored file brought to a local scratch or spool file. The decrypted
-// bytes are the local repository's stored form (zstd), so the proof against
-// the SHA-256 in the name is the local one (decompressStoredVerified).
-//
-// Minimal on purpose: s3wal's WAL listing in src/storage/ replaces
-// listSealedWal when it lands (same result shape as listArchivedWal).
-import { createWriteStream } from 'node:fs';
+// Archived WAL in an off-host repository, for disaster recovery: one stored
+// file (listed by listArchivedWalOffsite) brought to a local scratch or spool
+// file. The decrypted bytes are the local repository's stored form (zstd), so
+// the proof against the SHA-256 in the name is the local one.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { segmentCommitTimes, type CommitTimes } from '../agent/wal-commit-times.js';
-import { parseStoredWalName, walDirFor, walRoot, walSubdir, walTimeline } from '../storage/layout.js';
+import { walDirFor } from '../storage/layout.js';
 import type { SealedStore } from '../storage/offsite/sealed.js';
 import type { ArchivedWal } from '../storage/wal-list.js';
+import { copyStoredWalOffsite } from '../storage/wal-list-offsite.js';
 import { decompressStoredVerified } from '../storage/wal-store.js';
 import { spoolOne } from '../agent/wal-prefetch.js';
 
-/** Every archived WAL file of `sysid` in the store; `storedPath` is the object's key. */
-export async function listSealedWal(store: SealedStore, sysid: string): Promise<ArchivedWal[]> {
-  const root = walRoot('', sysid);
-  const out: ArchivedWal[] = [];
-  for await (const o of store.list(`${root}/`)) {
-    const parts = o.key.slice(root.length + 1).split('/');
-    if (parts.length !== 2) continue;
-    const p = parseStoredWalName(parts[1]!);
-    if (!p || walSubdir(p.fileName) !== parts[0]) continue;
-    out.push({ fileName: p.fileName, kind: p.kind, timeline: walTimeline(p.fileName), sha256: p.sha256, storedBytes: o.size, mtime: o.modified ?? new Date(0), storedPath: o.key });
-  }
-  return out.sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0));
+/** The key of a file listed by listArchivedWalOffsite (its storedPath is `<location>/<key>`). */
+function offsiteKey(store: SealedStore, w: ArchivedWal): string {
+  const prefix = `${store.location}/`;
+  if (!w.storedPath.startsWith(prefix)) throw new Error(`${w.storedPath} is not in ${store.location}`);
+  return w.storedPath.slice(prefix.length);
 }
 
 /** The stored (compressed) bytes of `w`, decrypted into `dir`; its name is the stored name. */
 async function download(store: SealedStore, w: ArchivedWal, dir: string): Promise<string> {
-  const path = join(dir, basename(w.storedPath));
-  // The decrypting stream errors on tampering: the file counts only once the pipeline ended.
-  await pipeline(await store.get(w.storedPath), createWriteStream(path, { mode: 0o600 }));
+  const key = offsiteKey(store, w);
+  const path = join(dir, basename(key));
+  await copyStoredWalOffsite(store, { key }, path);
   return path;
 }
 
