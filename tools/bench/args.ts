@@ -1,7 +1,7 @@
 // Command line of `npm run bench -- …`.
 import { parseArgs } from 'node:util';
 
-export const SECTION_NAMES = ['backup', 'restore', 'wal', 'impact', 'catalog', 'pickup', 'stream'] as const;
+export const SECTION_NAMES = ['backup', 'restore', 'wal', 'impact', 'catalog', 'pickup', 'stream', 's3'] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 export interface BenchOptions {

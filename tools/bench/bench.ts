@@ -19,6 +19,7 @@ import { fullBackupSection } from './sections/full-backup.js';
 import { impactSection } from './sections/impact.js';
 import { pickupSection } from './sections/pickup.js';
 import { restoreSection } from './sections/restore.js';
+import { offsiteSection } from './sections/offsite.js';
 import { streamSection } from './sections/stream.js';
 import { walSection } from './sections/wal.js';
 
@@ -30,10 +31,11 @@ const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<Section>> = {
   catalog: catalogSection,
   pickup: pickupSection,
   stream: streamSection,
+  s3: offsiteSection,
 };
 
 /** Sections that run on the shared data-set clusters (ctx.dataset). */
-const USES_DATASETS: ReadonlySet<SectionName> = new Set(['backup', 'restore', 'wal', 'impact']);
+const USES_DATASETS: ReadonlySet<SectionName> = new Set(['backup', 'restore', 'wal', 'impact', 's3']);
 
 const TITLES: Record<SectionName, string> = {
   backup: '1. Full backup throughput',
@@ -43,6 +45,7 @@ const TITLES: Record<SectionName, string> = {
   catalog: '5. Catalog at scale',
   pickup: '6. Job pickup latency',
   stream: '7. RPO and streaming WAL',
+  s3: '8. Object storage (S3 on loopback, encrypted)',
 };
 
 function osName(): string {
