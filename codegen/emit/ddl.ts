@@ -15,7 +15,15 @@ const enumCheck = (table: string, c: Column) =>
     ? [`    CONSTRAINT chk_${table}_${c.name} CHECK (${c.name} IN (${c.enumOf.map(sqlString).join(', ')}))`]
     : [];
 
-export function emitCatalogMigration(model: Model): string {
+/** What model version `version` added: tables, checks and indexes with that `since` (default 1). */
+function addedIn(model: Model, version: number): Model {
+  const at = <T extends { since?: number }>(xs: T[]) => xs.filter((x) => (x.since ?? 1) === version);
+  return { ...model, version, hubs: at(model.hubs), satellites: at(model.satellites), links: at(model.links), indexes: at(model.indexes) };
+}
+
+/** The migration of one model version: only what that version added (earlier ones are applied already). */
+export function emitCatalogMigration(full: Model, version: number): string {
+  const model = addedIn(full, version);
   const s = model.schema;
   const up: string[] = [];
   const down: string[] = [];
@@ -37,7 +45,7 @@ export function emitCatalogMigration(model: Model): string {
   }
 
   for (const sat of model.satellites) {
-    const hub = hubOf(model, sat);
+    const hub = hubOf(full, sat);
     const hk = hkOf(hub);
     const lines = [
       `    ${hk} bytea NOT NULL REFERENCES ${q(s, hub.name)} (${hk})`,
@@ -66,7 +74,7 @@ export function emitCatalogMigration(model: Model): string {
     const lines = [
       `    ${link.key} bytea NOT NULL PRIMARY KEY`,
       ...link.refs.map((r) => {
-        const hub = model.hubs.find((h) => h.name === r.hub)!;
+        const hub = full.hubs.find((h) => h.name === r.hub)!;
         return `    ${r.column} bytea NOT NULL REFERENCES ${q(s, hub.name)} (${hkOf(hub)})`;
       }),
       `    tenant_hk bytea`,
