@@ -96,10 +96,10 @@ export class Replicator {
     return this.running;
   }
 
-  private async step(name: string, fn: () => Promise<void>): Promise<void> {
+  /** Runs one step; `fn` resolves to whether it did any work (only work proves a problem gone). */
+  private async step(name: string, fn: () => Promise<boolean>): Promise<void> {
     try {
-      await fn();
-      if (this.problems.delete(name)) this.opts.log('info', `repository copies: ${name} works again`);
+      if ((await fn()) && this.problems.delete(name)) this.opts.log('info', `repository copies: ${name} works again`);
     } catch (e) {
       const text = oneLine(e);
       if (this.problems.get(name) !== text) this.opts.log('warn', `repository copies: ${name} failed: ${text}`);
@@ -117,12 +117,18 @@ export class Replicator {
     if (!this.stopped && !this.problems.has('catching up WAL')) await this.opts.mirror.mirrorTo(this.opts.metadata, undefined);
   }
 
-  private async reportRepositories(): Promise<void> {
+  /** s3://bucket/prefix, without the backend's trailing slash. */
+  private get location(): string {
+    return this.opts.store.location.replace(/\/+$/, '');
+  }
+
+  private async reportRepositories(): Promise<boolean> {
     const { store } = this.opts;
     await this.opts.sql.reportRepositories([
       { name: 'local', storage_type: 'LOCAL', location: this.opts.repositoryRoot, encryption: null },
-      { name: 's3', storage_type: 'S3', location: store.location, encryption: store.encryption ? { format: 'age-v1', fingerprints: store.encryption.fingerprints } : null },
+      { name: 's3', storage_type: 'S3', location: this.location, encryption: store.encryption ? { format: 'age-v1', fingerprints: store.encryption.fingerprints } : null },
     ]);
+    return true;
   }
 
   /** The backup's key prefix: its directory relative to the repository root, as the metadata's `path`. */
@@ -134,18 +140,21 @@ export class Replicator {
   }
 
   /** Copies due backups one by one; stops at the first failure (the repository is probably down). */
-  private async copyDue(): Promise<void> {
+  private async copyDue(): Promise<boolean> {
+    let copied = false;
     while (!this.stopped) {
       const claim = await this.opts.sql.claim('s3');
-      if (!claim) return;
+      if (!claim) break;
       try {
         await this.copyOne(claim);
+        copied = true;
       } catch (e) {
         const reason = oneLine(e);
         await this.opts.sql.report('s3', claim.backup_bk, 'FAILED', { reason });
         throw new Error(`backup ${claim.backup_bk} (attempt ${claim.attempt}): ${reason}`);
       }
     }
+    return copied;
   }
 
   private async copyOne(claim: CopyClaim): Promise<void> {
@@ -166,25 +175,29 @@ export class Replicator {
     }
     // Every object there before the catalog says so.
     for (const f of files) {
-      if (!(await store.exists(`${prefix}/${f.name}`))) throw new Error(`${prefix}/${f.name} is not in ${store.location} after it was stored`);
+      if (!(await store.exists(`${prefix}/${f.name}`))) throw new Error(`${prefix}/${f.name} is not in ${this.location} after it was stored`);
     }
-    await this.opts.sql.report('s3', claim.backup_bk, 'COPIED', { bytes, objects: files.length, location: `${store.location}/${prefix}` });
+    await this.opts.sql.report('s3', claim.backup_bk, 'COPIED', { bytes, objects: files.length, location: `${this.location}/${prefix}` });
     await this.opts.mirror.mirrorTo(this.opts.metadata, claim.backup_bk);
-    log('info', `copied backup ${claim.backup_bk} to ${store.location} (${files.length} object(s), ${bytes} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    log('info', `copied backup ${claim.backup_bk} to ${this.location} (${files.length} object(s), ${bytes} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
 
-  private async expireCopies(): Promise<void> {
+  private async expireCopies(): Promise<boolean> {
+    let n = 0;
     for (const e of await this.opts.sql.expirePlan('s3')) {
-      if (this.stopped) return;
+      if (this.stopped) return n > 0;
       await this.expireOffsite(e);
+      n++;
     }
     for (const e of await this.opts.sql.expirePlan('local')) {
-      if (this.stopped) return;
+      if (this.stopped) return n > 0;
       const prefix = await this.prefixOf(e.backup_bk, e.repository_path);
       await rm(join(this.opts.repositoryRoot, ...prefix.split('/')), { recursive: true, force: true });
       await this.opts.sql.report('local', e.backup_bk, 'EXPIRED', { reason: e.reason });
-      this.opts.log('info', `removed the local copy of backup ${e.backup_bk}; it is kept in ${this.opts.store.location} (${e.reason})`);
+      this.opts.log('info', `removed the local copy of backup ${e.backup_bk}; it is kept in ${this.location} (${e.reason})`);
+      n++;
     }
+    return n > 0;
   }
 
   private async expireOffsite(e: CopyExpiry): Promise<void> {
@@ -195,11 +208,11 @@ export class Replicator {
     await this.opts.sql.report('s3', e.backup_bk, 'EXPIRED', { reason: e.reason });
     // The off-host metadata now says EXPIRED too: a disaster recovery from there will not plan on it.
     await this.opts.mirror.mirrorTo(this.opts.metadata, e.backup_bk);
-    this.opts.log('info', `deleted backup ${e.backup_bk} from ${this.opts.store.location} (${e.reason})`);
+    this.opts.log('info', `deleted backup ${e.backup_bk} from ${this.location} (${e.reason})`);
   }
 
   /** Puts the local WAL the off-host repository lacks; reports how much it lacks. */
-  private async catchUpWal(): Promise<void> {
+  private async catchUpWal(): Promise<boolean> {
     const { store, systemIdentifier: sysid, sql } = this.opts;
     const local = (await listArchivedWal({ repo: this.opts.repositoryRoot, systemIdentifier: sysid }))
       .map((w) => ({ key: `${walDirFor('', sysid, w.fileName)}/${storedWalName(w.fileName, w.sha256)}`, path: w.storedPath }))
@@ -216,7 +229,7 @@ export class Replicator {
     }
     const missing = local.filter((w) => !remote.has(w.key));
     await sql.reportWalBehind('s3', missing.length);
-    if (missing.length === 0) return;
+    if (missing.length === 0) return true;
     let done = 0;
     try {
       for (const w of missing) {
@@ -228,6 +241,7 @@ export class Replicator {
     } finally {
       await sql.reportWalBehind('s3', missing.length - done);
     }
-    if (done > 0) this.opts.log('info', `copied ${done} WAL file(s) the off-host repository lacked to ${store.location}`);
+    if (done > 0) this.opts.log('info', `copied ${done} WAL file(s) the off-host repository lacked to ${this.location}`);
+    return true;
   }
 }
