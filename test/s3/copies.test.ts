@@ -230,6 +230,10 @@ describe('repository copies', () => {
     expect(h.detail).toMatch(/1 backup\(s\) not copied yet/);
     expect(h.detail).toMatch(/FAILED/);
     expect(h.detail).toMatch(/WAL file\(s\) not copied/);
+    // Past the critical age the lag is CRITICAL (the backup has waited a few seconds by now).
+    await query(url, `SELECT backup_mgmt.set_setting('health.copy_critical_age', '1 second')`);
+    expect(await waitFor('CRITICAL', async () => (await healthRow()).status === 'CRITICAL', 30_000)).toBe(true);
+    await query(url, `SELECT backup_mgmt.set_setting('health.copy_critical_age', NULL)`);
     // Still no copy while the server is down: retried with backoff, never COPIED.
     const [attempts] = await query<{ attempts: number }>(url, `SELECT attempts FROM backup_mgmt.backup_copies WHERE backup_bk = $1 AND repository = 's3'`, [b.bk]);
     expect(attempts!.attempts).toBeGreaterThanOrEqual(1);
@@ -288,6 +292,34 @@ describe('repository copies', () => {
     await restored.stop();
     restored = undefined;
     await rm(tmpRepo, { recursive: true, force: true });
+  });
+});
+
+describe('backup-wide retention', () => {
+  it('deletes the S3 copy of a backup that retention expired, and says so in the S3 metadata', async () => {
+    expect(first).toBeDefined();
+    const { bk, files } = first!;
+    await query(url, `SELECT backup_mgmt.set_setting('retention.period', '0'), backup_mgmt.set_setting('retention.min_redundancy', '1'),
+                             backup_mgmt.set_setting('retention.recovery_window', '0')`);
+    const actions = await query<{ backup_name: string; action_taken: string }>(url, 'SELECT backup_name, action_taken FROM backup_mgmt.cleanup_expired_backups(NULL, false)');
+    expect(actions.find((a) => a.backup_name === bk)?.action_taken).toBe('DELETE_QUEUED');
+    await waitFor('the backup to expire', async () => {
+      const [c] = await query<{ backup_status: string }>(url, 'SELECT backup_status FROM backup_mgmt.backup_execution_current WHERE backup_bk = $1', [bk]);
+      return c?.backup_status === 'EXPIRED';
+    }, 120_000);
+    const gone = await waitFor('the S3 copy to be deleted', async () => {
+      const c = await copyIn(bk, 's3');
+      return c?.copy_status === 'EXPIRED' && c;
+    }, 60_000);
+    expect(gone.status_reason).toMatch(/expired/);
+    for (const f of files) expect(await store.exists(`${sysid}/backups/${bk}/${f.name}`)).toBe(false);
+    const meta = JSON.parse(await text(await store.backend.get(`${sysid}/backups/${bk}.json`))) as { status: string };
+    expect(meta.status).toBe('EXPIRED');
+    // The kept backup is still in both repositories.
+    const kept = await query<{ backup_bk: string; repository: string; copy_status: string }>(
+      url, "SELECT backup_bk, repository, copy_status FROM backup_mgmt.backup_copies WHERE backup_status = 'COMPLETED' AND backup_type = 'FULL'");
+    expect(kept.map((k) => `${k.repository}:${k.copy_status}`).sort()).toEqual(['local:COPIED', 's3:COPIED']);
+    expect((await healthRow()).status).toBe('OK');
   });
 });
 
