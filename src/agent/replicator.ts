@@ -177,8 +177,9 @@ export class Replicator {
     for (const f of files) {
       if (!(await store.exists(`${prefix}/${f.name}`))) throw new Error(`${prefix}/${f.name} is not in ${this.location} after it was stored`);
     }
-    await this.opts.sql.report('s3', claim.backup_bk, 'COPIED', { bytes, objects: files.length, location: `${this.location}/${prefix}` });
+    // Its metadata beside it (the objects are all there), then the catalog.
     await this.opts.mirror.mirrorTo(this.opts.metadata, claim.backup_bk);
+    await this.opts.sql.report('s3', claim.backup_bk, 'COPIED', { bytes, objects: files.length, location: `${this.location}/${prefix}` });
     log('info', `copied backup ${claim.backup_bk} to ${this.location} (${files.length} object(s), ${bytes} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
 
@@ -205,9 +206,9 @@ export class Replicator {
     for (const f of e.stored_files) {
       if (typeof f.name === 'string' && FILE_NAME_RE.test(f.name)) await this.opts.store.delete(`${prefix}/${f.name}`);
     }
-    await this.opts.sql.report('s3', e.backup_bk, 'EXPIRED', { reason: e.reason });
-    // The off-host metadata now says EXPIRED too: a disaster recovery from there will not plan on it.
+    // The off-host metadata says EXPIRED (as the catalog does) before the copy is: a disaster recovery from there will not plan on it.
     await this.opts.mirror.mirrorTo(this.opts.metadata, e.backup_bk);
+    await this.opts.sql.report('s3', e.backup_bk, 'EXPIRED', { reason: e.reason });
     this.opts.log('info', `deleted backup ${e.backup_bk} from ${this.location} (${e.reason})`);
   }
 

@@ -13,6 +13,8 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { readSnapshot, renderMetrics } from '../../src/agent/metrics.js';
 import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { offsiteConfig, openOffsite, type SealedStore } from '../../src/storage/offsite/index.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
@@ -78,6 +80,16 @@ async function healthRow(): Promise<{ status: string; value: string; detail: str
     "SELECT status, value, detail FROM backup_mgmt.health_check() WHERE check_name = 'repository_copies'",
   );
   return row!;
+}
+
+async function readSnapshotFrom(dbUrl: string): Promise<Awaited<ReturnType<typeof readSnapshot>>> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    return await readSnapshot(c);
+  } finally {
+    await c.end();
+  }
 }
 
 async function fullBackup(): Promise<{ bk: string; files: StoredFile[]; path: string }> {
@@ -230,6 +242,12 @@ describe('repository copies', () => {
     expect(h.detail).toMatch(/1 backup\(s\) not copied yet/);
     expect(h.detail).toMatch(/FAILED/);
     expect(h.detail).toMatch(/WAL file\(s\) not copied/);
+    // The same lag in the Prometheus metrics.
+    const metrics = await renderMetrics(await readSnapshotFrom(url), { agentId: 'test', durationSeconds: 0 });
+    expect(metrics).toContain('backup_mgmt_repository_copies_waiting{repository="s3"} 1');
+    expect(metrics).toContain('backup_mgmt_repository_copies_failed{repository="s3"} 1');
+    expect(metrics).toMatch(/backup_mgmt_repository_wal_behind_files\{repository="s3"\} [1-9]/);
+    expect(metrics).toContain('backup_mgmt_health_check_severity{check="repository_copies"} 1');
     // Past the critical age the lag is CRITICAL (the backup has waited a few seconds by now).
     await query(url, `SELECT backup_mgmt.set_setting('health.copy_critical_age', '1 second')`);
     expect(await waitFor('CRITICAL', async () => (await healthRow()).status === 'CRITICAL', 30_000)).toBe(true);
@@ -250,6 +268,9 @@ describe('repository copies', () => {
       return r.status === 'OK' && r;
     }, 60_000);
     expect(cleared.value).toContain('s3: 0 waiting, 0 WAL behind');
+    const after = await renderMetrics(await readSnapshotFrom(url), { agentId: 'test', durationSeconds: 0 });
+    expect(after).toContain('backup_mgmt_repository_copies_waiting{repository="s3"} 0');
+    expect(after).not.toContain('backup_mgmt_repository_copy_oldest_wait_seconds{repository="s3"}');
   });
 
   it('per-repository retention: the local copy of an older backup expires while S3 keeps it, and that copy restores', async () => {
