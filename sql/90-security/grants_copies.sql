@@ -3,4 +3,4 @@
 --                      expires copies (the replicator)
 --   viewers            read the view backup_copies (grants.sql grants SELECT on every view)
 SELECT backup_mgmt._grant_execute('backup_agent', ARRAY['agent_report_repositories', 'agent_report_wal_copies',
-    'copy_claim', 'copy_report', 'copy_expire_plan']);
+    'copy_claim', 'copy_report', 'copy_expire_plan', 'copy_wal_purge_plan']);

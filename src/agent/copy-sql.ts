@@ -58,6 +58,16 @@ export class CopySql {
     return (await this.pool.query<CopyExpiry>('SELECT * FROM backup_mgmt.copy_expire_plan($1, $2)', [this.agentId, repository])).rows;
   }
 
+  /** Of `fileNames` (off-host only), those retention purged. */
+  async walPurged(systemIdentifier: string, fileNames: readonly string[]): Promise<string[]> {
+    const r = await this.pool.query<{ file_name: string }>('SELECT file_name FROM backup_mgmt.copy_wal_purge_plan($1, $2, $3::text[])', [
+      this.agentId,
+      systemIdentifier,
+      fileNames,
+    ]);
+    return r.rows.map((x) => x.file_name);
+  }
+
   async reportWalBehind(repository: CopyRepository, behind: number): Promise<void> {
     await this.pool.query('SELECT backup_mgmt.agent_report_wal_copies($1, $2, $3)', [this.agentId, repository, behind]);
   }

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isValidKey } from '../storage/backends/keys.js';
-import { resolveInsideRoot, storedWalName, walDirFor } from '../storage/layout.js';
+import { parseStoredWalName, resolveInsideRoot, storedWalName, walDirFor } from '../storage/layout.js';
 import type { SealedStore } from '../storage/offsite/sealed.js';
 import type { RepositoryMetadataStore } from '../storage/repo-metadata.js';
 import { listArchivedWal } from '../storage/wal-list.js';
@@ -212,6 +212,27 @@ export class Replicator {
     this.opts.log('info', `deleted backup ${e.backup_bk} from ${this.location} (${e.reason})`);
   }
 
+  /** Deletes off-host WAL that retention purged locally (the backup-wide rule: no kept backup needs it). */
+  private async purgeWal(localKeys: readonly string[], remote: Set<string>): Promise<void> {
+    const local = new Set(localKeys);
+    const byName = new Map<string, string[]>();
+    for (const key of remote) {
+      if (local.has(key)) continue;
+      const parsed = parseStoredWalName(key.slice(key.lastIndexOf('/') + 1));
+      if (!parsed) continue;
+      byName.set(parsed.fileName, [...(byName.get(parsed.fileName) ?? []), key]);
+    }
+    if (byName.size === 0) return;
+    const purged = await this.opts.sql.walPurged(this.opts.systemIdentifier, [...byName.keys()]);
+    for (const name of purged) {
+      for (const key of byName.get(name) ?? []) {
+        await this.opts.store.delete(key);
+        remote.delete(key);
+      }
+    }
+    if (purged.length > 0) this.opts.log('info', `deleted ${purged.length} WAL file(s) retention purged from ${this.location}`);
+  }
+
   /** Puts the local WAL the off-host repository lacks; reports how much it lacks. */
   private async catchUpWal(): Promise<boolean> {
     const { store, systemIdentifier: sysid, sql } = this.opts;
@@ -228,6 +249,7 @@ export class Replicator {
       await sql.reportWalBehind('s3', local.filter((w) => !this.walKnown?.has(w.key)).length);
       throw e;
     }
+    await this.purgeWal(local.map((w) => w.key), remote);
     const missing = local.filter((w) => !remote.has(w.key));
     await sql.reportWalBehind('s3', missing.length);
     if (missing.length === 0) return true;

@@ -47,6 +47,8 @@ let repo = '';
 let sysid = '';
 let store: SealedStore;
 let restored: Restored | undefined;
+/** WAL archived between the first and the second backup, and after the second. */
+const wal: { beforeSecond?: string; afterSecond?: string } = {};
 
 interface CopyRow {
   backup_bk: string;
@@ -210,6 +212,7 @@ describe('repository copies', () => {
 
   it('catches up WAL archived while the off-host repository did not get it', async () => {
     const seg = await archiveLocally();
+    wal.beforeSecond = seg;
     const key = await waitFor('the WAL file in S3', async () => {
       for await (const o of store.list(`${sysid}/wal/${seg.slice(0, 16)}/`)) if (o.key.includes(`/${seg}-`)) return o.key;
       return undefined;
@@ -234,6 +237,7 @@ describe('repository copies', () => {
     expect(failed.status_reason).toMatch(/\S/);
     expect(failed.status_reason).not.toContain('S3RVER');
     const seg = await archiveLocally();
+    wal.afterSecond = seg;
     const h = await waitFor('the health check to show the WAL lag too', async () => {
       const r = await healthRow();
       return r.value.includes('s3: 1 waiting, ') && !r.value.includes('s3: 1 waiting, 0 WAL') && r;
@@ -336,6 +340,15 @@ describe('backup-wide retention', () => {
     for (const f of files) expect(await store.exists(`${sysid}/backups/${bk}/${f.name}`)).toBe(false);
     const meta = JSON.parse(await text(await store.backend.get(`${sysid}/backups/${bk}.json`))) as { status: string };
     expect(meta.status).toBe('EXPIRED');
+    // WAL only the expired backup needed is purged locally, then off-host; the kept backup's WAL stays in both.
+    expect(actions.some((a) => a.action_taken === 'WAL_PURGE_QUEUED')).toBe(true);
+    const walKeys = async (seg: string) => {
+      const keys: string[] = [];
+      for await (const o of store.list(`${sysid}/wal/${seg.slice(0, 16)}/`)) if (o.key.includes(`/${seg}-`)) keys.push(o.key);
+      return keys;
+    };
+    await waitFor('the purged WAL to leave S3', async () => (await walKeys(wal.beforeSecond!)).length === 0, 60_000);
+    expect(await walKeys(wal.afterSecond!)).toHaveLength(1);
     // The kept backup is still in both repositories.
     const kept = await query<{ backup_bk: string; repository: string; copy_status: string }>(
       url, "SELECT backup_bk, repository, copy_status FROM backup_mgmt.backup_copies WHERE backup_status = 'COMPLETED' AND backup_type = 'FULL'");
