@@ -7,7 +7,7 @@
 // object is stored and its plaintext SHA-256 equals stored_files', and a
 // failure is retried with backoff. One pass at a time; passes run on a timer
 // and when a job ends.
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isValidKey } from '../storage/backends/keys.js';
@@ -33,6 +33,8 @@ export interface ReplicatorOptions {
 }
 
 const FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+/** The WAL catch-up lists the whole off-host WAL prefix: every sixth pass, unless it is behind. */
+const WAL_EVERY_PASSES = 6;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 const oneLine = (e: unknown) => errorText(e).replace(/\s*\n\s*/g, ' ').slice(0, 1000);
@@ -61,6 +63,11 @@ export class Replicator {
   private walKnown: Set<string> | undefined;
   /** The last problem of each step, so a long outage is logged once, not every pass. */
   private readonly problems = new Map<string, string>();
+  private passes = 0;
+  /** The WAL catch-up found something missing (or failed): look again next pass. */
+  private walBehind = true;
+  /** The file being copied, destroyed when the agent stops (the copy is then FAILED and retried later). */
+  private reading: ReadStream | undefined;
 
   constructor(private readonly opts: ReplicatorOptions) {}
 
@@ -77,7 +84,18 @@ export class Replicator {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.reading?.destroy(new Error('the agent is stopping'));
     await this.running;
+  }
+
+  /** A local file to upload, destroyed on stop(). */
+  private open(path: string): ReadStream {
+    const r = createReadStream(path);
+    this.reading = r;
+    r.once('close', () => {
+      if (this.reading === r) this.reading = undefined;
+    });
+    return r;
   }
 
   /** One pass at a time; a request during a pass gets one more pass after it. */
@@ -112,9 +130,11 @@ export class Replicator {
     await this.step('reporting repositories', () => this.reportRepositories());
     await this.step('copying backups', () => this.copyDue());
     await this.step('expiring copies', () => this.expireCopies());
-    await this.step('catching up WAL', () => this.catchUpWal());
-    // Restore points (the metadata of backups follows each copy).
-    if (!this.stopped && !this.problems.has('catching up WAL')) await this.opts.mirror.mirrorTo(this.opts.metadata, undefined);
+    if (this.walBehind || this.passes++ % WAL_EVERY_PASSES === 0) {
+      await this.step('catching up WAL', () => this.catchUpWal());
+      // Restore points (the metadata of backups follows each copy).
+      if (!this.stopped && !this.problems.has('catching up WAL')) await this.opts.mirror.mirrorTo(this.opts.metadata, undefined);
+    }
   }
 
   /** s3://bucket/prefix, without the backend's trailing slash. */
@@ -166,7 +186,7 @@ export class Replicator {
     for (const f of files) {
       const key = `${prefix}/${f.name}`;
       const local = await resolveInsideRoot(this.opts.repositoryRoot, join(claim.repository_path, f.name));
-      const put = await store.put(key, createReadStream(local));
+      const put = await store.put(key, this.open(local));
       if (put.sha256 !== f.sha256 || (f.bytes !== undefined && put.bytes !== f.bytes)) {
         await store.delete(key).catch(() => {});
         throw new Error(`${f.name}: read ${put.bytes} bytes with SHA-256 ${put.sha256}; the catalog stored ${f.bytes ?? '?'} bytes with ${f.sha256}`);
@@ -245,6 +265,7 @@ export class Replicator {
       for await (const o of store.list(`${sysid}/wal/`)) remote.add(o.key);
       this.walKnown = remote;
     } catch (e) {
+      this.walBehind = true;
       // Unreachable: what was not there at the last listing is behind.
       await sql.reportWalBehind('s3', local.filter((w) => !this.walKnown?.has(w.key)).length);
       throw e;
@@ -252,16 +273,18 @@ export class Replicator {
     await this.purgeWal(local.map((w) => w.key), remote);
     const missing = local.filter((w) => !remote.has(w.key));
     await sql.reportWalBehind('s3', missing.length);
+    this.walBehind = missing.length > 0;
     if (missing.length === 0) return true;
     let done = 0;
     try {
       for (const w of missing) {
         if (this.stopped) break;
-        await store.put(w.key, createReadStream(w.path));
+        await store.put(w.key, this.open(w.path));
         remote.add(w.key);
         done++;
       }
     } finally {
+      this.walBehind = done < missing.length;
       await sql.reportWalBehind('s3', missing.length - done);
     }
     if (done > 0) this.opts.log('info', `copied ${done} WAL file(s) the off-host repository lacked to ${this.location}`);
