@@ -9,9 +9,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 -- At most one row: the oldest COMPLETED backup in the agent's repository
 -- whose copy in p_repository is missing, PENDING, FAILED and due again
--- (next_attempt_at), or COPYING by an agent that is no longer live or by this
--- agent itself (which copies one backup at a time: a COPYING row of its own
--- is left from before it restarted). The copy becomes COPYING for this agent
+-- (next_attempt_at), or COPYING but abandoned (_copy_in_progress: its agent
+-- is no longer live, or claimed it before it last started). The copy becomes COPYING for this agent
 -- with one more attempt, under an advisory lock: two agents never copy the
 -- same backup at once. No row: nothing to do.
 DECLARE
@@ -32,10 +31,7 @@ BEGIN
        AND b.local_status IS DISTINCT FROM 'EXPIRED' AND b.files_present IS DISTINCT FROM false
        AND (b.s3_status IS NULL OR b.s3_status = 'PENDING'
             OR (b.s3_status = 'FAILED' AND coalesce(b.s3_next_attempt_at, '-infinity') <= now())
-            OR (b.s3_status = 'COPYING' AND (b.s3_agent_id = p_agent_id
-                OR NOT EXISTS (SELECT 1 FROM backup_mgmt.agent AS a
-                                WHERE a.agent_id = b.s3_agent_id AND a.stopped_at IS NULL
-                                  AND a.heartbeat_at > now() - backup_mgmt._agent_live_window()))))
+            OR (b.s3_status = 'COPYING' AND NOT backup_mgmt._copy_in_progress(b.backup_hk, p_repository)))
      ORDER BY b.end_time NULLS LAST, b.backup_bk
      LIMIT 1;
     IF NOT FOUND THEN
@@ -55,4 +51,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.copy_claim(text, text) IS
-'Agent protocol (repository copies): claims the oldest COMPLETED backup of the agent''s local repository that still needs a copy in p_repository (s3): none yet, PENDING, FAILED and due (next_attempt_at), or COPYING by an agent no longer live. Marks it COPYING for p_agent_id and returns (backup_bk, backup_type, system_identifier, repository_path, stored_files, attempt); no row when nothing is due. Serialised by advisory lock (7346226, 1). Bad repository 22023; unknown agent 55000.';
+'Agent protocol (repository copies): claims the oldest COMPLETED backup of the agent''s local repository that still needs a copy in p_repository (s3): none yet, PENDING, FAILED and due (next_attempt_at), or COPYING but abandoned (its agent no longer live or restarted since). Marks it COPYING for p_agent_id and returns (backup_bk, backup_type, system_identifier, repository_path, stored_files, attempt); no row when nothing is due. Serialised by advisory lock (7346226, 1). Bad repository 22023; unknown agent 55000.';

@@ -29,10 +29,7 @@ BEGIN
                    'the backup expired (retention)'::text
               FROM backup_mgmt._copy_local_backups(v_root) AS b
              WHERE b.backup_status = 'EXPIRED' AND b.s3_status IN ('PENDING', 'COPYING', 'COPIED', 'FAILED')
-               AND NOT (b.s3_status = 'COPYING' AND b.s3_agent_id IS DISTINCT FROM p_agent_id
-                        AND EXISTS (SELECT 1 FROM backup_mgmt.agent AS a
-                                     WHERE a.agent_id = b.s3_agent_id AND a.stopped_at IS NULL
-                                       AND a.heartbeat_at > now() - backup_mgmt._agent_live_window()))
+               AND NOT (b.s3_status = 'COPYING' AND backup_mgmt._copy_in_progress(b.backup_hk, p_repository))
              ORDER BY b.backup_bk;
         RETURN;
     END IF;
