@@ -368,4 +368,15 @@ describe('the copy API refuses bad input', () => {
     expect(await sqlState(query(url, `SELECT backup_mgmt.set_setting('retention.local_full_backups', '-1')`))).toBe('22023');
     expect(await sqlState(query(url, `SELECT backup_mgmt.set_setting('health.copy_warning_age', 'soon')`))).toBe('22023');
   });
+
+  it('an agent with an off-host repository but no public key to encrypt to refuses to start, in one line', async () => {
+    const r = await runCli(['agent', '--repo', repo, '--agent-id', 's3copies-bad'], {
+      asPostgres: true,
+      env: { DATABASE_URL: url, BACKUP_MGMT_REPO_S3: LOCATION, BACKUP_MGMT_ENCRYPT_RECIPIENT: '' },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/BACKUP_MGMT_ENCRYPT_RECIPIENT/);
+    expect(await query(url, `SELECT 1 FROM backup_mgmt.agent WHERE agent_id = 's3copies-bad'`)).toEqual([]);
+  });
 });
