@@ -34,6 +34,8 @@ export interface Column {
   enumOf?: readonly string[];
   check?: string;
   comment?: string;
+  /** Model version that added it to an existing satellite (default: the satellite's): ALTER TABLE … ADD COLUMN there. */
+  since?: number;
 }
 
 export interface Hub {
