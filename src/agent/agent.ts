@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from '../util/paths.js';
 import type { AgentConfig } from './config.js';
@@ -422,8 +422,10 @@ export class Agent {
         await runJob(deps, job);
         // The repository's metadata follows what the job changed.
         if (job.job_type !== 'RESTORE') void this.mirror?.mirror(job.job_type === 'DELETE' ? null : typeof job.plan.backup_bk === 'string' ? job.plan.backup_bk : null);
-        // A backup to copy, or an expired one to delete off-host.
+        // A backup to copy, or an expired one to delete off-host; the off-host metadata follows the catalog.
         if (job.job_type === 'BACKUP' || job.job_type === 'DELETE') this.replicator?.wake();
+        // A VERIFY plan names the backup by its directory, whose last part is its key.
+        if (job.job_type === 'VERIFY') this.replicator?.refreshMetadata(typeof job.plan.repository_path === 'string' ? basename(job.plan.repository_path) : null);
       } else await this.waitForWork();
     }
   }

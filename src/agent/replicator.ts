@@ -81,6 +81,11 @@ export class Replicator {
     void this.run();
   }
 
+  /** A job changed backup `backupBk` (null: several): its off-host metadata follows, if it has any yet. */
+  refreshMetadata(backupBk: string | null): void {
+    void this.opts.mirror.mirrorTo(this.opts.metadata, backupBk, { onlyExisting: true });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

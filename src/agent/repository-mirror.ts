@@ -60,8 +60,8 @@ export class RepositoryMirror {
    * The same into another repository's metadata (the off-host copy, which the
    * replicator asks for once a backup's objects are there). Never throws.
    */
-  mirrorTo(store: RepositoryMetadataStore, backupBk: string | null | undefined): Promise<number> {
-    const next = this.running.then(() => this.run(store, backupBk)).catch((e) => {
+  mirrorTo(store: RepositoryMetadataStore, backupBk: string | null | undefined, opts: { onlyExisting?: boolean } = {}): Promise<number> {
+    const next = this.running.then(() => this.run(store, backupBk, opts.onlyExisting ?? false)).catch((e) => {
       this.log('warn', `repository metadata not written to ${store.location} (repaired later): ${errorText(e)}`);
       return 0;
     });
@@ -69,7 +69,8 @@ export class RepositoryMirror {
     return next;
   }
 
-  private async run(store: RepositoryMetadataStore, backupBk: string | null | undefined): Promise<number> {
+  /** onlyExisting: refresh backups the store describes already, add none (the off-host copy adds a backup once its objects are there). */
+  private async run(store: RepositoryMetadataStore, backupBk: string | null | undefined, onlyExisting: boolean): Promise<number> {
     await store.ensureFormat();
     const r = await this.pool.query<{ m: CatalogMetadata }>('SELECT backup_mgmt.repository_metadata($1, $2, $3, $4) AS m', [
       this.repositoryRoot,
@@ -92,7 +93,7 @@ export class RepositoryMirror {
         written_at: new Date().toISOString(),
       });
       const existing = await store.readBackup(meta.system_identifier, meta.backup_bk).catch(() => undefined);
-      if (existing && substance(existing) === substance(meta)) continue;
+      if ((existing && substance(existing) === substance(meta)) || (!existing && onlyExisting)) continue;
       await store.writeBackup(meta);
       written++;
     }

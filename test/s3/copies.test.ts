@@ -206,6 +206,11 @@ describe('repository copies', () => {
     expect(meta).toMatchObject({ backup_bk: b.bk, path: `${sysid}/backups/${b.bk}`, status: 'COMPLETED' });
     const format = JSON.parse(await text(await store.backend.get('backup_mgmt_repository.json'))) as { encryption: unknown };
     expect(format.encryption).toEqual({ format: 'age-v1', recipients: [...store.encryption!.fingerprints] });
+    // The verification ends after the copy, perhaps: the off-host metadata follows it.
+    await waitFor('the S3 metadata to say VERIFIED', async () => {
+      const m = JSON.parse(await text(await store.backend.get(`${sysid}/backups/${b.bk}.json`))) as { verification: { status: string } };
+      return m.verification.status === 'VERIFIED';
+    }, 60_000);
     first = { bk: b.bk, files: b.files, rows };
     expect((await healthRow()).status).toBe('OK');
   });
