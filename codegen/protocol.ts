@@ -37,6 +37,13 @@ const P = {
     comment:
       'Absolute, already normalized and in the safe character set, checked again\n * here (after SQL): a plan must not smuggle `..`, a shell metacharacter or an\n * option-like component into a path.',
   },
+  repositoryPath: {
+    name: 'repositoryPath',
+    zod: "z.union([\n  absolutePath,\n  z\n    .string()\n    .max(1024)\n    .regex(/^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'expected s3://bucket/key of [A-Za-z0-9._-] segments'),\n])",
+    ts: 'string',
+    doc: 'absolute path or s3://bucket/key',
+    comment: 'Where a backup is stored: a local directory (absolutePath) or an object\n * prefix in an off-host repository, in the storage key grammar.',
+  },
   lsn: { name: 'lsn', zod: "z.string().regex(/^[0-9A-Fa-f]{1,8}\\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X')", ts: 'string', doc: 'LSN', comment: 'A pg_lsn as text.' },
   segmentName: {
     name: 'segmentName',
@@ -72,6 +79,7 @@ const P = {
 const hex = prim(P.hex);
 const hk = prim(P.hk);
 const absPath = prim(P.absolutePath);
+const repoPath = prim(P.repositoryPath);
 const lsn = prim(P.lsn);
 const segment = prim(P.segmentName);
 const sysid = prim(P.sysid);
@@ -286,8 +294,8 @@ export const protocol: Protocol = {
                 v.object([
                   f('backup_hk', hex, 'the base backup'),
                   f('backup_bk', backupBk, 'its business key'),
-                  f('repository_root', nullish(absPath), 'its repository'),
-                  f('repository_path', absPath, 'its directory'),
+                  f('repository_root', nullish(repoPath), 'its repository'),
+                  f('repository_path', repoPath, 'its directory, or s3://… when its home is the off-host repository'),
                   f('system_identifier', sysid, 'of the source cluster'),
                   f('timeline_id', v.int(1), 'timeline'),
                   f('start_lsn', lsn, 'backup start'),
@@ -360,6 +368,11 @@ export const protocol: Protocol = {
               f('log_file', maybe(v.string), 'server log'),
               f('phases_seconds', maybe(v.record(v.string, v.number)), 'time per phase'),
               f('wal_segments_read_ahead', maybe(v.number), 'WAL segments decompressed and checked ahead of replay'),
+              f(
+                'repository',
+                maybe(v.raw('z.unknown()', "{ name: 'local' | 's3'; location: string; detail: string }", 'object')),
+                'which repository served the base backup (`detail` says so when the local copy was missing and S3 served it)',
+              ),
             ],
           },
         },

@@ -22,7 +22,7 @@ import { RepositoryMirror } from './repository-mirror.js';
 import { catalogSync } from '../dr/catalog-sync.js';
 import { WalStreamer } from './wal-stream.js';
 import { offsiteConfig, openOffsite, type OffsiteConfig } from '../storage/offsite/index.js';
-import { BackendMetadataStore } from '../storage/backend-metadata.js';
+import { BackendMetadataFiles, MetadataStore } from '../storage/repo-metadata.js';
 import { CopySql } from './copy-sql.js';
 import { Replicator } from './replicator.js';
 
@@ -248,7 +248,7 @@ export class Agent {
     this.replicator = new Replicator({
       sql: new CopySql(this.pool, this.agentId),
       store,
-      metadata: new BackendMetadataStore(store.backend, { format: 'age-v1', recipients: this.offsite.encryption.fingerprints }),
+      metadata: new MetadataStore(new BackendMetadataFiles(store.location.replace(/\/+$/, ''), store.backend)),
       mirror: this.mirror,
       repositoryRoot: this.repositoryRoot,
       systemIdentifier: this.facts!.systemIdentifier,

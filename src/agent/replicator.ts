@@ -11,10 +11,12 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isValidKey } from '../storage/backends/keys.js';
-import { parseStoredWalName, resolveInsideRoot, storedWalName, walDirFor } from '../storage/layout.js';
+import { resolveInsideRoot } from '../storage/layout.js';
 import type { SealedStore } from '../storage/offsite/sealed.js';
 import type { RepositoryMetadataStore } from '../storage/repo-metadata.js';
 import { listArchivedWal } from '../storage/wal-list.js';
+import { listArchivedWalOffsite, type OffsiteArchivedWal } from '../storage/wal-list-offsite.js';
+import { walKey } from '../storage/wal-offsite.js';
 import type { CopyClaim, CopyExpiry, CopySql, StoredFileEntry } from './copy-sql.js';
 import { errorText, type Logger } from './log.js';
 import type { RepositoryMirror } from './repository-mirror.js';
@@ -79,6 +81,12 @@ export class Replicator {
   /** A job ended: look for work now rather than at the next tick. */
   wake(): void {
     void this.run();
+  }
+
+  /** The off-host repository's format file, naming the keys its objects are encrypted to. */
+  private async ensureFormat(): Promise<void> {
+    const fps = this.opts.store.encryption?.fingerprints ?? [];
+    await this.opts.metadata.ensureFormat(fps.length ? { encryption: { format: 'age-v1', recipients: [...fps] } } : undefined);
   }
 
   /** A job changed backup `backupBk` (null: several): its off-host metadata follows, if it has any yet. */
@@ -203,6 +211,7 @@ export class Replicator {
       if (!(await store.exists(`${prefix}/${f.name}`))) throw new Error(`${prefix}/${f.name} is not in ${this.location} after it was stored`);
     }
     // Its metadata beside it (the objects are all there), then the catalog.
+    await this.ensureFormat();
     await this.opts.mirror.mirrorTo(this.opts.metadata, claim.backup_bk);
     await this.opts.sql.report('s3', claim.backup_bk, 'COPIED', { bytes, objects: files.length, location: `${this.location}/${prefix}` });
     log('info', `copied backup ${claim.backup_bk} to ${this.location} (${files.length} object(s), ${bytes} bytes, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -238,21 +247,15 @@ export class Replicator {
   }
 
   /** Deletes off-host WAL that retention purged locally (the backup-wide rule: no kept backup needs it). */
-  private async purgeWal(localKeys: readonly string[], remote: Set<string>): Promise<void> {
-    const local = new Set(localKeys);
+  private async purgeWal(localKeys: ReadonlySet<string>, remote: readonly OffsiteArchivedWal[], known: Set<string>): Promise<void> {
     const byName = new Map<string, string[]>();
-    for (const key of remote) {
-      if (local.has(key)) continue;
-      const parsed = parseStoredWalName(key.slice(key.lastIndexOf('/') + 1));
-      if (!parsed) continue;
-      byName.set(parsed.fileName, [...(byName.get(parsed.fileName) ?? []), key]);
-    }
+    for (const w of remote) if (!localKeys.has(w.key)) byName.set(w.fileName, [...(byName.get(w.fileName) ?? []), w.key]);
     if (byName.size === 0) return;
     const purged = await this.opts.sql.walPurged(this.opts.systemIdentifier, [...byName.keys()]);
     for (const name of purged) {
       for (const key of byName.get(name) ?? []) {
         await this.opts.store.delete(key);
-        remote.delete(key);
+        known.delete(key);
       }
     }
     if (purged.length > 0) this.opts.log('info', `deleted ${purged.length} WAL file(s) retention purged from ${this.location}`);
@@ -261,21 +264,23 @@ export class Replicator {
   /** Puts the local WAL the off-host repository lacks; reports how much it lacks. */
   private async catchUpWal(): Promise<boolean> {
     const { store, systemIdentifier: sysid, sql } = this.opts;
+    // .partial snapshots are the streaming receiver's: it keeps one version off-host and replaces it itself.
     const local = (await listArchivedWal({ repo: this.opts.repositoryRoot, systemIdentifier: sysid }))
-      .map((w) => ({ key: `${walDirFor('', sysid, w.fileName)}/${storedWalName(w.fileName, w.sha256)}`, path: w.storedPath }))
+      .filter((w) => w.kind !== 'partial')
+      .map((w) => ({ key: walKey(sysid, w.fileName, w.sha256), path: w.storedPath }))
       .sort((a, b) => (a.key < b.key ? -1 : 1));
     let remote: Set<string>;
     try {
-      remote = new Set();
-      for await (const o of store.list(`${sysid}/wal/`)) remote.add(o.key);
+      const listed = await listArchivedWalOffsite(store, sysid);
+      remote = new Set(listed.map((w) => w.key));
       this.walKnown = remote;
+      await this.purgeWal(new Set(local.map((w) => w.key)), listed, remote);
     } catch (e) {
       this.walBehind = true;
       // Unreachable: what was not there at the last listing is behind.
       await sql.reportWalBehind('s3', local.filter((w) => !this.walKnown?.has(w.key)).length);
       throw e;
     }
-    await this.purgeWal(local.map((w) => w.key), remote);
     const missing = local.filter((w) => !remote.has(w.key));
     await sql.reportWalBehind('s3', missing.length);
     this.walBehind = missing.length > 0;

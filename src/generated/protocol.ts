@@ -35,6 +35,18 @@ export const absolutePath = z
     message: 'must be an absolute path of A-Z a-z 0-9 / . _ - + @ = without . or .. segments or a component starting with -',
   });
 
+/**
+ * Where a backup is stored: a local directory (absolutePath) or an object
+ * prefix in an off-host repository, in the storage key grammar.
+ */
+export const repositoryPath = z.union([
+  absolutePath,
+  z
+    .string()
+    .max(1024)
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'expected s3://bucket/key of [A-Za-z0-9._-] segments'),
+]);
+
 /** A pg_lsn as text. */
 export const lsn = z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X');
 
@@ -155,7 +167,7 @@ export const RestorePlan = z
     /** what validation does */
     validation: z.object({ compare_table_counts: z.boolean().default(true) }).default({"compare_table_counts":true}),
     /** the base backup */
-    base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: absolutePath.nullish(), repository_path: absolutePath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
+    base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: repositoryPath.nullish(), repository_path: repositoryPath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
     /** the archived WAL replay needs (read ahead) */
     wal: z.object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() }).partial().optional(),
     /** the recovery target */
@@ -357,6 +369,8 @@ export interface RestoreResult {
   phases_seconds?: Record<string, number>;
   /** WAL segments decompressed and checked ahead of replay */
   wal_segments_read_ahead?: number;
+  /** which repository served the base backup (`detail` says so when the local copy was missing and S3 served it) */
+  repository?: { name: 'local' | 's3'; location: string; detail: string };
 }
 
 /** complete_job result of a "delete" plan, applied by _apply_delete_result (PROTOCOL.md "DELETE job"). */
