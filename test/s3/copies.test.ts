@@ -6,10 +6,11 @@
 // server leaves copies FAILED and health_check() warning until the
 // replicator catches up after the restart, and per-repository retention
 // removes a local copy that S3 keeps: downloaded from S3 into a temporary
-// local repository it restores to the rows of its backup time.
+// local repository it restores to the rows of its backup time, and the
+// agent's own restore of it falls back to S3.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,11 +22,14 @@ import { startS3Server, useS3Environment, type S3Server } from '../../tools/benc
 import { useCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
 import { sqlState } from '../harness/sql-errors.js';
+import { dropRestored } from '../e2e/recovery-support.js';
+import { archiveCommand } from '../../src/util/wal-commands.js';
 import {
   AgentProcess,
   checksums,
   ensureBuilt,
   postgresDir,
+  postgresIds,
   query,
   restoreBackup,
   runCli,
@@ -47,6 +51,7 @@ let repo = '';
 let sysid = '';
 let store: SealedStore;
 let restored: Restored | undefined;
+const restoredDirs = new Set<string>();
 /** WAL archived between the first and the second backup, and after the second. */
 const wal: { beforeSecond?: string; afterSecond?: string } = {};
 
@@ -139,6 +144,9 @@ beforeAll(async () => {
   const work = await postgresDir(join(cluster().baseDir, 'copies-work'));
   const keyFile = join(work, 'backup.key');
   await writeFile(keyFile, `${me.secret}\n`, { mode: 0o600 });
+  if (process.getuid?.() === 0) await chown(keyFile, postgresIds().uid, postgresIds().gid);
+  // The agent needs the private key only to restore from S3 (the last test).
+  process.env.BACKUP_MGMT_DECRYPT_IDENTITY_FILE = keyFile;
   // The agent gets the off-host repository and the public key only; the test keeps the private key.
   process.env.BACKUP_MGMT_REPO_S3 = LOCATION;
   process.env.BACKUP_MGMT_ENCRYPT_RECIPIENT = me.identity.recipient.text;
@@ -153,7 +161,17 @@ beforeAll(async () => {
   // Fast retries and a short warning age: the outage below lasts seconds, not hours.
   await query(url, `SELECT backup_mgmt.set_setting('job.retry_delay_seconds', '1'), backup_mgmt.set_setting('health.copy_warning_age', '20 seconds')`);
   repo = await postgresDir(join(cluster().baseDir, 'repo'));
-  await AgentProcess.start({ databaseUrl: url, repo, agentId: 's3copies', logFile: join(cluster().baseDir, 'agent.log'), extraArgs: ['--wal-scan-seconds', '1'] });
+  const restoreRoot = await postgresDir(join(cluster().baseDir, 'restores'), 0o755);
+  // The server archives into the local repository only (its environment has no S3 settings): the replicator carries WAL off-host.
+  await cluster().appendConf({ archive_mode: 'on', archive_command: archiveCommand(repo) });
+  await cluster().restart();
+  await AgentProcess.start({
+    databaseUrl: url,
+    repo,
+    agentId: 's3copies',
+    logFile: join(cluster().baseDir, 'agent.log'),
+    extraArgs: ['--wal-scan-seconds', '1', '--restore-root', restoreRoot],
+  });
 }, 240_000);
 
 afterAll(async () => {
@@ -162,6 +180,8 @@ afterAll(async () => {
   await server?.stop();
   delete process.env.BACKUP_MGMT_REPO_S3;
   delete process.env.BACKUP_MGMT_ENCRYPT_RECIPIENT;
+  delete process.env.BACKUP_MGMT_DECRYPT_IDENTITY_FILE;
+  for (const dir of restoredDirs) await dropRestored(dir);
 });
 
 describe('repository copies', () => {
@@ -322,6 +342,20 @@ describe('repository copies', () => {
     await restored.stop();
     restored = undefined;
     await rm(tmpRepo, { recursive: true, force: true });
+
+    // The agent's own restore of that backup reads it from S3 and says so.
+    const [hk] = await query<{ hk: Buffer }>(url, 'SELECT backup_hk AS hk FROM backup_mgmt.backup_execution_h WHERE backup_bk = $1', [bk]);
+    const [r] = await query<{ recovery_id: Buffer }>(url, `SELECT * FROM backup_mgmt.initiate_recovery('immediate', NULL, NULL, false, $1)`, [hk!.hk]);
+    const [row] = await query(url, `SELECT * FROM backup_mgmt.await_recovery($1, '4 minutes')`, [r!.recovery_id]);
+    if (row!.restore_directory) restoredDirs.add(row!.restore_directory);
+    expect(row, String(row!.error_message)).toMatchObject({ recovery_status: 'COMPLETED', validation_status: 'PASSED' });
+    const [job] = await query<{ result: { repository: { name: string; detail: string } } }>(
+      url, `SELECT result FROM backup_mgmt.job WHERE subject_hk = $1 AND job_type = 'RESTORE' AND status = 'SUCCEEDED'`, [r!.recovery_id]);
+    expect(job!.result.repository).toMatchObject({ name: 's3', detail: expect.stringContaining('fell back to') });
+    expect(row!.kept_running).toBe(true);
+    expect(await checksums(`postgresql://postgres@127.0.0.1:${row!.restore_port}/shop`, TABLES)).toEqual(rows);
+    await dropRestored(row!.restore_directory);
+    restoredDirs.delete(row!.restore_directory);
   });
 });
 
