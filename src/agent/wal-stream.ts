@@ -160,6 +160,10 @@ export class WalStreamer {
   }
 
   private receive(slot: string): Promise<void> {
+    // stop() kills only a receiver that already runs: one asked for while the
+    // slot or the spool was being prepared must not start one (it would run,
+    // and stop() wait for it, until a second signal).
+    if (this.stopped) return Promise.resolve();
     const { args, env } = receiverArgs(this.opts.databaseUrl, this.opts.spoolDir, slot);
     const tool = pgTool('pg_receivewal');
     // A killed agent must not leave a receiver holding the slot.

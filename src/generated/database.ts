@@ -346,6 +346,7 @@ export interface BackupStorageCurrent {
   stored_bytes: string | null;
   agent_id: string | null;
   files_present: boolean | null;
+  encryption_fingerprints: JsonValue | null;
   record_source: string;
 }
 
@@ -361,6 +362,7 @@ export interface BackupStorageS {
   stored_bytes: string | null;
   agent_id: string | null;
   files_present: boolean | null;
+  encryption_fingerprints: JsonValue | null;
   record_source: string;
 }
 
