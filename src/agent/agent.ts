@@ -22,7 +22,7 @@ import { WalRegistry } from './wal-registry.js';
 import { RepositoryMirror } from './repository-mirror.js';
 import { catalogSync } from '../dr/catalog-sync.js';
 import { WalStreamer } from './wal-stream.js';
-import { offsiteConfig, openOffsite, type OffsiteConfig } from '../storage/offsite/index.js';
+import { openOffsite, type OffsiteConfig } from '../storage/offsite/index.js';
 import { BackendMetadataFiles, MetadataStore } from '../storage/repo-metadata.js';
 import { CopySql } from './copy-sql.js';
 import { Replicator } from './replicator.js';
@@ -142,7 +142,7 @@ export class Agent {
     const { config } = this.opts;
     try {
       // A wrong off-host configuration stops the start: backups must not silently stay on this host only.
-      this.offsite = offsiteConfig(process.env);
+      this.offsite = agentOffsite();
       this.repositoryRoot = await prepareRepository(config.repo);
       this.facts = await this.sql.serverFacts();
       const local = isLocalHost(config.databaseUrl);
