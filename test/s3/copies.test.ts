@@ -324,6 +324,18 @@ describe('repository copies', () => {
         JOIN backup_mgmt.backup_execution_h h USING (backup_hk) WHERE h.backup_bk = $1`, [bk]);
     expect(still!.files_present).toBe(true);
 
+    // Verifying it now checks the S3 copy (decrypted, against its manifest).
+    const [{ backup_id: hkv }] = (await query<{ backup_id: Buffer }>(url, `SELECT h.backup_hk AS backup_id FROM backup_mgmt.backup_execution_h h WHERE h.backup_bk = $1`, [bk])) as [{ backup_id: Buffer }];
+    const asked = new Date();
+    await query(url, 'SELECT * FROM backup_mgmt.verify_backup_integrity($1)', [hkv]);
+    const verified = await waitFor('the verification of the S3 copy', async () => {
+      const [v] = await query<{ verification_status: string; verification_date: Date | null }>(url,
+        `SELECT verification_status, verification_date FROM backup_mgmt.backup_execution_current WHERE backup_bk = $1`, [bk]);
+      return v !== undefined && v.verification_date !== null && v.verification_date >= asked && v.verification_status !== 'PENDING' && v;
+    }, 90_000);
+    expect(verified.verification_status).toBe('VERIFIED');
+    expect(readFileSync(join(cluster().baseDir, 'agent.log'), 'utf8')).toContain(`${LOCATION}/${sysid}/backups/${bk} VERIFIED`);
+
     // Download the S3 copy into a temporary local repository and restore it the local way.
     const tmpRepo = join(cluster().baseDir, 'from-s3');
     const dir = join(tmpRepo, sysid, 'backups', bk);
