@@ -19,7 +19,11 @@ const GENERATED_DIRS = ['sql/00-generated', 'src/generated'];
 
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
-  files.set(`migrations/20261122000100_catalog-v${model.version}.sql`, emitCatalogMigration(model));
+  for (let v = 1; v <= model.version; v++) {
+    const prefix = model.migrations[v];
+    if (!prefix) throw new Error(`codegen/model.ts: no migration prefix for model version ${v}`);
+    files.set(`migrations/${prefix}_catalog-v${v}.sql`, emitCatalogMigration(model, v));
+  }
   files.set('sql/00-generated/hash_key.sql', emitHashKeyFunction(model));
   for (const sat of model.satellites) {
     files.set(`sql/00-generated/views/${sat.currentView}.sql`, emitCurrentView(model, sat));

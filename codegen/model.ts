@@ -20,12 +20,17 @@ export const RECOVERY_TYPE = ['FULL_RESTORE', 'POINT_IN_TIME', 'PARTIAL_RESTORE'
 export const RECOVERY_TARGET_KIND = ['time', 'xid', 'lsn', 'name', 'immediate', 'latest'] as const;
 export const VALIDATION_STATUS = ['PASSED', 'FAILED', 'PARTIAL'] as const;
 export const SCHEDULE_BACKUP_TYPE = ['FULL', 'INCREMENTAL', 'DIFFERENTIAL', 'CLEANUP', 'HEALTH_CHECK', 'VERIFY', 'DRILL'] as const;
+// A backup's copy in one repository (pgBackRest's repo1/repo2): queued, being
+// copied, complete and proven, failed (retried with backoff), or removed by
+// that repository's retention.
+export const COPY_STATUS = ['PENDING', 'COPYING', 'COPIED', 'FAILED', 'EXPIRED'] as const;
 
 const controlled = { notNull: true } as const;
 
 export const model: Model = {
   schema: 'backup_mgmt',
-  version: 1,
+  version: 2,
+  migrations: { 1: '20261122000100', 2: '20261208000400' },
   hubs: [
     {
       name: 'backup_execution_h',
@@ -43,6 +48,20 @@ export const model: Model = {
       name: 'backup_schedule_h',
       key: 'schedule',
       comment: 'One row per backup schedule; the business key is the schedule name.',
+    },
+    {
+      name: 'backup_repository_h',
+      key: 'repository',
+      bkPattern: '^[a-z][a-z0-9_]{0,30}$',
+      comment: 'One row per repository backups are kept in: local (the agent\'s directory) and s3 (the off-host one).',
+      since: 2,
+    },
+    {
+      name: 'backup_copy_h',
+      key: 'copy',
+      bkPattern: '^[a-z][a-z0-9_]{0,30}:[A-Z][A-Z_0-9]*_[0-9]{8}_[0-9]{6}(_[0-9]{6})?$',
+      comment: 'One row per copy of a backup in a repository; the business key is <repository>:<backup key>.',
+      since: 2,
     },
   ],
   satellites: [
@@ -208,6 +227,43 @@ export const model: Model = {
         col('tags', k.jsonb),
       ],
     },
+    {
+      name: 'backup_repository_s',
+      hub: 'backup_repository_h',
+      currentView: 'backup_repository_current',
+      comment: 'Where a repository is and how it is encrypted, as its agent reports it (never a credential), and how far its WAL lags.',
+      since: 2,
+      columns: [
+        col('storage_type', k.varchar(50), { ...controlled, enumOf: STORAGE_TYPE }),
+        col('location', k.text, { ...controlled, comment: 'a directory or s3://bucket/prefix' }),
+        col('encryption_format', k.varchar(20), { comment: 'age-v1, or NULL for a plaintext repository' }),
+        col('key_fingerprints', k.textArray, { comment: 'fingerprints of the public keys it is encrypted to (age-x25519:<hex>)' }),
+        col('agent_id', k.varchar(200), { comment: 'the agent that reported it' }),
+        col('wal_behind', k.integer, { comment: 'WAL files of the local repository it lacked at the last catch-up pass' }),
+        col('wal_behind_since', k.timestamptz, { comment: 'since when it has lacked WAL (NULL: caught up)' }),
+      ],
+    },
+    {
+      name: 'backup_copy_s',
+      hub: 'backup_copy_h',
+      currentView: 'backup_copy_current',
+      comment: 'State of one copy of a backup in one repository; a new version on every change.',
+      since: 2,
+      columns: [
+        col('copy_status', k.varchar(20), { ...controlled, enumOf: COPY_STATUS }),
+        col('status_reason', k.text, { comment: 'why it FAILED or was EXPIRED' }),
+        col('copy_location', k.text, { comment: 'where the copy lives, e.g. s3://bucket/prefix/<sysid>/backups/<bk>' }),
+        col('copied_bytes', k.bigint, { comment: 'plaintext bytes stored' }),
+        col('copied_objects', k.integer),
+        col('copy_started_at', k.timestamptz),
+        col('copied_at', k.timestamptz, { comment: 'when every object was stored and proven' }),
+        col('expired_at', k.timestamptz),
+        col('attempts', k.integer),
+        col('next_attempt_at', k.timestamptz, { comment: 'a FAILED copy is retried from then on' }),
+        col('agent_id', k.varchar(200), { comment: 'the agent copying (COPYING) or that last copied it' }),
+      ],
+      checks: [{ name: 'copied_has_time', expr: "copy_status <> 'COPIED' OR copied_at IS NOT NULL" }],
+    },
   ],
   links: [
     {
@@ -238,6 +294,17 @@ export const model: Model = {
       ],
       comment: 'Which backups a recovery restores from.',
     },
+    {
+      name: 'backup_copy_l',
+      key: 'link_backup_copy_hk',
+      refs: [
+        { column: 'copy_hk', hub: 'backup_copy_h' },
+        { column: 'backup_hk', hub: 'backup_execution_h' },
+        { column: 'repository_hk', hub: 'backup_repository_h' },
+      ],
+      comment: 'Which backup a copy is of, and which repository holds it.',
+      since: 2,
+    },
   ],
   indexes: [
     // The seed's 15 indexes, partial on the current row where its queries filter on it.
@@ -263,5 +330,8 @@ export const model: Model = {
     { name: 'idx_recovery_backup_l_backup', table: 'recovery_backup_l', columns: ['backup_hk'] },
     // PITR planning: newest completed backups by end time.
     { name: 'idx_backup_execution_s_end_time', table: 'backup_execution_s', columns: ['backup_end_time'], where: "load_end_date IS NULL AND backup_status = 'COMPLETED'" },
+    // Repository copies: a backup's copies, and the copies still to do.
+    { name: 'idx_backup_copy_l_backup', table: 'backup_copy_l', columns: ['backup_hk', 'repository_hk'], since: 2 },
+    { name: 'idx_backup_copy_s_status', table: 'backup_copy_s', columns: ['copy_status'], where: "load_end_date IS NULL AND copy_status <> 'COPIED'", since: 2 },
   ],
 };

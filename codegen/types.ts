@@ -34,6 +34,8 @@ export interface Column {
   enumOf?: readonly string[];
   check?: string;
   comment?: string;
+  /** Model version that added it to an existing satellite (default: the satellite's): ALTER TABLE … ADD COLUMN there. */
+  since?: number;
 }
 
 export interface Hub {
@@ -41,6 +43,8 @@ export interface Hub {
   key: string; // e.g. backup  -> backup_hk / backup_bk
   bkPattern?: string; // regex CHECK on the business key
   comment: string;
+  /** Model version that added it (default 1): its DDL is in that version's migration. */
+  since?: number;
 }
 
 export interface Satellite {
@@ -53,6 +57,7 @@ export interface Satellite {
   columns: Column[];
   checks?: { name: string; expr: string }[];
   comment: string;
+  since?: number;
 }
 
 export interface Link {
@@ -61,6 +66,7 @@ export interface Link {
   refs: { column: string; hub: string }[];
   checks?: { name: string; expr: string }[];
   comment: string;
+  since?: number;
 }
 
 export interface Index {
@@ -69,12 +75,15 @@ export interface Index {
   columns: string[];
   where?: string;
   unique?: boolean;
+  since?: number;
 }
 
 export interface Model {
   schema: string;
   /** bump when the table shapes change; each version is its own migration */
   version: number;
+  /** Timestamp prefix of each version's migration (migrations are append-only). */
+  migrations: Record<number, string>;
   hubs: Hub[];
   satellites: Satellite[];
   links: Link[];

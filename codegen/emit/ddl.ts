@@ -15,7 +15,32 @@ const enumCheck = (table: string, c: Column) =>
     ? [`    CONSTRAINT chk_${table}_${c.name} CHECK (${c.name} IN (${c.enumOf.map(sqlString).join(', ')}))`]
     : [];
 
-export function emitCatalogMigration(model: Model): string {
+/** What model version `version` added: tables, checks and indexes with that `since` (default 1). */
+function addedIn(model: Model, version: number): Model {
+  const at = <T extends { since?: number }>(xs: T[]) => xs.filter((x) => (x.since ?? 1) === version);
+  // A new table is created with the columns known at its version; later ones are added by ALTER TABLE.
+  const satellites = at(model.satellites).map((sat) => ({ ...sat, columns: sat.columns.filter((c) => (c.since ?? version) <= version) }));
+  return { ...model, version, hubs: at(model.hubs), satellites, links: at(model.links), indexes: at(model.indexes) };
+}
+
+/** Columns model version `version` added to satellites of earlier versions. */
+function addedColumns(model: Model, version: number): string[] {
+  const out: string[] = [];
+  for (const sat of model.satellites.filter((x) => (x.since ?? 1) < version)) {
+    for (const c of sat.columns.filter((x) => x.since === version)) {
+      const t = q(model.schema, sat.name);
+      out.push(`ALTER TABLE ${t} ADD COLUMN ${columnDdl(c).trim()};`);
+      for (const chk of enumCheck(sat.name, c)) out.push(`ALTER TABLE ${t} ADD ${chk.trim()};`);
+      if (c.check) out.push(`ALTER TABLE ${t} ADD CONSTRAINT chk_${sat.name}_${c.name}_range CHECK (${c.check});`);
+      if (c.comment) out.push(`COMMENT ON COLUMN ${t}.${c.name} IS ${sqlString(c.comment)};`);
+    }
+  }
+  return out;
+}
+
+/** The migration of one model version: only what that version added (earlier ones are applied already). */
+export function emitCatalogMigration(full: Model, version: number): string {
+  const model = addedIn(full, version);
   const s = model.schema;
   const up: string[] = [];
   const down: string[] = [];
@@ -37,7 +62,7 @@ export function emitCatalogMigration(model: Model): string {
   }
 
   for (const sat of model.satellites) {
-    const hub = hubOf(model, sat);
+    const hub = hubOf(full, sat);
     const hk = hkOf(hub);
     const lines = [
       `    ${hk} bytea NOT NULL REFERENCES ${q(s, hub.name)} (${hk})`,
@@ -66,7 +91,7 @@ export function emitCatalogMigration(model: Model): string {
     const lines = [
       `    ${link.key} bytea NOT NULL PRIMARY KEY`,
       ...link.refs.map((r) => {
-        const hub = model.hubs.find((h) => h.name === r.hub)!;
+        const hub = full.hubs.find((h) => h.name === r.hub)!;
         return `    ${r.column} bytea NOT NULL REFERENCES ${q(s, hub.name)} (${hkOf(hub)})`;
       }),
       `    tenant_hk bytea`,
@@ -78,15 +103,20 @@ export function emitCatalogMigration(model: Model): string {
     up.push(`COMMENT ON TABLE ${q(s, link.name)} IS ${sqlString(`Link. ${link.comment}`)};`);
   }
 
+  up.push(...addedColumns(full, version));
+
   for (const ix of [...model.indexes].sort((a, b) => a.name.localeCompare(b.name))) {
     up.push(
       `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${ix.name} ON ${q(s, ix.table)} (${ix.columns.join(', ')})${ix.where ? ` WHERE ${ix.where}` : ''};`,
     );
   }
 
-  // Dropping in reverse dependency order: links, satellites, hubs.
+  // Dropping in reverse dependency order: links, satellites, hubs; then the columns added to older tables.
   for (const t of [...model.links, ...model.satellites, ...model.hubs].map((t) => t.name)) {
     down.push(`DROP TABLE IF EXISTS ${q(s, t)};`);
+  }
+  for (const sat of full.satellites.filter((x) => (x.since ?? 1) < version)) {
+    for (const c of sat.columns.filter((x) => x.since === version)) down.push(`ALTER TABLE ${q(s, sat.name)} DROP COLUMN IF EXISTS ${c.name};`);
   }
 
   return [

@@ -44,6 +44,8 @@ AS $$
          'Grandfather-father-son: keep the newest full backup of each of the last N ISO weeks (UTC; 0 = off, at most 100000).'),
         ('retention.keep_monthly', '0',
          'Grandfather-father-son: keep the newest full backup of each of the last N calendar months (UTC; 0 = off, at most 100000).'),
+        ('retention.local_full_backups', '0',
+         'Repository copies (sql/65-copies): the local repository keeps only the newest N completed full backups (with their incrementals); an older one whose whole chain is copied to the off-host repository loses its local copy and is restored from there (0 = the local repository keeps what retention keeps; at most 100000).'),
         -- health.*: thresholds of health_check() (sql/50-health), validated by _health_setting_value().
         ('health.full_backup_warning_age', '26 hours',
          'Health check full_backup_age when no FULL schedule is active: WARNING when the newest successful full backup ended longer ago than this (a positive interval).'),
@@ -83,6 +85,10 @@ AS $$
          'Health check repository_space: WARNING when a running agent reports less free space in its repository than this percentage (0 to 100).'),
         ('health.repository_free_critical_percent', '10',
          'Health check repository_space: CRITICAL when a running agent reports less free space in its repository than this percentage (0 to 100).'),
+        ('health.copy_warning_age', '2 hours',
+         'Health check repository_copies: WARNING when a completed backup has waited this long for its copy in the off-host repository, or that repository has lacked WAL this long (a positive interval); a FAILED copy warns at once.'),
+        ('health.copy_critical_age', '24 hours',
+         'Health check repository_copies: CRITICAL when a completed backup has waited this long for its off-host copy, or that repository has lacked WAL this long (a positive interval).'),
         -- wal.* and health.stream_slot_*: WAL streaming (sql/55-stream), validated by _stream_setting_value().
         ('wal.streaming', 'off',
          'on: the agent streams WAL with pg_receivewal through the physical slot backup_mgmt_stream into its spool and stores each completed segment in the repository like wal-push (RPO near zero). off: the agent stops its receiver and drops the slot.'),

@@ -103,7 +103,7 @@ BEGIN
                     USING ERRCODE = '22023', DETAIL = v_description;
             END IF;
         WHEN 'retention.period', 'retention.min_redundancy', 'retention.recovery_window',
-             'retention.keep_daily', 'retention.keep_weekly', 'retention.keep_monthly' THEN
+             'retention.keep_daily', 'retention.keep_weekly', 'retention.keep_monthly', 'retention.local_full_backups' THEN
             -- The retention policy: validated where it is used (sql/60-retention).
             v_value := backup_mgmt._retention_setting_value(p_name, v_value);
         WHEN 'health.full_backup_warning_age', 'health.full_backup_critical_age', 'health.incremental_backup_warning_age',
@@ -111,7 +111,8 @@ BEGIN
              'health.failed_backup_window', 'health.failed_backups_critical', 'health.wal_archive_warning_age',
              'health.wal_archive_critical_age', 'health.rpo_warning', 'health.rpo_critical', 'health.min_recovery_window',
              'health.verification_max_pending', 'health.verification_failed_window', 'health.drill_max_age',
-             'health.approval_max_wait', 'health.repository_free_warning_percent', 'health.repository_free_critical_percent' THEN
+             'health.approval_max_wait', 'health.repository_free_warning_percent', 'health.repository_free_critical_percent',
+             'health.copy_warning_age', 'health.copy_critical_age' THEN
             -- Health thresholds: validated where they are used (sql/50-health).
             v_value := backup_mgmt._health_setting_value(p_name, v_value);
         WHEN 'wal.streaming', 'wal.streaming_synchronous', 'health.stream_slot_warning_size', 'health.stream_slot_critical_size' THEN

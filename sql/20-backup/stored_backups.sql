@@ -22,9 +22,13 @@ BEGIN
            AND (st.repository_root = p_repository_root OR st.repository_path LIKE p_repository_root || '/%')
            AND NOT EXISTS (SELECT 1 FROM backup_mgmt.job AS j
                             WHERE j.subject_hk = c.backup_hk AND j.job_type = 'DELETE' AND j.status IN ('QUEUED', 'RUNNING'))
+           -- Removed from this repository by its own retention (sql/65-copies): kept off-host.
+           AND NOT EXISTS (SELECT 1 FROM backup_mgmt.backup_copy_l AS cl
+                             JOIN backup_mgmt.backup_copy_current AS cc ON cc.copy_hk = cl.copy_hk
+                            WHERE cl.backup_hk = c.backup_hk AND cl.repository_hk = backup_mgmt.hash_key('local') AND cc.copy_status = 'EXPIRED')
          ORDER BY c.backup_bk;
 END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.stored_backups(text) IS
-'Agent protocol: COMPLETED full backups stored under p_repository_root (backup_hk, backup_bk, repository_path, stored_files [{name, bytes, sha256}], files_present), except those a queued or running DELETE job owns: what the agent''s presence check compares with the repository (names and sizes).';
+'Agent protocol: COMPLETED full backups stored under p_repository_root (backup_hk, backup_bk, repository_path, stored_files [{name, bytes, sha256}], files_present), except those a queued or running DELETE job owns or whose local copy expired (retention.local_full_backups): what the agent''s presence check compares with the repository (names and sizes).';

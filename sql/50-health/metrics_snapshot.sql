@@ -100,6 +100,20 @@ BEGIN
                        'total_bytes', a.info->'storage'->'total_bytes') ORDER BY a.agent_id)
               FROM backup_mgmt.agent AS a
              WHERE a.stopped_at IS NULL), '[]'),
+        -- Repository copies (sql/65-copies): per repository, backups waiting for a copy and WAL behind.
+        'copies', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'repository', r.repository_bk,
+                       'waiting', (SELECT count(*) FROM backup_mgmt.backup_copies AS bc
+                                    WHERE bc.repository = r.repository_bk AND bc.backup_status = 'COMPLETED'
+                                      AND bc.copy_status IN ('PENDING', 'COPYING', 'FAILED')),
+                       'failed', (SELECT count(*) FROM backup_mgmt.backup_copies AS bc
+                                   WHERE bc.repository = r.repository_bk AND bc.backup_status = 'COMPLETED' AND bc.copy_status = 'FAILED'),
+                       'oldest_wait_seconds', (SELECT round(extract(epoch FROM now() - min(bc.backup_end_time)), 3) FROM backup_mgmt.backup_copies AS bc
+                                                WHERE bc.repository = r.repository_bk AND bc.backup_status = 'COMPLETED'
+                                                  AND bc.copy_status IN ('PENDING', 'COPYING', 'FAILED')),
+                       'wal_behind', coalesce(r.wal_behind, 0)) ORDER BY r.repository_bk)
+              FROM backup_mgmt.backup_repository_current AS r), '[]'),
         'health', (
             SELECT jsonb_agg(jsonb_build_object('check', h.check_name, 'status', h.status, 'value', h.value) ORDER BY h.ord)
               FROM backup_mgmt.health_check() WITH ORDINALITY AS h (check_name, status, value, threshold, detail, ord)))
@@ -109,4 +123,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.metrics_snapshot(integer) IS
-'The numbers behind the agent''s Prometheus /metrics, as one JSON object (times in epoch seconds): backups (count per current status), last_success (newest COMPLETED FULL and INCREMENTAL: end time, age, duration, database and stored bytes), wal (segments and bytes registered for this cluster, newest archived_at), archiver (pg_stat_archiver counters), rpo_seconds and recovery_window_seconds (as in health_check), jobs (QUEUED and RUNNING per type), job_pickup (sample size, sum, p50/p95/max seconds from due to claim over the newest p_job_sample claimed jobs, 1..10000, default 100), agents (live, heartbeat age, reported repository bytes), health (status per check). Reads current rows only.';
+'The numbers behind the agent''s Prometheus /metrics, as one JSON object (times in epoch seconds): backups (count per current status), last_success (newest COMPLETED FULL and INCREMENTAL: end time, age, duration, database and stored bytes), wal (segments and bytes registered for this cluster, newest archived_at), archiver (pg_stat_archiver counters), rpo_seconds and recovery_window_seconds (as in health_check), jobs (QUEUED and RUNNING per type), job_pickup (sample size, sum, p50/p95/max seconds from due to claim over the newest p_job_sample claimed jobs, 1..10000, default 100), agents (live, heartbeat age, reported repository bytes), copies (per repository: backups waiting for a copy, FAILED ones, the oldest wait in seconds, WAL files behind), health (status per check). Reads current rows only.';

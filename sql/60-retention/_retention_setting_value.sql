@@ -26,7 +26,8 @@ BEGIN
                 USING ERRCODE = '22023', HINT = 'Use NULL to go back to the default.';
         END IF;
         RETURN v_interval::text;
-    ELSIF p_name IN ('retention.min_redundancy', 'retention.keep_daily', 'retention.keep_weekly', 'retention.keep_monthly') THEN
+    ELSIF p_name IN ('retention.min_redundancy', 'retention.keep_daily', 'retention.keep_weekly', 'retention.keep_monthly',
+                     'retention.local_full_backups') THEN
         IF v_value !~ '^[0-9]{1,9}$' THEN
             RAISE EXCEPTION 'set_setting: % must be a whole number, not %', p_name, quote_literal(p_value)
                 USING ERRCODE = '22023', HINT = 'For example 2.';
@@ -48,4 +49,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt._retention_setting_value(text, text) IS
-'Internal (set_setting): validates a retention.* value and returns it normalised. retention.period and retention.recovery_window: intervals from 0 to 100 years; retention.min_redundancy: 1..1000; retention.keep_daily/keep_weekly/keep_monthly: 0..100000. Otherwise 22023.';
+'Internal (set_setting): validates a retention.* value and returns it normalised. retention.period and retention.recovery_window: intervals from 0 to 100 years; retention.min_redundancy: 1..1000; retention.keep_daily/keep_weekly/keep_monthly and retention.local_full_backups: 0..100000. Otherwise 22023.';

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from '../util/paths.js';
 import type { AgentConfig } from './config.js';
@@ -22,6 +22,10 @@ import { WalRegistry } from './wal-registry.js';
 import { RepositoryMirror } from './repository-mirror.js';
 import { catalogSync } from '../dr/catalog-sync.js';
 import { WalStreamer } from './wal-stream.js';
+import { openOffsite, type OffsiteConfig } from '../storage/offsite/index.js';
+import { BackendMetadataFiles, MetadataStore } from '../storage/repo-metadata.js';
+import { CopySql } from './copy-sql.js';
+import { Replicator } from './replicator.js';
 
 export interface AgentIntervals {
   heartbeatMs: number;
@@ -105,6 +109,8 @@ export class Agent {
   private registration: Parameters<AgentSql['register']>[0] | undefined;
   private streamer: WalStreamer | undefined;
   private streamCheck: Promise<void> | undefined;
+  private offsite: OffsiteConfig | undefined;
+  private replicator: Replicator | undefined;
   facts: ServerFacts | undefined;
 
   constructor(private readonly opts: AgentOptions) {
@@ -135,6 +141,8 @@ export class Agent {
   async start(): Promise<void> {
     const { config } = this.opts;
     try {
+      // A wrong off-host configuration stops the start: backups must not silently stay on this host only.
+      this.offsite = agentOffsite();
       this.repositoryRoot = await prepareRepository(config.repo);
       this.facts = await this.sql.serverFacts();
       const local = isLocalHost(config.databaseUrl);
@@ -178,6 +186,7 @@ export class Agent {
     this.timers.push(setInterval(() => void this.runDueSchedules(), this.intervals.heartbeatMs));
     this.registry = new WalRegistry(this.sql, this.repositoryRoot, this.facts.systemIdentifier, this.facts.walSegmentSize, this.log);
     await this.syncRepository();
+    await this.startReplicator();
     // A periodic scan is skipped while one runs; a job's request queues behind it.
     let scans = 0;
     const periodic = () => {
@@ -233,6 +242,24 @@ export class Agent {
       this.log('warn', `catalog sync from the repository failed: ${errorText(e)}`);
     }
     await this.mirror.mirror(null);
+  }
+
+  /** With an off-host repository: copy backups and WAL there (repository copies, sql/65-copies). */
+  private async startReplicator(): Promise<void> {
+    if (!this.offsite || !this.mirror) return;
+    const store = await openOffsite(this.offsite);
+    this.replicator = new Replicator({
+      sql: new CopySql(this.pool, this.agentId),
+      store,
+      metadata: new MetadataStore(new BackendMetadataFiles(store.location.replace(/\/+$/, ''), store.backend)),
+      mirror: this.mirror,
+      repositoryRoot: this.repositoryRoot,
+      systemIdentifier: this.facts!.systemIdentifier,
+      log: this.log,
+      intervalMs: this.intervals.walScanMs,
+    });
+    this.replicator.start();
+    this.log('info', `off-host repository ${store.location}: backups and WAL are copied there, encrypted to ${this.offsite.encryption.fingerprints.join(', ')}`);
   }
 
   /** Start or stop the WAL receiver as wal.streaming says; drop the slot once off. */
@@ -400,6 +427,10 @@ export class Agent {
         await runJob(deps, job);
         // The repository's metadata follows what the job changed.
         if (job.job_type !== 'RESTORE') void this.mirror?.mirror(job.job_type === 'DELETE' ? null : typeof job.plan.backup_bk === 'string' ? job.plan.backup_bk : null);
+        // A backup to copy, or an expired one to delete off-host; the off-host metadata follows the catalog.
+        if (job.job_type === 'BACKUP' || job.job_type === 'DELETE') this.replicator?.wake();
+        // A VERIFY plan names the backup by its directory, whose last part is its key.
+        if (job.job_type === 'VERIFY') this.replicator?.refreshMetadata(typeof job.plan.repository_path === 'string' ? basename(job.plan.repository_path) : null);
       } else await this.waitForWork();
     }
   }
@@ -420,6 +451,7 @@ export class Agent {
     await this.listener?.stop();
     await this.walScan?.catch(() => {});
     await this.housekeeping;
+    await this.replicator?.stop();
     await this.mirror?.mirror(undefined);
     try {
       await this.sql.stopped(this.agentId);

@@ -104,6 +104,9 @@ export const MetricsSnapshotSchema = z.object({
       total_bytes: num.optional(),
     }),
   ),
+  copies: z
+    .array(z.object({ repository: z.string(), waiting: count, failed: count, oldest_wait_seconds: num, wal_behind: count }))
+    .optional(),
   health: z.array(z.object({ check: z.string(), status: z.enum(['OK', 'WARNING', 'CRITICAL']), value: z.string().nullable() })).nullable(),
 });
 export type MetricsSnapshot = z.infer<typeof MetricsSnapshotSchema>;
@@ -246,6 +249,18 @@ export function renderMetrics(snap: MetricsSnapshot | undefined, info: ScrapeInf
     e.sample(`${P}agent_heartbeat_age_seconds`, a.heartbeat_age_seconds, l);
     e.sample(`${P}repository_free_bytes`, a.free_bytes, l);
     e.sample(`${P}repository_size_bytes`, a.total_bytes, l);
+  }
+
+  e.family(`${P}repository_copies_waiting`, 'gauge', 'Completed backups not yet copied into a repository (PENDING, COPYING or FAILED).');
+  e.family(`${P}repository_copies_failed`, 'gauge', 'Completed backups whose copy into a repository FAILED (retried with backoff).');
+  e.family(`${P}repository_copy_oldest_wait_seconds`, 'gauge', 'Seconds the oldest backup waiting for its copy has waited since it ended; absent when none waits.');
+  e.family(`${P}repository_wal_behind_files`, 'gauge', 'WAL files of the local repository a repository lacked at the last catch-up pass.');
+  for (const c of snap.copies ?? []) {
+    const l = { repository: c.repository };
+    e.sample(`${P}repository_copies_waiting`, c.waiting, l);
+    e.sample(`${P}repository_copies_failed`, c.failed, l);
+    e.sample(`${P}repository_copy_oldest_wait_seconds`, c.oldest_wait_seconds, l);
+    e.sample(`${P}repository_wal_behind_files`, c.wal_behind, l);
   }
 
   e.family(`${P}health_check_status`, 'gauge', 'Status of each health_check() check: 1 for its current status, 0 for the others.');

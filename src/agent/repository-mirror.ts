@@ -33,7 +33,8 @@ function substance(m: BackupMetadata): string {
 
 export class RepositoryMirror {
   private readonly store: RepositoryMetadataStore;
-  private readonly knownPoints = new Set<string>();
+  /** Restore points known to be written, per store (the local one and the off-host copy). */
+  private readonly knownPoints = new WeakMap<RepositoryMetadataStore, Set<string>>();
   private running: Promise<number> = Promise.resolve(0);
 
   constructor(
@@ -52,16 +53,25 @@ export class RepositoryMirror {
    * repaired by the next full mirror, at the latest when the agent starts).
    */
   mirror(backupBk: string | null | undefined): Promise<number> {
-    const next = this.running.then(() => this.run(backupBk)).catch((e) => {
-      this.log('warn', `repository metadata not written (repaired at the next start): ${errorText(e)}`);
+    return this.mirrorTo(this.store, backupBk);
+  }
+
+  /**
+   * The same into another repository's metadata (the off-host copy, which the
+   * replicator asks for once a backup's objects are there). Never throws.
+   */
+  mirrorTo(store: RepositoryMetadataStore, backupBk: string | null | undefined, opts: { onlyExisting?: boolean } = {}): Promise<number> {
+    const next = this.running.then(() => this.run(store, backupBk, opts.onlyExisting ?? false)).catch((e) => {
+      this.log('warn', `repository metadata not written to ${store.location} (repaired later): ${errorText(e)}`);
       return 0;
     });
     this.running = next;
     return next;
   }
 
-  private async run(backupBk: string | null | undefined): Promise<number> {
-    await this.store.ensureFormat();
+  /** onlyExisting: refresh backups the store describes already, add none (the off-host copy adds a backup once its objects are there). */
+  private async run(store: RepositoryMetadataStore, backupBk: string | null | undefined, onlyExisting: boolean): Promise<number> {
+    await store.ensureFormat();
     const r = await this.pool.query<{ m: CatalogMetadata }>('SELECT backup_mgmt.repository_metadata($1, $2, $3, $4) AS m', [
       this.repositoryRoot,
       this.systemIdentifier,
@@ -82,20 +92,22 @@ export class RepositoryMirror {
         tool_versions: this.tools,
         written_at: new Date().toISOString(),
       });
-      const existing = await this.store.readBackup(meta.system_identifier, meta.backup_bk).catch(() => undefined);
-      if (existing && substance(existing) === substance(meta)) continue;
-      await this.store.writeBackup(meta);
+      const existing = await store.readBackup(meta.system_identifier, meta.backup_bk).catch(() => undefined);
+      if ((existing && substance(existing) === substance(meta)) || (!existing && onlyExisting)) continue;
+      await store.writeBackup(meta);
       written++;
     }
+    let known = this.knownPoints.get(store);
+    if (!known) this.knownPoints.set(store, (known = new Set()));
     for (const p of m.restore_points) {
-      if (this.knownPoints.has(p.name)) continue;
+      if (known.has(p.name)) continue;
       const point = RestorePointMetadata.parse(p);
-      const present = (await this.store.listRestorePoints(this.systemIdentifier)).some((x) => x.name === p.name);
+      const present = (await store.listRestorePoints(this.systemIdentifier)).some((x) => x.name === p.name);
       if (!present) {
-        await this.store.writeRestorePoint(point);
+        await store.writeRestorePoint(point);
         written++;
       }
-      this.knownPoints.add(p.name);
+      known.add(p.name);
     }
     return written;
   }

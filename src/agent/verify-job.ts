@@ -1,11 +1,12 @@
 // VERIFY job: check what is in storage now against its backup_manifest.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MANIFEST_NAME, stagingRoot } from '../storage/layout.js';
 import { systemIdentifierFromBackupPath } from '../storage/verify-common.js';
 import { readAll } from '../storage/verify-sealed.js';
-import { isS3Location, keyOf, offsiteStoreFor } from './offsite.js';
+import { backupKey } from '../storage/offsite/repository.js';
+import { agentOffsite, isS3Location, keyOf, offsiteStoreFor } from './offsite.js';
 import { parseManifest } from '../storage/manifest.js';
 import type { JobContext, JobOutcome } from './job-context.js';
 import { parsePlan, VerifyPlan, type JobRow, type VerifyJobResult } from './protocol.js';
@@ -45,10 +46,25 @@ async function runVerifyOffsite(ctx: JobContext, location: string): Promise<JobO
   return { status: 'succeeded', result };
 }
 
+/** The off-host copy (s3://…/<sysid>/backups/<bk>) of a local backup directory, when that repository holds its manifest. */
+async function offsiteCopyOf(path: string): Promise<string | undefined> {
+  const cfg = agentOffsite();
+  const sysid = systemIdentifierFromBackupPath(path);
+  if (!cfg || !sysid) return undefined;
+  const location = `${cfg.location}/${backupKey(sysid, basename(path))}`;
+  const { store } = await offsiteStoreFor(location);
+  return (await store.exists(`${keyOf(cfg, location)}/${MANIFEST_NAME}`)) ? location : undefined;
+}
+
 export async function runVerify(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
   const plan = parsePlan(VerifyPlan, job.plan, 'verify');
   const path = plan.repository_path;
   if (isS3Location(path)) return runVerifyOffsite(ctx, path);
+  // Gone from here but copied off-host (repository copies: the local copy may have expired): verify the copy.
+  if (!existsSync(path)) {
+    const copy = await offsiteCopyOf(path);
+    if (copy) return runVerifyOffsite(ctx, copy);
+  }
   // A backup directory that vanished is a verification result, not an agent error.
   if (!existsSync(path)) {
     const result: VerifyJobResult = {

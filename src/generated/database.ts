@@ -16,6 +16,62 @@ export interface PgInterval {
   milliseconds?: number;
 }
 
+export interface BackupCopyCurrent {
+  copy_hk: Buffer;
+  copy_bk: string;
+  tenant_hk: Buffer | null;
+  load_date: Date;
+  copy_status: 'PENDING' | 'COPYING' | 'COPIED' | 'FAILED' | 'EXPIRED';
+  status_reason: string | null;
+  copy_location: string | null;
+  copied_bytes: string | null;
+  copied_objects: number | null;
+  copy_started_at: Date | null;
+  copied_at: Date | null;
+  expired_at: Date | null;
+  attempts: number | null;
+  next_attempt_at: Date | null;
+  agent_id: string | null;
+  record_source: string;
+}
+
+export interface BackupCopyH {
+  copy_hk: Buffer;
+  copy_bk: string;
+  tenant_hk: Buffer | null;
+  load_date: Date;
+  record_source: string;
+}
+
+export interface BackupCopyL {
+  link_backup_copy_hk: Buffer;
+  copy_hk: Buffer;
+  backup_hk: Buffer;
+  repository_hk: Buffer;
+  tenant_hk: Buffer | null;
+  load_date: Date;
+  record_source: string;
+}
+
+export interface BackupCopyS {
+  copy_hk: Buffer;
+  load_date: Date;
+  load_end_date: Date | null;
+  hash_diff: Buffer;
+  copy_status: 'PENDING' | 'COPYING' | 'COPIED' | 'FAILED' | 'EXPIRED';
+  status_reason: string | null;
+  copy_location: string | null;
+  copied_bytes: string | null;
+  copied_objects: number | null;
+  copy_started_at: Date | null;
+  copied_at: Date | null;
+  expired_at: Date | null;
+  attempts: number | null;
+  next_attempt_at: Date | null;
+  agent_id: string | null;
+  record_source: string;
+}
+
 export interface BackupDependencyL {
   link_backup_dependency_hk: Buffer;
   source_backup_hk: Buffer;
@@ -163,6 +219,44 @@ export interface BackupLsnS {
   system_identifier: string | null;
   next_xid: string | null;
   backup_label: string | null;
+  record_source: string;
+}
+
+export interface BackupRepositoryCurrent {
+  repository_hk: Buffer;
+  repository_bk: string;
+  tenant_hk: Buffer | null;
+  load_date: Date;
+  storage_type: 'LOCAL' | 'S3' | 'GCS' | 'AZURE' | 'NFS';
+  location: string;
+  encryption_format: string | null;
+  key_fingerprints: string[] | null;
+  agent_id: string | null;
+  wal_behind: number | null;
+  wal_behind_since: Date | null;
+  record_source: string;
+}
+
+export interface BackupRepositoryH {
+  repository_hk: Buffer;
+  repository_bk: string;
+  tenant_hk: Buffer | null;
+  load_date: Date;
+  record_source: string;
+}
+
+export interface BackupRepositoryS {
+  repository_hk: Buffer;
+  load_date: Date;
+  load_end_date: Date | null;
+  hash_diff: Buffer;
+  storage_type: 'LOCAL' | 'S3' | 'GCS' | 'AZURE' | 'NFS';
+  location: string;
+  encryption_format: string | null;
+  key_fingerprints: string[] | null;
+  agent_id: string | null;
+  wal_behind: number | null;
+  wal_behind_since: Date | null;
   record_source: string;
 }
 
@@ -377,12 +471,19 @@ export interface ScheduleExecutionL {
 }
 
 export interface Database {
+  'backup_mgmt.backup_copy_current': BackupCopyCurrent;
+  'backup_mgmt.backup_copy_h': BackupCopyH;
+  'backup_mgmt.backup_copy_l': BackupCopyL;
+  'backup_mgmt.backup_copy_s': BackupCopyS;
   'backup_mgmt.backup_dependency_l': BackupDependencyL;
   'backup_mgmt.backup_execution_current': BackupExecutionCurrent;
   'backup_mgmt.backup_execution_h': BackupExecutionH;
   'backup_mgmt.backup_execution_s': BackupExecutionS;
   'backup_mgmt.backup_lsn_current': BackupLsnCurrent;
   'backup_mgmt.backup_lsn_s': BackupLsnS;
+  'backup_mgmt.backup_repository_current': BackupRepositoryCurrent;
+  'backup_mgmt.backup_repository_h': BackupRepositoryH;
+  'backup_mgmt.backup_repository_s': BackupRepositoryS;
   'backup_mgmt.backup_schedule_current': BackupScheduleCurrent;
   'backup_mgmt.backup_schedule_h': BackupScheduleH;
   'backup_mgmt.backup_schedule_s': BackupScheduleS;

@@ -3,6 +3,8 @@
 
 import { z } from 'zod';
 
+export const BackupCopyCopyStatus = z.enum(['PENDING', 'COPYING', 'COPIED', 'FAILED', 'EXPIRED']);
+export type BackupCopyCopyStatus = z.infer<typeof BackupCopyCopyStatus>;
 export const BackupExecutionBackupMethod = z.enum(['PG_BASEBACKUP', 'PG_BASEBACKUP_INCREMENTAL', 'PG_DUMP', 'CUSTOM', 'WAL_ARCHIVE']);
 export type BackupExecutionBackupMethod = z.infer<typeof BackupExecutionBackupMethod>;
 export const BackupExecutionBackupScope = z.enum(['SYSTEM', 'TENANT', 'SCHEMA', 'TABLE']);
@@ -15,6 +17,8 @@ export const BackupExecutionStorageType = z.enum(['LOCAL', 'S3', 'GCS', 'AZURE',
 export type BackupExecutionStorageType = z.infer<typeof BackupExecutionStorageType>;
 export const BackupExecutionVerificationStatus = z.enum(['PENDING', 'VERIFIED', 'FAILED', 'SKIPPED']);
 export type BackupExecutionVerificationStatus = z.infer<typeof BackupExecutionVerificationStatus>;
+export const BackupRepositoryStorageType = z.enum(['LOCAL', 'S3', 'GCS', 'AZURE', 'NFS']);
+export type BackupRepositoryStorageType = z.infer<typeof BackupRepositoryStorageType>;
 export const BackupScheduleBackupType = z.enum(['FULL', 'INCREMENTAL', 'DIFFERENTIAL', 'CLEANUP', 'HEALTH_CHECK', 'VERIFY', 'DRILL']);
 export type BackupScheduleBackupType = z.infer<typeof BackupScheduleBackupType>;
 export const RecoveryOperationRecoveryStatus = z.enum(['PENDING', 'APPROVED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
@@ -25,6 +29,25 @@ export const RecoveryOperationTargetKind = z.enum(['time', 'xid', 'lsn', 'name',
 export type RecoveryOperationTargetKind = z.infer<typeof RecoveryOperationTargetKind>;
 export const RecoveryOperationValidationStatus = z.enum(['PASSED', 'FAILED', 'PARTIAL']);
 export type RecoveryOperationValidationStatus = z.infer<typeof RecoveryOperationValidationStatus>;
+
+/** Columns a caller may pass to backup_mgmt.backup_copy_s_load(). */
+export const BackupCopySChanges = z
+  .object({
+    copy_status: z.enum(['PENDING', 'COPYING', 'COPIED', 'FAILED', 'EXPIRED']),
+    status_reason: z.string().nullable(),
+    copy_location: z.string().nullable(),
+    copied_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+    copied_objects: z.number().int().nullable(),
+    copy_started_at: z.union([z.date(), z.string()]).nullable(),
+    copied_at: z.union([z.date(), z.string()]).nullable(),
+    expired_at: z.union([z.date(), z.string()]).nullable(),
+    attempts: z.number().int().nullable(),
+    next_attempt_at: z.union([z.date(), z.string()]).nullable(),
+    agent_id: z.string().max(200).nullable(),
+  })
+  .partial()
+  .strict();
+export type BackupCopySChanges = z.infer<typeof BackupCopySChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_execution_s_load(). */
 export const BackupExecutionSChanges = z
@@ -91,6 +114,21 @@ export const BackupLsnSChanges = z
   .partial()
   .strict();
 export type BackupLsnSChanges = z.infer<typeof BackupLsnSChanges>;
+
+/** Columns a caller may pass to backup_mgmt.backup_repository_s_load(). */
+export const BackupRepositorySChanges = z
+  .object({
+    storage_type: z.enum(['LOCAL', 'S3', 'GCS', 'AZURE', 'NFS']),
+    location: z.string(),
+    encryption_format: z.string().max(20).nullable(),
+    key_fingerprints: z.array(z.string()).nullable(),
+    agent_id: z.string().max(200).nullable(),
+    wal_behind: z.number().int().nullable(),
+    wal_behind_since: z.union([z.date(), z.string()]).nullable(),
+  })
+  .partial()
+  .strict();
+export type BackupRepositorySChanges = z.infer<typeof BackupRepositorySChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_schedule_s_load(). */
 export const BackupScheduleSChanges = z

@@ -32,12 +32,12 @@ describe('a fresh install', () => {
     expect(Object.keys(h)).toEqual([
       'full_backup_age', 'incremental_backup_age', 'failed_backups', 'wal_archiving', 'rpo', 'recovery_window',
       'verification', 'restore_drill', 'agent_heartbeat', 'pending_approvals', 'cron_jobs', 'repository_space', 'policy_drift',
-      'wal_integrity', 'leftovers', 'stream_slot',
+      'wal_integrity', 'leftovers', 'repository_copies', 'stream_slot',
     ]);
     expect(Object.fromEntries(Object.values(h).map((r) => [r.check_name, r.status]))).toEqual({
       full_backup_age: 'CRITICAL', incremental_backup_age: 'OK', failed_backups: 'OK', wal_archiving: 'OK', rpo: 'CRITICAL',
       recovery_window: 'CRITICAL', verification: 'OK', restore_drill: 'OK', agent_heartbeat: 'CRITICAL',
-      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', policy_drift: 'OK', wal_integrity: 'OK', leftovers: 'OK', stream_slot: 'OK',
+      pending_approvals: 'OK', cron_jobs: 'OK', repository_space: 'OK', policy_drift: 'OK', wal_integrity: 'OK', leftovers: 'OK', repository_copies: 'OK', stream_slot: 'OK',
     });
     expect(h.stream_slot).toMatchObject({ value: 'no slot', detail: 'WAL streaming is off (wal.streaming)' });
     expect(h.full_backup_age).toMatchObject({ value: 'never', threshold: 'warning > 1 d 2 h, critical > 2 d 2 h' });
@@ -56,7 +56,7 @@ describe('a fresh install', () => {
     expect(h.cron_jobs!.detail).toMatch(/pg_cron is not installed in this database/);
     expect(h.repository_space).toMatchObject({ value: 'not reported' });
     expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({
-      status: 'CRITICAL', checks: 16, ok: 12, warning: 0, critical: 4,
+      status: 'CRITICAL', checks: 17, ok: 13, warning: 0, critical: 4,
       problems: 'full_backup_age=CRITICAL, rpo=CRITICAL, recovery_window=CRITICAL, agent_heartbeat=CRITICAL',
     });
   });
@@ -78,7 +78,7 @@ describe('a fresh install', () => {
       latest_recoverable_time: view.latest_recoverable_time, missing_segments: '0', first_missing_segment: null,
     });
     expect(view.missing_segments).toBe('0');
-    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 16, ok: 16, warning: 0, critical: 0, problems: null });
+    expect(await db.one('SELECT * FROM backup_mgmt.health_summary()')).toEqual({ status: 'OK', checks: 17, ok: 17, warning: 0, critical: 0, problems: null });
   });
 });
 
@@ -337,6 +337,8 @@ describe('settings', () => {
       `SELECT name, default_value FROM backup_mgmt._setting_catalog() WHERE name LIKE 'health.%' ORDER BY name`);
     expect(Object.fromEntries(rows.map((r) => [r.name, r.default_value]))).toEqual({
       'health.approval_max_wait': '1 hour',
+      'health.copy_critical_age': '24 hours',
+      'health.copy_warning_age': '2 hours',
       'health.drill_max_age': '30 days',
       'health.failed_backup_window': '24 hours',
       'health.failed_backups_critical': '3',
@@ -365,9 +367,9 @@ describe('settings', () => {
                   CREATE ROLE health_vic LOGIN IN ROLE backup_viewer; END IF; END $$`);
     const vic = await HealthDb.open(cluster().connectionString('health', 'health_vic'));
     try {
-      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(16);
+      expect(await vic.q('SELECT * FROM backup_mgmt.health_check()')).toHaveLength(17);
       expect((await vic.one('SELECT status FROM backup_mgmt.health_summary()')).status).toBe('OK');
-      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(16);
+      expect((await vic.one('SELECT backup_mgmt.metrics_snapshot() AS m')).m.health).toHaveLength(17);
       expect(await sqlState(vic.reportStorage(1, 2))).toBe('42501');
       expect(await sqlState(vic.q('SELECT * FROM backup_mgmt._health_rpo()'))).toBe('42501');
     } finally {

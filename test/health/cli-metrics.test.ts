@@ -130,16 +130,16 @@ describe('backup-mgmt check', () => {
     const r = await check();
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('backup_mgmt OK - all 16 checks OK');
+    expect(lines[0]).toBe('backup_mgmt OK - all 17 checks OK');
     expect(lines[1]).toMatch(/^status\s+check\s+value\s+threshold\s+detail$/);
-    expect(lines).toHaveLength(3 + 16);
+    expect(lines).toHaveLength(3 + 17);
     expect(lines[3]).toMatch(/^OK\s+full_backup_age\s+/);
 
     const j = await check('--json');
     expect(j.code).toBe(0);
     const out = JSON.parse(j.stdout);
-    expect(out).toMatchObject({ status: 'OK', exit_code: 0, summary: 'backup_mgmt OK - all 16 checks OK' });
-    expect(out.checks).toHaveLength(16);
+    expect(out).toMatchObject({ status: 'OK', exit_code: 0, summary: 'backup_mgmt OK - all 17 checks OK' });
+    expect(out.checks).toHaveLength(17);
     expect(out.checks[0]).toEqual({ check_name: 'full_backup_age', status: 'OK', value: expect.any(String), threshold: expect.any(String), detail: expect.any(String) });
   });
 
@@ -147,12 +147,12 @@ describe('backup-mgmt check', () => {
     await db.q(`SELECT cron.unschedule('backup_mgmt:hc-cron')`);
     let r = await check();
     expect(r.code).toBe(1);
-    expect(r.stdout.split('\n')[0]).toBe('backup_mgmt WARNING - cron_jobs WARNING (15 of 16 OK)');
+    expect(r.stdout.split('\n')[0]).toBe('backup_mgmt WARNING - cron_jobs WARNING (16 of 17 OK)');
 
     await db.reportStorage(1, 100);
     r = await check('--json');
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'CRITICAL', exit_code: 2, summary: 'backup_mgmt CRITICAL - repository_space CRITICAL, cron_jobs WARNING (14 of 16 OK)' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'CRITICAL', exit_code: 2, summary: 'backup_mgmt CRITICAL - repository_space CRITICAL, cron_jobs WARNING (15 of 17 OK)' });
 
     await db.reportStorage(50, 100);
     await db.q(`SELECT backup_mgmt.alter_backup_schedule('hc-cron', p_description => 'fixed')`);
@@ -229,7 +229,7 @@ describe('Prometheus metrics', () => {
       expect(sample(samples, 'backup_mgmt_repository_free_bytes', { agent_id: AGENT })?.value).toBe(storage.free_bytes);
       expect(sample(samples, 'backup_mgmt_health_check_status', { check: 'rpo', status: 'OK' })?.value).toBe(1);
       expect(sample(samples, 'backup_mgmt_health_check_status', { check: 'rpo', status: 'CRITICAL' })?.value).toBe(0);
-      expect(samples.filter((s) => s.name === 'backup_mgmt_health_check_severity')).toHaveLength(16);
+      expect(samples.filter((s) => s.name === 'backup_mgmt_health_check_severity')).toHaveLength(17);
 
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
       expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);

@@ -92,7 +92,7 @@ export class HealthDb extends ClientDb {
   async expectAllOk(): Promise<void> {
     const rows = Object.values(await this.health());
     expect(rows.filter((r) => r.status !== 'OK')).toEqual([]);
-    expect(rows).toHaveLength(16);
+    expect(rows).toHaveLength(17);
   }
 
   async setSetting(name: string, value: string | null): Promise<void> {

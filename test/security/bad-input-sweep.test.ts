@@ -60,6 +60,8 @@ const STATE_CHANGING = new Set([
   'policy_apply', 'set_schedule_notifications',
   // disaster recovery (sql/70-dr): catalog sync imports what the repository describes
   'import_repository_backup', 'import_restore_point', 'mark_backup_files_missing', 'record_disaster_recovery',
+  // repository copies (sql/65-copies): the agent's replicator
+  'agent_report_repositories', 'agent_report_wal_copies', 'copy_claim', 'copy_report',
 ]);
 
 /** Labels of TEXT values that are free text elsewhere (error messages, comments, labels). */
@@ -107,6 +109,8 @@ const LEGIT: Record<string, string[]> = {
   'initiate_point_in_time_recovery.p_tenant_hk': ['null'],
   // The repository holds no WAL file at all: every registered one is purged.
   'sync_wal_presence.p_present': ['empty'],
+  // WAL files a repository lacks: any count.
+  'agent_report_wal_copies.p_wal_behind': ['zero', 'max'],
   // Recipients are addresses or channel names for a notifier, stored as data ('{}': none).
   'set_schedule_notifications.p_recipients': ['empty', 'traversal', 'sql'],
 };
@@ -224,6 +228,12 @@ interface Finding {
   problem: string;
 }
 
+/** The repositories an agent reports (repository copies, sql/65-copies). */
+const SWEEP_REPOSITORIES = [
+  { name: 'local', storage_type: 'LOCAL', location: REPO, encryption: null },
+  { name: 's3', storage_type: 'S3', location: 's3://sweep-bucket/p', encryption: { format: 'age-v1', fingerprints: ['age-x25519:00112233445566778899aabbccddeeff'] } },
+];
+
 /** Everything the sweep needs that a valid call refers to. */
 interface Fixture {
   b2: Buffer;
@@ -249,6 +259,7 @@ function baselines(db: SecurityDb, f: Fixture): { byName: Record<string, unknown
     p_restore_root: RESTORE_ROOT, p_info: '{}', p_job_types: ['VERIFY'], p_parts: ['a', 'b'], p_role: 'sec_bindable',
     p_tenant_hk: null, p_backup_type: 'VERIFY', p_retention_period: '30 days', p_description: 'nightly', p_id: f.b2bk,
     p_present: Array.from({ length: 12 }, (_, i) => segName(i + 1)), p_dry_run: true, p_free_bytes: 1000, p_total_bytes: 2000,
+    p_repository: 's3', p_wal_behind: 0, p_file_names: [segName(1)], p_repositories: JSON.stringify(SWEEP_REPOSITORIES),
   };
   const byFunction: Record<string, Record<string, unknown>[]> = {
     // One held job of each type, each with its valid result.
@@ -258,6 +269,7 @@ function baselines(db: SecurityDb, f: Fixture): { byName: Record<string, unknown
       { p_job_id: f.restoreJob.job_id, p_agent_id: 'agent-x', p_result: restoreResult(f.restoreJob.plan) },
     ],
     get_recovery: [{ p_id: f.pendingRecoveryBk }],
+    copy_report: [{ p_backup_bk: f.b2bk, p_status: 'EXPIRED', p_result: { reason: 'sweep' } }],
     cancel_backup: [{ p_backup_hk: f.pendingBackup }],
     // An agent that holds no job: re-registering one that does hands its jobs back.
     agent_register: [{ p_agent_id: 'agent-new' }],
@@ -292,6 +304,7 @@ describe('bad-input sweep', () => {
     for (const agent of ['agent-v', 'agent-b', 'agent-x']) {
       await db.q('SELECT backup_mgmt.agent_register($1, $2, 1, $3, $4, $5)', [agent, 'sweep-host', REPO, RESTORE_ROOT, {}]);
     }
+    await db.q('SELECT backup_mgmt.agent_report_repositories($1, $2::jsonb)', ['agent-v', JSON.stringify(SWEEP_REPOSITORIES)]);
     await db.q('SELECT * FROM backup_mgmt.verify_backup_integrity($1)', [b1.hk]);
     const [verifyJob] = await db.q(`SELECT * FROM backup_mgmt.claim_job('agent-v', '{VERIFY}')`);
     await db.q('SELECT * FROM backup_mgmt.create_full_backup()');

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DELIMITER, NULL_PLACEHOLDER } from '../../codegen/conventions.js';
 import { model } from '../../codegen/model.js';
+import { emitCatalogMigration } from '../../codegen/emit/ddl.js';
+import { col, kinds } from '../../codegen/types.js';
 import { hashKey } from '../../src/generated/conventions.js';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -147,6 +149,27 @@ describe('codegen', () => {
       'backup_dependency_l', 'schedule_execution_l', 'recovery_backup_l',
     ]) expect(tables).toContain(t);
     expect(model.indexes.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('each model version migrates only what it added: new tables, and columns added to older tables', () => {
+    // Version 1 is what was first applied, unchanged; version 2 (repository copies) creates only its own tables.
+    const v1 = emitCatalogMigration(model, 1);
+    const v2 = emitCatalogMigration(model, 2);
+    expect(v1).toBe(readFileSync(join(repo, 'migrations/20261122000100_catalog-v1.sql'), 'utf8'));
+    expect(v1).not.toContain('backup_copy');
+    expect(v2.match(/^CREATE TABLE \S+/gm)).toEqual([
+      'CREATE TABLE backup_mgmt.backup_repository_h', 'CREATE TABLE backup_mgmt.backup_copy_h', 'CREATE TABLE backup_mgmt.backup_repository_s',
+      'CREATE TABLE backup_mgmt.backup_copy_s', 'CREATE TABLE backup_mgmt.backup_copy_l',
+    ]);
+    // A column a later version adds to an existing satellite: ALTER TABLE there, absent from the CREATE of version 1.
+    const sat = model.satellites.find((x) => x.name === 'backup_storage_s')!;
+    const later = { ...model, version: 3, satellites: model.satellites.map((x) => (x === sat ? { ...x, columns: [...x.columns, col('encryption_fingerprints', kinds.textArray, { since: 3, comment: 'keys' })] } : x)) };
+    expect(emitCatalogMigration(later, 1)).toBe(v1);
+    const v3 = emitCatalogMigration(later, 3);
+    expect(v3).toContain('ALTER TABLE backup_mgmt.backup_storage_s ADD COLUMN encryption_fingerprints text[];');
+    expect(v3).toContain("COMMENT ON COLUMN backup_mgmt.backup_storage_s.encryption_fingerprints IS 'keys';");
+    expect(v3).toContain('ALTER TABLE backup_mgmt.backup_storage_s DROP COLUMN IF EXISTS encryption_fingerprints;');
+    expect(v3).not.toContain('CREATE TABLE');
   });
 
   it('hashKey normalises like the documented convention', () => {

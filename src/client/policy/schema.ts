@@ -78,6 +78,8 @@ export const PolicyRetentionSettings = z.strictObject({
   keep_daily: Count(0, 100_000).nullable().optional(),
   keep_weekly: Count(0, 100_000).nullable().optional(),
   keep_monthly: Count(0, 100_000).nullable().optional(),
+  /** Repository copies: the local repository keeps only the newest N full backups copied off-host (0 = off). */
+  local_full_backups: Count(0, 100_000).nullable().optional(),
 });
 
 const age = () => Interval.nullable().optional();
@@ -102,6 +104,9 @@ export const PolicyHealthSettings = z.strictObject({
   approval_max_wait: age(),
   repository_free_warning_percent: Decimal(0, 100).nullable().optional(),
   repository_free_critical_percent: Decimal(0, 100).nullable().optional(),
+  /** Repository copies (sql/65-copies): how long a backup may wait for its off-host copy. */
+  copy_warning_age: age(),
+  copy_critical_age: age(),
   /** WAL retained by the streaming slot (sql/55-stream). */
   stream_slot_warning_size: Size.nullable().optional(),
   stream_slot_critical_size: Size.nullable().optional(),
