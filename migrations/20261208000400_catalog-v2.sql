@@ -111,6 +111,10 @@ CREATE TABLE backup_mgmt.backup_copy_l (
 
 COMMENT ON TABLE backup_mgmt.backup_copy_l IS 'Link. Which backup a copy is of, and which repository holds it.';
 
+ALTER TABLE backup_mgmt.backup_storage_s ADD COLUMN encryption_fingerprints jsonb;
+
+COMMENT ON COLUMN backup_mgmt.backup_storage_s.encryption_fingerprints IS '["age-x25519:<32 hex>", …]: the keys an off-host (s3://) backup is encrypted to; NULL for a local one';
+
 CREATE INDEX idx_backup_copy_l_backup ON backup_mgmt.backup_copy_l (backup_hk, repository_hk);
 
 CREATE INDEX idx_backup_copy_s_status ON backup_mgmt.backup_copy_s (copy_status) WHERE load_end_date IS NULL AND copy_status <> 'COPIED';
@@ -121,3 +125,4 @@ DROP TABLE IF EXISTS backup_mgmt.backup_repository_s;
 DROP TABLE IF EXISTS backup_mgmt.backup_copy_s;
 DROP TABLE IF EXISTS backup_mgmt.backup_repository_h;
 DROP TABLE IF EXISTS backup_mgmt.backup_copy_h;
+ALTER TABLE backup_mgmt.backup_storage_s DROP COLUMN IF EXISTS encryption_fingerprints;
