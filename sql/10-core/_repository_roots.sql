@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._repository_roots()
 RETURNS text[]
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The configured roots (repository.roots, repository.root) first, then the
 -- repository root of every registered agent; duplicates removed.

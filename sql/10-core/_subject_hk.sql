@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._subject_hk(p_kind text, p_id text, p_caller text)
 RETURNS bytea
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Shared by get_backup and get_recovery. The hash key as 64 hex digits
 -- (optionally \x-prefixed, any case) or the business key (case-insensitive,

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_heartbeat(p_agent_id text)
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Bumps heartbeat_at and renews the lease of every RUNNING job the agent
 -- holds; returns how many leases were renewed. Unknown agent: 55000, so that

@@ -9,10 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.agent_register(
     p_info jsonb
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Upserts the agent row (a re-registration restarts it: new start time,
 -- heartbeat now, not stopped). An id held by another live process (not

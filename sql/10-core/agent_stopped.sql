@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_stopped(p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Marks the agent stopped. A stopped agent works on nothing: any job it still
 -- holds is released (back to the queue, or finished as cancelled) so nobody

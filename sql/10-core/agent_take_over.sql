@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_take_over(p_agent_id text, p_hostname text, p_dead_pid integer)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- agent_register refuses an id whose holder looks alive. An agent SIGKILLed a
 -- moment ago still looks alive until its heartbeat ages out; the new agent on

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.claim_job(p_agent_id text, p_job_types text[] DEFAULT NULL)
 RETURNS SETOF backup_mgmt.job
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Reclaims expired leases, then hands out the next QUEUED job that is due, by
 -- (priority, run_after, job_id), FOR UPDATE SKIP LOCKED. A BACKUP job is never

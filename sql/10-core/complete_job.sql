@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.complete_job(p_job_id bigint, p_agent_id text, p_result jsonb)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Applies the result to the catalog through the handler of the job type and
 -- plan kind (_apply_job_result, generated from codegen/protocol.ts: BACKUP:

@@ -7,10 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.fail_job(
     p_retryable boolean DEFAULT false
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Retryable with attempts left: back to the queue after job.retry_delay_seconds
 -- (5 s) x attempts, the

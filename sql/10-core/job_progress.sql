@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.job_progress(
     p_phase text
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Stores progress and renews the lease. Returns false, and changes nothing,
 -- when the job is no longer this agent's (cancelled or reclaimed): the agent

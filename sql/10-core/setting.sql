@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.setting(p_name text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Looks the name up in the catalog of known settings (so that a typo is an
 -- error, not a silent NULL) and returns the stored value or the default.

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_verify_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- result.verification = {status: VERIFIED | FAILED, detail, verified_at}
 -- becomes one new backup_execution_s version. The backup_status is left alone:

@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._backup_job_event(
     p_record_source text
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- BACKUP jobs drive backup_status: started -> RUNNING; requeued/released ->
 -- PENDING; failed/lost -> FAILED (a verification still PENDING becomes NULL:

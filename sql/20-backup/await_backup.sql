@@ -9,10 +9,7 @@ RETURNS TABLE (
     verification_status varchar(20),
     error_message text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Polls the current version every 0.2 s. VOLATILE under READ COMMITTED, each
 -- statement takes a fresh snapshot and so sees what the agent committed. Done

@@ -9,10 +9,7 @@ RETURNS TABLE (
     verification_status varchar(20),
     error_message text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- PENDING: the job and the backup become CANCELLED at once. RUNNING: the job
 -- is marked CANCELLED; the agent learns it from job_progress() = false,

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.get_backup(p_id text)
 RETURNS SETOF backup_mgmt.backup_list
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The id is resolved by _subject_hk (hash key or business key); reads
 -- backup_list with the caller's privileges.

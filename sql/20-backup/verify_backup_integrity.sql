@@ -8,10 +8,7 @@ RETURNS TABLE (
     checksum_valid boolean,
     error_message text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The agent checks what is in storage now against the backup manifest's
 -- checksums; here a VERIFY job is queued for a COMPLETED backup whose files

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_restore_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Checks the agent's result against PROTOCOL.md "RESTORE job" before writing
 -- anything (22023 naming the field), then: recovery_operation_s -> COMPLETED

@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._recovery_job_event(
     p_record_source text
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- started -> RUNNING (recovery_start_time = now); requeued/released ->
 -- APPROVED again (queued); failed/lost -> FAILED; cancelled -> CANCELLED. A

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._resolve_backup_id(p_id text, p_what text)
 RETURNS bytea
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- 64 hex digits (optionally \x-prefixed) or a business key, as get_backup()
 -- accepts them. Malformed: 22023; no such backup: P0002.

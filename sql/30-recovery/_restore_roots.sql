@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._restore_roots()
 RETURNS text[]
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Setting restore.root first, then the restore root of every registered
 -- agent (in order of their last heartbeat); duplicates removed.

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.approve_recovery(p_recovery_hk bytea, p_comment text DEFAULT NULL)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Four eyes: the caller (session_user; current_user is this function's
 -- owner) must be a member of recovery_approver and not the initiator. Only a

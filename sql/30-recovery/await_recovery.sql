@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.await_recovery(p_recovery_hk bytea, p_timeout interval DEFAULT '1 hour')
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Polls the current version every 0.2 s; VOLATILE under READ COMMITTED each
 -- statement takes a fresh snapshot and so sees what the agent committed.

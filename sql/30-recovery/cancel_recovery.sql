@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.cancel_recovery(p_recovery_hk bytea)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- PENDING: CANCELLED at once. APPROVED (job queued): job and recovery
 -- CANCELLED at once. RUNNING: the job is marked CANCELLED; the agent learns

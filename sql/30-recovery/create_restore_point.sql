@@ -7,10 +7,7 @@ RETURNS TABLE (
     created_at timestamptz,
     created_by text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- pg_create_restore_point() writes the WAL record; the catalog row keeps its
 -- LSN, timeline and system so a plan can tell which backup ended before it

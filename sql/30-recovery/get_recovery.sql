@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.get_recovery(p_id text)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The id is resolved by _subject_hk (hash key or business key); reads
 -- recovery_list with the caller's privileges.

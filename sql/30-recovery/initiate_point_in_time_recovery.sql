@@ -13,10 +13,7 @@ RETURNS TABLE (
     approval_required boolean,
     backup_source_id bytea
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- A time target through the common planner: the base is the newest verified
 -- full backup that ENDED before p_target_timestamp (the seed chose by start

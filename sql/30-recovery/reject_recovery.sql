@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.reject_recovery(p_recovery_hk bytea, p_comment text)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Same rules as approve_recovery(): a member of recovery_approver other than
 -- the initiator decides about a PENDING recovery. REJECTED is final; the

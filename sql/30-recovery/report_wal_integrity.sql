@@ -7,10 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.report_wal_integrity(
     p_detail text DEFAULT NULL
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_ok false: the registered file is known damaged from now on (corrupt_at
 -- kept from the first report, the detail refreshed): recoverability, planning

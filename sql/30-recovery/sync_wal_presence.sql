@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.sync_wal_presence(p_system_identifier text, p_present text[])
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_present is the complete list of WAL file names the agent just found in
 -- <repo>/<system>/wal. Registered files missing from it get purged_at = now()

@@ -12,10 +12,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.alter_backup_schedule(
     p_description text DEFAULT NULL
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL means "unchanged". A window is replaced as a whole (both ends) or
 -- removed with p_clear_execution_window. next_execution_time is recomputed

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.drop_backup_schedule(p_schedule_name text)
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Insert-only catalog: the drop is a last version (is_active false, no next
 -- run, no pg_cron job, tags.dropped_at/dropped_by) and the pg_cron job is

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.pause_backup_schedule(p_schedule_name text)
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- is_active false and no next run; the pg_cron job becomes inactive. Pausing
 -- a paused schedule changes nothing.

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.resume_backup_schedule(p_schedule_name text)
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- is_active true and the next run from now: slots that passed while paused
 -- are not made up. The pg_cron job becomes active again.

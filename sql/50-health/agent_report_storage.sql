@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_report_storage(p_agent_id text, p_free_bytes bigint, p_total_bytes bigint)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Stored in agent.info->'storage' as {free_bytes, total_bytes, reported_at}
 -- (agent_register replaces info, so an agent reports again after it

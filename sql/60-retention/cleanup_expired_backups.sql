@@ -11,10 +11,7 @@ RETURNS TABLE (
     backup_size_bytes bigint,
     action_taken varchar(50)
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 -- Dry run: the rows of cleanup_plan(). Real run, under the retention lock:

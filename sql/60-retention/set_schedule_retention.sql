@@ -9,10 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.set_schedule_retention(
     p_clear boolean DEFAULT false
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL = unchanged; p_clear first resets min_redundancy, recovery_window and
 -- max_backup_count to NULL (the settings apply again). Writes one

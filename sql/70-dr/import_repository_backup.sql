@@ -6,10 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.import_repository_backup(
     p_repository_path text
 )
 RETURNS text
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Idempotent. A backup the catalog lacks gets its hub, its three satellites
 -- and its dependency link ('imported'); one the catalog knows in an older

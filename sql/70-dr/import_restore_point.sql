@@ -9,10 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.import_restore_point(
     p_created_by text
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The WAL record exists already (the repository's WAL holds it); only the
 -- catalog row is restored. A name the catalog has is left alone.

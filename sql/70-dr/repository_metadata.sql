@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.repository_metadata(
     p_backups boolean DEFAULT true
 )
 RETURNS jsonb
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The agent writes one metadata file per backup from this (and rewrites it
 -- whenever catalog_version moved), so that a lost catalog can be rebuilt and

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.bind_role_to_tenant(p_role text, p_tenant_hk bytea)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Members of p_role are bound too. Refused: superusers and BYPASSRLS roles
 -- (row security does not apply to them), the pack's own roles and its owner

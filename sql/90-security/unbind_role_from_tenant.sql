@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.unbind_role_from_tenant(p_role text)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The role need not exist any more (a dropped role's binding can be removed).
 -- Returns whether a binding was removed.

@@ -6,11 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.cron_next(
     p_timezone text DEFAULT 'UTC'
 )
 RETURNS timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Parses, checks the zone, and walks months/days (see _cron_next_fields).
 -- SECURITY DEFINER only so that callers need EXECUTE on this function, not

@@ -7,11 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.cron_next_n(
     p_timezone text DEFAULT 'UTC'
 )
 RETURNS SETOF timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Parses once, then steps from each result to the next. SECURITY DEFINER
 -- only so that callers need EXECUTE on this function, not on the internal
