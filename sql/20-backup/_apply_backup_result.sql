@@ -13,8 +13,6 @@ DECLARE
     v_kind text := p_job.plan->>'kind';
     v_root text := p_job.plan->>'repository_root';
     v_verify_requested boolean := coalesce((p_job.plan->>'verify')::boolean, false);
-    v_cur backup_mgmt.backup_execution_current;
-    v_missing text[];
     v_key text;
     v_path text;
     v_size bigint;
@@ -41,17 +39,9 @@ BEGIN
     END IF;
 
     -- Presence first, so the error names every missing field at once.
-    v_missing := ARRAY(
-        SELECT k FROM unnest(backup_mgmt._job_result_required('BACKUP', 'full')) WITH ORDINALITY AS u (k, n)
-         WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
-         ORDER BY n);
-    IF v_verify_requested AND jsonb_typeof(p_result->'verification') IS DISTINCT FROM 'object' THEN
-        v_missing := v_missing || 'verification'::text;
-    END IF;
-    IF cardinality(v_missing) > 0 THEN
-        RAISE EXCEPTION 'complete_job: the result of job % lacks %', p_job.job_id, array_to_string(v_missing, ', ')
-            USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "BACKUP job (full)" in src/agent/PROTOCOL.md.';
-    END IF;
+    PERFORM backup_mgmt._require_result_fields(p_job, p_result, 'full', 'BACKUP job (full)',
+        CASE WHEN v_verify_requested AND jsonb_typeof(p_result->'verification') IS DISTINCT FROM 'object'
+             THEN ARRAY['verification'] ELSE ARRAY[]::text[] END);
 
     -- Then shapes and values. The bare RAISEs below and any failed cast never
     -- leave this block: the handler turns them into one 22023 naming v_key.
@@ -144,46 +134,26 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Store under <repository_root>/<system identifier>/backups/<backup_bk>/.';
     END IF;
 
-    SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_job.subject_hk;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'complete_job: job % refers to no backup', p_job.job_id
-            USING ERRCODE = 'P0002', DETAIL = encode(p_job.subject_hk, 'hex');
-    END IF;
-    v_started := coalesce(v_started, v_cur.backup_start_time);
-    v_ended := greatest(coalesce(v_ended, now()), v_started);
     -- A ratio, uncompressed : stored (3.00 = 3:1, as seed 003 states its
     -- target); numeric(5,2) caps it at 999.99.
     IF v_size > 0 AND v_compressed > 0 THEN
         v_ratio := least(round(v_size::numeric / v_compressed, 2), 999.99);
     END IF;
 
-    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-        'backup_status', 'COMPLETED',
-        'backup_start_time', v_started,
-        'backup_end_time', v_ended,
-        'backup_duration_seconds', round(extract(epoch FROM v_ended - v_started), 3),
+    PERFORM backup_mgmt._complete_backup(p_job, v_started, v_ended, jsonb_build_object(
         'backup_size_bytes', v_size,
         'compressed_size_bytes', v_compressed,
         'compression_ratio', v_ratio,
         'backup_filename', v_base_file,
         'checksum_algorithm', 'SHA256',
-        'checksum_value', p_result->>'manifest_sha256',
-        'retry_count', p_job.attempts - 1,
-        'error_message', NULL,
-        'error_code', NULL,
-        'changed_by', session_user)
+        'checksum_value', p_result->>'manifest_sha256')
         -- Not verified: that is part of the completion, not a later event.
         || CASE WHEN v_ver_status = 'SKIPPED'
                 THEN jsonb_build_object('verification_status', 'SKIPPED', 'verification_detail', v_verification->>'detail')
-                ELSE '{}'::jsonb END, 'backup_mgmt.complete_job');
+                ELSE '{}'::jsonb END);
 
     IF v_ver_status IN ('VERIFIED', 'FAILED') THEN
-        PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-            'verification_status', v_ver_status,
-            'verification_date', v_ver_at,
-            'verification_detail', v_verification->>'detail',
-            'integrity_verified', v_ver_status = 'VERIFIED',
-            'changed_by', session_user), 'backup_mgmt.complete_job');
+        PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_ver_status, v_ver_at, v_verification->>'detail');
     END IF;
 
     PERFORM backup_mgmt.backup_lsn_s_load(p_job.subject_hk, jsonb_build_object(

@@ -28,12 +28,7 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Use an ISO 8601 timestamp with time zone.';
     END;
 
-    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-        'verification_status', v_status,
-        'verification_date', v_at,
-        'verification_detail', v_verification->>'detail',
-        'integrity_verified', v_status = 'VERIFIED',
-        'changed_by', session_user), 'backup_mgmt.complete_job');
+    PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_status, v_at, v_verification->>'detail');
 END;
 $$;
 

@@ -12,7 +12,6 @@ AS $$
 -- FAILED still COMPLETED (it ran); its backup's drill counts as failed.
 DECLARE
     v_cur backup_mgmt.recovery_operation_current;
-    v_missing text[];
     v_key text;
     v_dir text;
     v_port integer;
@@ -27,14 +26,7 @@ DECLARE
     v_rate numeric;
     v_kept boolean;
 BEGIN
-    v_missing := ARRAY(
-        SELECT k FROM unnest(backup_mgmt._job_result_required('RESTORE', 'restore')) WITH ORDINALITY AS u (k, n)
-         WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
-         ORDER BY n);
-    IF cardinality(v_missing) > 0 THEN
-        RAISE EXCEPTION 'complete_job: the result of job % lacks %', p_job.job_id, array_to_string(v_missing, ', ')
-            USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "RESTORE job" in src/agent/PROTOCOL.md.';
-    END IF;
+    PERFORM backup_mgmt._require_result_fields(p_job, p_result, 'restore', 'RESTORE job');
 
     SELECT * INTO v_cur FROM backup_mgmt.recovery_operation_current AS r WHERE r.recovery_hk = p_job.subject_hk;
     IF NOT FOUND THEN

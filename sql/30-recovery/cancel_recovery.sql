@@ -19,17 +19,11 @@ BEGIN
         RAISE EXCEPTION 'cancel_recovery: p_recovery_hk must not be NULL'
             USING ERRCODE = '22004', HINT = 'Pass the recovery_id returned by initiate_point_in_time_recovery() or initiate_recovery().';
     END IF;
-    SELECT * INTO v_job FROM backup_mgmt.job AS j
-     WHERE j.subject_hk = p_recovery_hk AND j.job_type = 'RESTORE'
-     ORDER BY j.job_id DESC LIMIT 1
-       FOR UPDATE;
+    v_job := backup_mgmt._latest_job(p_recovery_hk, 'RESTORE');
     v_cur := backup_mgmt._lock_recovery(p_recovery_hk, 'cancel_recovery');
     IF v_job.job_id IS NULL AND v_cur.recovery_status IN ('APPROVED', 'RUNNING') THEN
         -- Approved while this call waited for the recovery's lock: its job is new.
-        SELECT * INTO v_job FROM backup_mgmt.job AS j
-         WHERE j.subject_hk = p_recovery_hk AND j.job_type = 'RESTORE'
-         ORDER BY j.job_id DESC LIMIT 1
-           FOR UPDATE;
+        v_job := backup_mgmt._latest_job(p_recovery_hk, 'RESTORE');
     END IF;
     IF v_cur.initiated_by IS DISTINCT FROM session_user AND NOT backup_mgmt._is_recovery_admin() THEN
         RAISE EXCEPTION 'cancel_recovery: only % (who requested recovery %) or a member of backup_mgmt_admin may cancel it', v_cur.initiated_by, v_cur.recovery_bk
@@ -44,20 +38,7 @@ BEGIN
             'error_message', v_message,
             'error_code', 'CANCELLED',
             'changed_by', session_user), 'backup_mgmt.cancel_recovery');
-    ELSIF v_cur.recovery_status = 'APPROVED' AND v_job.status = 'QUEUED' THEN
-        UPDATE backup_mgmt.job AS j
-           SET status = 'CANCELLED', finished_at = now(), last_error = v_message
-         WHERE j.job_id = v_job.job_id
-        RETURNING * INTO v_job;
-        PERFORM backup_mgmt._job_subject_transition(v_job, 'cancelled', v_message, 'backup_mgmt.cancel_recovery');
-    ELSIF v_cur.recovery_status = 'RUNNING' AND v_job.status = 'RUNNING' THEN
-        UPDATE backup_mgmt.job AS j
-           SET status = 'CANCELLED', last_error = v_message
-         WHERE j.job_id = v_job.job_id;
-    ELSIF v_cur.recovery_status = 'RUNNING' AND v_job.status = 'CANCELLED' THEN
-        -- Already requested; the agent has not acknowledged yet.
-        NULL;
-    ELSE
+    ELSIF NOT backup_mgmt._cancel_job(v_job, v_cur.recovery_status, 'APPROVED', v_message, 'backup_mgmt.cancel_recovery') THEN
         RAISE EXCEPTION 'cancel_recovery: recovery % is %, there is nothing to cancel', v_cur.recovery_bk, v_cur.recovery_status
             USING ERRCODE = '55000', HINT = 'Only PENDING, APPROVED and RUNNING recoveries can be cancelled.';
     END IF;
