@@ -11,10 +11,7 @@ DECLARE
     v_renewed integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_heartbeat');
-    IF p_agent_id IS NULL THEN
-        RAISE EXCEPTION 'agent_heartbeat: p_agent_id must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_agent_id IS NULL, 'agent_heartbeat', 'p_agent_id', 'Pass the id the agent registered with.');
     UPDATE backup_mgmt.agent AS a SET heartbeat_at = now(), stopped_at = NULL
      WHERE a.agent_id = p_agent_id;
     IF NOT FOUND THEN

@@ -22,10 +22,7 @@ BEGIN
         RAISE EXCEPTION 'fail_job: p_error must say what went wrong'
             USING ERRCODE = '22004', HINT = 'Pass the tool''s own error message.';
     END IF;
-    IF p_retryable IS NULL THEN
-        RAISE EXCEPTION 'fail_job: p_retryable must not be NULL'
-            USING ERRCODE = '22004', HINT = 'true when trying again may help, false otherwise.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_retryable IS NULL, 'fail_job', 'p_retryable', 'true when trying again may help, false otherwise.');
 
     IF v_job.status = 'CANCELLED' THEN
         PERFORM backup_mgmt._finish_cancelled_job(v_job, 'agent: ' || p_error, 'backup_mgmt.fail_job');

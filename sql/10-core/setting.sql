@@ -10,11 +10,7 @@ DECLARE
     v_default text;
     v_value text;
 BEGIN
-    IF p_name IS NULL THEN
-        RAISE EXCEPTION 'setting: p_name must not be NULL'
-            USING ERRCODE = '22004',
-                  HINT = 'Known settings: SELECT name FROM backup_mgmt._setting_catalog().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_name IS NULL, 'setting', 'p_name', 'Known settings: SELECT name FROM backup_mgmt._setting_catalog().');
 
     SELECT c.default_value INTO v_default
       FROM backup_mgmt._setting_catalog() AS c

@@ -49,11 +49,9 @@ BEGIN
         v_key := 'system_identifier';
         IF p_result->>v_key !~ '^[0-9]{1,20}$' THEN RAISE EXCEPTION 'not a decimal system identifier'; END IF;
         v_key := 'backup_size_bytes';
-        v_size := (p_result->>v_key)::bigint;
-        IF v_size < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_size := backup_mgmt._result_count(p_result, v_key);
         v_key := 'compressed_size_bytes';
-        v_compressed := (p_result->>v_key)::bigint;
-        IF v_compressed < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_compressed := backup_mgmt._result_count(p_result, v_key);
         v_key := 'start_lsn';
         v_start_lsn := (p_result->>v_key)::pg_lsn;
         v_key := 'stop_lsn';
@@ -77,10 +75,9 @@ BEGIN
         v_key := 'stop_time';
         v_stop_time := (p_result->>v_key)::timestamptz;
         v_key := 'started_at';
-        v_started := (p_result->>v_key)::timestamptz;
+        v_started := backup_mgmt._result_time(p_result, v_key);
         v_key := 'ended_at';
-        v_ended := (p_result->>v_key)::timestamptz;
-        IF v_ended < v_started THEN RAISE EXCEPTION 'ended_at % is before started_at %', v_ended, v_started; END IF;
+        v_ended := backup_mgmt._result_time(p_result, v_key, v_started, 'started_at');
         -- Optional: the first transaction id not yet assigned when the
         -- backup became consistent (xid recovery targets).
         v_key := 'next_xid';

@@ -11,8 +11,7 @@ AS $$
 -- FAILED, cancelled -> SKIPPED. Every version goes through the generated
 -- loader with changed_by = session_user.
 DECLARE
-    v_cur backup_mgmt.backup_execution_current :=
-        backup_mgmt._job_subject_row(NULL::backup_mgmt.backup_execution_current, 'backup', p_job);
+    v_cur backup_mgmt.backup_execution_current := backup_mgmt._job_subject_row(NULL::backup_mgmt.backup_execution_current, 'backup', p_job);
     v_changes jsonb;
 BEGIN
     IF p_job.job_type = 'BACKUP' THEN

@@ -21,10 +21,7 @@ DECLARE
     v_cur backup_mgmt.backup_execution_current;
     v_message text;
 BEGIN
-    IF p_backup_hk IS NULL THEN
-        RAISE EXCEPTION 'cancel_backup: p_backup_hk must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the backup_id returned by create_full_backup().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_backup_hk IS NULL, 'cancel_backup', 'p_backup_hk', 'Pass the backup_id returned by create_full_backup().');
     v_job := backup_mgmt._latest_job(p_backup_hk, 'BACKUP');
     SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_backup_hk;
     -- Another tenant's backup (or a system one, for a tenant's role) looks missing.

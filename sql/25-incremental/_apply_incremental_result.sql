@@ -70,10 +70,9 @@ BEGIN
         v_checked := (p_result->>v_key)::integer;
         IF v_checked < 0 THEN RAISE EXCEPTION 'negative'; END IF;
         v_key := 'started_at';
-        v_started := (p_result->>v_key)::timestamptz;
+        v_started := backup_mgmt._result_time(p_result, v_key);
         v_key := 'ended_at';
-        v_ended := (p_result->>v_key)::timestamptz;
-        IF v_ended < v_started THEN RAISE EXCEPTION 'ended_at % is before started_at %', v_ended, v_started; END IF;
+        v_ended := backup_mgmt._result_time(p_result, v_key, v_started, 'started_at');
         v_key := 'pg_version';
         IF length(p_result->>v_key) > 100 THEN RAISE EXCEPTION 'longer than 100 characters'; END IF;
         v_key := 'pg_version_num';

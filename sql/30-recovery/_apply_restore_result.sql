@@ -69,11 +69,9 @@ BEGIN
             RAISE EXCEPTION 'must be PASSED, FAILED or PARTIAL';
         END IF;
         v_key := 'validation.records_recovered';
-        v_records := (v_validation->>'records_recovered')::bigint;
-        IF v_records < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_records := backup_mgmt._result_count(v_validation, 'records_recovered');
         v_key := 'validation.data_size_recovered';
-        v_bytes := (v_validation->>'data_size_recovered')::bigint;
-        IF v_bytes < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_bytes := backup_mgmt._result_count(v_validation, 'data_size_recovered');
         v_key := 'validation.success_rate';
         v_rate := coalesce((v_validation->>'success_rate')::numeric,
                            CASE v_status WHEN 'PASSED' THEN 100 WHEN 'FAILED' THEN 0 END);

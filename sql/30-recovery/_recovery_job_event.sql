@@ -10,8 +10,7 @@ AS $$
 -- Every version goes through the generated loaders with changed_by =
 -- session_user.
 DECLARE
-    v_cur backup_mgmt.recovery_operation_current :=
-        backup_mgmt._job_subject_row(NULL::backup_mgmt.recovery_operation_current, 'recovery', p_job);
+    v_cur backup_mgmt.recovery_operation_current := backup_mgmt._job_subject_row(NULL::backup_mgmt.recovery_operation_current, 'recovery', p_job);
     v_changes jsonb := backup_mgmt._job_event_changes(
         'recovery', p_event, p_message, v_cur.recovery_status, v_cur.recovery_start_time, 'APPROVED');
 BEGIN

@@ -15,10 +15,7 @@ DECLARE
     v_cur backup_mgmt.recovery_operation_current;
     v_message text;
 BEGIN
-    IF p_recovery_hk IS NULL THEN
-        RAISE EXCEPTION 'cancel_recovery: p_recovery_hk must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the recovery_id returned by initiate_point_in_time_recovery() or initiate_recovery().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_recovery_hk IS NULL, 'cancel_recovery', 'p_recovery_hk', 'Pass the recovery_id returned by initiate_point_in_time_recovery() or initiate_recovery().');
     v_job := backup_mgmt._latest_job(p_recovery_hk, 'RESTORE');
     v_cur := backup_mgmt._lock_recovery(p_recovery_hk, 'cancel_recovery');
     IF v_job.job_id IS NULL AND v_cur.recovery_status IN ('APPROVED', 'RUNNING') THEN

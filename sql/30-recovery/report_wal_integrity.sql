@@ -18,10 +18,7 @@ DECLARE
     v_count integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'report_wal_integrity');
-    IF p_system_identifier IS NULL OR p_file_name IS NULL OR p_ok IS NULL THEN
-        RAISE EXCEPTION 'report_wal_integrity: p_system_identifier, p_file_name and p_ok must not be NULL'
-            USING ERRCODE = '22004';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_system_identifier IS NULL OR p_file_name IS NULL OR p_ok IS NULL, 'report_wal_integrity', 'p_system_identifier, p_file_name and p_ok');
     IF p_file_name !~ '^([0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$' THEN
         RAISE EXCEPTION 'report_wal_integrity: % is not a WAL file name', quote_literal(left(p_file_name, 100))
             USING ERRCODE = '22023', HINT = 'Names as archive_command''s %f.';

@@ -29,10 +29,7 @@ DECLARE
     v_max_attempts integer;
     v_root text;
 BEGIN
-    IF p_dry_run IS NULL THEN
-        RAISE EXCEPTION 'cleanup_expired_backups: p_dry_run must not be NULL'
-            USING ERRCODE = '22004', HINT = 'true lists what would happen (the default), false applies it.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_dry_run IS NULL, 'cleanup_expired_backups', 'p_dry_run', 'true lists what would happen (the default), false applies it.');
     -- A role bound to a tenant acts for that tenant only (sql/90-security).
     IF octet_length(p_tenant_hk) <> 32 THEN
         RAISE EXCEPTION 'cleanup_expired_backups: % is not a tenant hash key', encode(p_tenant_hk, 'hex')

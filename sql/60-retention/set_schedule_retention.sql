@@ -18,10 +18,7 @@ AS $$
 DECLARE
     v_s backup_mgmt.backup_schedule_s;
 BEGIN
-    IF p_clear IS NULL THEN
-        RAISE EXCEPTION 'set_schedule_retention: p_clear must not be NULL'
-            USING ERRCODE = '22004', HINT = 'false keeps what is not given, true resets the schedule''s overrides first.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_clear IS NULL, 'set_schedule_retention', 'p_clear', 'false keeps what is not given, true resets the schedule''s overrides first.');
     IF p_retention_period IS NOT NULL AND (p_retention_period < interval '0' OR p_retention_period > interval '100 years') THEN
         RAISE EXCEPTION 'set_schedule_retention: retention period must lie between 0 and 100 years'
             USING ERRCODE = '22023', DETAIL = format('field: retention_period; value: %s', p_retention_period);
