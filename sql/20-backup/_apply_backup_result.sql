@@ -153,19 +153,13 @@ BEGIN
         PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_ver_status, v_ver_at, v_verification->>'detail');
     END IF;
 
-    PERFORM backup_mgmt.backup_lsn_s_load(p_job.subject_hk, jsonb_build_object(
-        'start_lsn', v_start_lsn,
-        'stop_lsn', v_stop_lsn,
-        'timeline_id', v_timeline,
-        'start_wal_file', p_result->>'start_wal_file',
-        'stop_wal_file', p_result->>'stop_wal_file',
-        'start_time', v_start_time,
-        'stop_time', v_stop_time,
-        'pg_version', p_result->>'pg_version',
-        'pg_version_num', v_pg_version_num,
-        'system_identifier', p_result->>'system_identifier',
-        'next_xid', v_next_xid,
-        'backup_label', coalesce(p_result->>'backup_label', p_job.plan->>'label')), 'backup_mgmt.complete_job');
+    -- As pg_basebackup reported them.
+    PERFORM backup_mgmt._record_backup_lsn(p_job.subject_hk, p_result, jsonb_build_object(
+        'start_lsn', v_start_lsn, 'stop_lsn', v_stop_lsn, 'timeline_id', v_timeline,
+        'start_wal_file', p_result->>'start_wal_file', 'stop_wal_file', p_result->>'stop_wal_file',
+        'start_time', v_start_time, 'stop_time', v_stop_time,
+        'system_identifier', p_result->>'system_identifier', 'next_xid', v_next_xid,
+        'backup_label', coalesce(p_result->>'backup_label', p_job.plan->>'label')));
 
     PERFORM backup_mgmt.backup_storage_s_load(p_job.subject_hk, jsonb_build_object(
         'repository_root', v_root,

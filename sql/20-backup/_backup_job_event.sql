@@ -52,8 +52,7 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'This is a bug in backup_mgmt.';
     END IF;
 
-    PERFORM backup_mgmt.backup_execution_s_load(
-        p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
+    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
 END;
 $$;
 

@@ -117,19 +117,12 @@ BEGIN
     PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_ver_status, v_ver_at,
         coalesce(v_verification->>'detail', format('%s WAL segments checked', v_checked)));
 
-    PERFORM backup_mgmt.backup_lsn_s_load(p_job.subject_hk, jsonb_build_object(
-        'start_lsn', v_range_start,
-        'stop_lsn', v_stop_lsn,
-        'timeline_id', v_timeline,
+    -- The range: from where the chain's previous link stopped to the switch.
+    PERFORM backup_mgmt._record_backup_lsn(p_job.subject_hk, p_result, jsonb_build_object(
+        'start_lsn', v_range_start, 'stop_lsn', v_stop_lsn, 'timeline_id', v_timeline,
         'start_wal_file', backup_mgmt.wal_file_name(v_timeline, backup_mgmt.wal_segno_of_lsn(v_range_start)),
-        'stop_wal_file', v_stop_file,
-        'start_time', v_parent_stop_time,
-        'stop_time', v_stop_time,
-        'pg_version', p_result->>'pg_version',
-        'pg_version_num', v_pg_version_num,
-        'system_identifier', v_plan->>'system_identifier',
-        'next_xid', v_next_xid,
-        'backup_label', v_plan->>'label'), 'backup_mgmt.complete_job');
+        'stop_wal_file', v_stop_file, 'start_time', v_parent_stop_time, 'stop_time', v_stop_time,
+        'system_identifier', v_plan->>'system_identifier', 'next_xid', v_next_xid, 'backup_label', v_plan->>'label'));
 
     PERFORM backup_mgmt.backup_storage_s_load(p_job.subject_hk, jsonb_build_object(
         'repository_root', v_plan->>'repository_root',

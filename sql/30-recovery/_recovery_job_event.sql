@@ -23,8 +23,7 @@ BEGIN
             'changed_by', session_user), p_record_source);
     END IF;
 
-    PERFORM backup_mgmt.recovery_operation_s_load(
-        p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
+    PERFORM backup_mgmt.recovery_operation_s_load(p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
 END;
 $$;
 
