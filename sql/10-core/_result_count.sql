@@ -7,13 +7,11 @@ AS $$
 -- For the validation blocks of the _apply_*_result handlers, which name
 -- p_key in their one 22023: a value that is not a number fails its cast
 -- (data_exception), a negative one raises 'negative'.
-DECLARE
-    v_count bigint := (p_result->>p_key)::bigint;
 BEGIN
-    IF v_count < 0 THEN
+    IF (p_result->>p_key)::bigint < 0 THEN
         RAISE EXCEPTION 'negative';
     END IF;
-    RETURN v_count;
+    RETURN (p_result->>p_key)::bigint;
 END;
 $$;
 

@@ -7,11 +7,8 @@ CREATE OR REPLACE FUNCTION backup_mgmt._plan_recovery(
     p_drill boolean
 )
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
--- Each target has its own best plan (see _recovery_base).
-SET plan_cache_mode = force_custom_plan
-SET jit = off
+-- Each target has its own best plan, no JIT (see _recovery_base).
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan SET jit = off
 AS $$
 -- In four steps, each a function of its own: the target
 -- (_recovery_target: checked, canonical), the base (_recovery_base: the

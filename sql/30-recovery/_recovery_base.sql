@@ -18,16 +18,13 @@ RETURNS TABLE (
     stop_segno bigint,
     to_segno bigint
 )
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
--- Each target has its own best plan: a session planning many targets would
--- otherwise switch to generic plans after five calls, and those read every
--- candidate from the newest backwards (p50 53 ms instead of 10 ms at
--- 1,000,000 backups). Planning each statement costs far less.
-SET plan_cache_mode = force_custom_plan
+-- Each target has its own best plan (plan_cache_mode): a session planning
+-- many targets would otherwise switch to generic plans after five calls, and
+-- those read every candidate from the newest backwards (p50 53 ms instead of
+-- 10 ms at 1,000,000 backups). Planning each statement costs far less.
 -- Estimated costs over a big history pass jit_above_cost; compiling costs
--- more than these index lookups.
-SET jit = off
+-- more than these index lookups (jit off).
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan SET jit = off
 AS $$
 -- Step 2 of _plan_recovery, for a target from _recovery_target. The base is
 -- the newest COMPLETED + VERIFIED full backup of this cluster that ENDED

@@ -14,6 +14,8 @@ DECLARE
     v_changes jsonb := backup_mgmt._job_event_changes(
         'recovery', p_event, p_message, v_cur.recovery_status, v_cur.recovery_start_time, 'APPROVED');
 BEGIN
+    PERFORM backup_mgmt.recovery_operation_s_load(p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
+    -- Then what the drill's failure says about its backup.
     IF v_cur.is_drill AND p_event IN ('failed', 'lost') AND v_cur.source_backup_hk IS NOT NULL THEN
         PERFORM backup_mgmt.backup_execution_s_load(v_cur.source_backup_hk, jsonb_build_object(
             'recovery_tested', true,
@@ -22,8 +24,6 @@ BEGIN
             'recovery_test_duration_seconds', v_changes->'recovery_duration_seconds',
             'changed_by', session_user), p_record_source);
     END IF;
-
-    PERFORM backup_mgmt.recovery_operation_s_load(p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
 END;
 $$;
 

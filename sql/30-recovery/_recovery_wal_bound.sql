@@ -3,12 +3,9 @@
 CREATE OR REPLACE FUNCTION backup_mgmt._recovery_wal_bound(
     p_target jsonb, p_system_identifier text, p_timeline_id integer, p_start_segno bigint, p_stop_segno bigint, p_newest bigint)
 RETURNS bigint
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
--- As _plan_recovery: each target gets its own plan, and no JIT for a few
+-- As _recovery_base: each target gets its own plan, and no JIT for a few
 -- index lookups.
-SET plan_cache_mode = force_custom_plan
-SET jit = off
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan SET jit = off
 AS $$
 -- Step 3 of _plan_recovery, for a base on timeline p_timeline_id whose WAL
 -- runs from segment p_start_segno to p_stop_segno (p_target from
