@@ -36,13 +36,12 @@ export function emitCurrentView(model: Model, sat: Satellite): string {
   const hub = hubOf(model, sat);
   const hk = hkOf(hub);
   const cols = [`s.${hk}`, `h.${bkOf(hub)}`, 'h.tenant_hk', 's.load_date', ...sat.columns.map((c) => `s.${c.name}`), 's.record_source'];
+  // One line per clause: every current view has this shape, and a column a
+  // line made each new satellite's view repeat the others line by line.
   return `${sqlHeader(`Current row of ${sat.name} joined to its hub.`)}
-CREATE OR REPLACE VIEW ${q(s, sat.currentView)}
-WITH (security_invoker = true) AS
-SELECT
-    ${cols.join(',\n    ')}
-FROM ${q(s, sat.name)} AS s
-JOIN ${q(s, hub.name)} AS h ON h.${hk} = s.${hk}
+CREATE OR REPLACE VIEW ${q(s, sat.currentView)} WITH (security_invoker = true) AS
+SELECT ${cols.join(', ')}
+FROM ${q(s, sat.name)} AS s JOIN ${q(s, hub.name)} AS h ON h.${hk} = s.${hk}
 WHERE s.load_end_date IS NULL;
 COMMENT ON VIEW ${q(s, sat.currentView)} IS ${sqlString(`Current version of every ${hub.key} in ${sat.name}, with its business key.`)};
 `;
