@@ -14,8 +14,6 @@ AS $$
 -- and health treat it as a gap. p_ok true: it read intact again (repaired),
 -- the mark goes. Returns whether the row changed; an unregistered name
 -- changes nothing.
-DECLARE
-    v_count integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'report_wal_integrity');
     PERFORM backup_mgmt._require_args(p_system_identifier IS NULL OR p_file_name IS NULL OR p_ok IS NULL, 'report_wal_integrity', 'p_system_identifier, p_file_name and p_ok');
@@ -36,8 +34,8 @@ BEGIN
          WHERE w.system_identifier = p_system_identifier AND w.file_name = p_file_name
            AND (w.corrupt_at IS NULL OR w.corrupt_detail IS DISTINCT FROM left(p_detail, 2000));
     END IF;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    RETURN v_count > 0;
+    -- Whether the last statement changed a row.
+    RETURN FOUND;
 END;
 $$;
 
