@@ -8,16 +8,13 @@ AS $$
 -- repository root of every registered agent; duplicates removed.
 BEGIN
     RETURN (
-        SELECT coalesce(array_agg(r.root ORDER BY r.rank, r.root), '{}')
-          FROM (SELECT v.root, min(v.rank) AS rank
-                  FROM (SELECT btrim(x) AS root, 1 AS rank
-                          FROM unnest(string_to_array(backup_mgmt.setting('repository.roots'), ',')) AS x
-                        UNION ALL
-                        SELECT backup_mgmt.setting('repository.root'), 2
-                        UNION ALL
-                        SELECT a.repository_root, 3 FROM backup_mgmt.agent AS a) AS v
-                 WHERE v.root IS NOT NULL AND v.root <> ''
-                 GROUP BY v.root) AS r);
+        SELECT backup_mgmt._rank_roots(array_agg(v.root), array_agg(v.rank))
+          FROM (SELECT btrim(x) AS root, 1::bigint AS rank
+                  FROM unnest(string_to_array(backup_mgmt.setting('repository.roots'), ',')) AS x
+                UNION ALL
+                SELECT backup_mgmt.setting('repository.root'), 2
+                UNION ALL
+                SELECT a.repository_root, 3 FROM backup_mgmt.agent AS a) AS v);
 END;
 $$;
 
