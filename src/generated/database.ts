@@ -252,6 +252,7 @@ export interface BackupStorageCurrent {
   stored_bytes: string | null;
   agent_id: string | null;
   files_present: boolean | null;
+  encryption_fingerprints: JsonValue | null;
   record_source: string;
 }
 
@@ -267,6 +268,7 @@ export interface BackupStorageS {
   stored_bytes: string | null;
   agent_id: string | null;
   files_present: boolean | null;
+  encryption_fingerprints: JsonValue | null;
   record_source: string;
 }
 

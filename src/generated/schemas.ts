@@ -135,6 +135,7 @@ export const BackupStorageSChanges = z
     stored_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
     agent_id: z.string().max(200).nullable(),
     files_present: z.boolean().nullable(),
+    encryption_fingerprints: z.json().nullable(),
   })
   .partial()
   .strict();

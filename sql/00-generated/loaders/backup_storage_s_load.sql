@@ -3,5 +3,5 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.backup_storage_s_load(p_backup_hk bytea, p_changes jsonb, p_record_source text DEFAULT NULL)
 RETURNS boolean LANGUAGE sql SET search_path = pg_catalog, pg_temp
-AS $$ SELECT backup_mgmt._load_satellite('backup_storage_s', 'backup_execution_h', 'backup_hk', 'backup_bk', false, ARRAY['agent_id', 'files_present', 'manifest_sha256', 'repository_path', 'repository_root', 'stored_bytes', 'stored_files']::text[], p_backup_hk, p_changes, p_record_source) $$;
+AS $$ SELECT backup_mgmt._load_satellite('backup_storage_s', 'backup_execution_h', 'backup_hk', 'backup_bk', false, ARRAY['agent_id', 'encryption_fingerprints', 'files_present', 'manifest_sha256', 'repository_path', 'repository_root', 'stored_bytes', 'stored_files']::text[], p_backup_hk, p_changes, p_record_source) $$;
 COMMENT ON FUNCTION backup_mgmt.backup_storage_s_load(bytea, jsonb, text) IS 'Writes a new version of backup_storage_s for a key when the changed columns differ from the current row (insert-only, end-dates the previous version).';

@@ -2,7 +2,7 @@
 -- Current row of backup_storage_s joined to its hub.
 
 CREATE OR REPLACE VIEW backup_mgmt.backup_storage_current WITH (security_invoker = true) AS
-SELECT s.backup_hk, h.backup_bk, h.tenant_hk, s.load_date, s.repository_root, s.repository_path, s.manifest_sha256, s.stored_files, s.stored_bytes, s.agent_id, s.files_present, s.record_source
+SELECT s.backup_hk, h.backup_bk, h.tenant_hk, s.load_date, s.repository_root, s.repository_path, s.manifest_sha256, s.stored_files, s.stored_bytes, s.agent_id, s.files_present, s.encryption_fingerprints, s.record_source
 FROM backup_mgmt.backup_storage_s AS s JOIN backup_mgmt.backup_execution_h AS h ON h.backup_hk = s.backup_hk
 WHERE s.load_end_date IS NULL;
 COMMENT ON VIEW backup_mgmt.backup_storage_current IS 'Current version of every backup in backup_storage_s, with its business key.';
