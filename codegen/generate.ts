@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emitCatalogMigration } from './emit/ddl.js';
-import { emitCurrentView, emitHashKeyFunction, emitLoader } from './emit/sql-objects.js';
+import { emitCurrentView, emitHashKeyFunction, emitLoader, emitSatelliteLoader } from './emit/sql-objects.js';
 import { emitConventions, emitKysely, emitZod } from './emit/typescript.js';
 import { model } from './model.js';
 import { emitApplyResultSql, emitJobTypes, emitJobTypesSql, emitPlanRequiredSql, emitProtocolDoc, emitProtocolZod, emitResultRequiredSql } from './emit/protocol.js';
@@ -25,6 +25,7 @@ export function generatedFiles(): Map<string, string> {
     files.set(`migrations/${prefix}_catalog-v${v}.sql`, emitCatalogMigration(model, v));
   }
   files.set('sql/00-generated/hash_key.sql', emitHashKeyFunction(model));
+  files.set('sql/00-generated/loaders/_load_satellite.sql', emitSatelliteLoader(model));
   for (const sat of model.satellites) {
     files.set(`sql/00-generated/views/${sat.currentView}.sql`, emitCurrentView(model, sat));
     files.set(`sql/00-generated/loaders/${sat.name}_load.sql`, emitLoader(model, sat));

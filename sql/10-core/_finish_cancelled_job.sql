@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._finish_cancelled_job(p_job backup_mgmt.job, p_note text, p_record_source text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- cancel_*() marks a running job CANCELLED and leaves it to the agent to
 -- stop; when the agent acknowledges (fail_job, release_job) or its lease runs

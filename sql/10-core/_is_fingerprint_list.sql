@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._is_fingerprint_list(p_value jsonb)
 RETURNS boolean
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A non-empty array of "age-x25519:<32 lower-case hex>": what the agent
 -- reports for an off-host repository and a backup stored there (never a key).

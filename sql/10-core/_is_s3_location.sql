@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._is_s3_location(p_location text)
 RETURNS boolean
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A whitelist: an S3 bucket name, then '/'-separated components in the
 -- grammar of the agent's object keys: a letter or digit, then letters,

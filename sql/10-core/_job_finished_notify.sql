@@ -3,8 +3,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._job_finished_notify()
 RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 -- Fires on every path a job can end by (complete_job, fail_job, cancel_*,
 -- an expired lease running out of attempts). Delivered at commit, so a

@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._job_subject_transition(
     p_record_source text
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The job queue is generic; the subject of a job (a backup, a recovery)
 -- keeps its own history. Events: started, requeued, released, failed, lost,

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._lock_agent_job(p_job_id bigint, p_agent_id text, p_caller text)
 RETURNS backup_mgmt.job
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The job must exist and be locked by this agent, and be RUNNING or
 -- CANCELLED (a cancellation the agent has not acknowledged yet); anything

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._normalize_path(p_path text, p_what text DEFAULT 'path')
 RETURNS text
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Absolute, at most 1024 characters of A-Z a-z 0-9 / . _ - + @ =, no '..'
 -- segment, no segment starting with '-'; '//' and '/./' collapse and a trailing '/' goes. Symlinks are the

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._normalize_root(p_path text, p_what text DEFAULT 'root')
 RETURNS text
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- _normalize_path, and never '/' or a system directory: everything under a
 -- root may be written, extracted into or removed by the agent.

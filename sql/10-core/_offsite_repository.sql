@@ -5,9 +5,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._offsite_repository(
     OUT location text,
     OUT encryption_fingerprints jsonb
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- SQL cannot read the agent's environment: an agent started with
 -- BACKUP_MGMT_REPO_S3 reports the location and its encryption keys'

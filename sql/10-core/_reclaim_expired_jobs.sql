@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._reclaim_expired_jobs()
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A RUNNING job whose lease expired goes back to the queue while attempts
 -- are left, else it FAILS and its subject with "agent lost (lease expired)

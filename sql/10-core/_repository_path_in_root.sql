@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._repository_path_in_root(p_path text, p_root text, p_what text)
 RETURNS text
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Two forms, never mixed: under an s3:// root (storage type S3) the path is
 -- an s3:// location below it; under a directory root it is a normalised

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._resolve_repository(
     OUT repository_root text,
     OUT location text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A location NAMES a configured repository: the innermost repository root it
 -- lies in. A sub-directory below that root is only a label the operator gave

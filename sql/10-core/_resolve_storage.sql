@@ -9,9 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._resolve_storage(
     OUT location text,
     OUT encryption_fingerprints jsonb
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- LOCAL: _resolve_repository (a directory root). S3: the off-host repository
 -- the agents report (_offsite_repository); a location, if given, must name

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._result_fingerprints(p_result jsonb, p_root text, p_job_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- What leaves the host is encrypted: a backup stored under an s3:// root
 -- must name the keys it is encrypted to (fingerprints only, never a key);

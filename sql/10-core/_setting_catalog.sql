@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._setting_catalog()
 RETURNS TABLE (name text, default_value text, description text)
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     -- One row per known setting; default_value NULL means "unset" and the
     -- caller decides what that means (documented per setting).

@@ -2,17 +2,11 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._subject_hk(p_kind text, p_id text, p_caller text)
 RETURNS bytea
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
--- Shared by get_backup and get_recovery. The hash key as 64 hex digits
--- (optionally \x-prefixed, any case) or the business key (case-insensitive,
--- as hash keys normalise it). NULL when a well-formed business key names no
--- row (the caller says P0002). Reads the hub with the caller's privileges.
-DECLARE
-    v_id text := btrim(p_id);
-    v_hk bytea;
+-- Shared by get_backup and get_recovery (through _get_subject). NULL when a
+-- well-formed business key names no row (the caller says P0002). Reads the
+-- hub with the caller's privileges.
 BEGIN
     IF p_kind NOT IN ('backup', 'recovery') THEN
         RAISE EXCEPTION '_subject_hk: unknown kind %', quote_literal(p_kind)
@@ -22,20 +16,7 @@ BEGIN
         RAISE EXCEPTION '%: p_id must not be NULL', p_caller
             USING ERRCODE = '22004', HINT = 'Give the hash key as 64 hex digits or the business key.';
     END IF;
-    IF v_id ~ '^(\\x)?[0-9A-Fa-f]{64}$' THEN
-        RETURN decode(right(v_id, 64), 'hex');
-    ELSIF p_kind = 'backup' AND upper(v_id) ~ '^[A-Z][A-Z_0-9]*_[0-9]{8}_[0-9]{6}(_[0-9]{6})?$' THEN
-        SELECT h.backup_hk INTO v_hk FROM backup_mgmt.backup_execution_h AS h WHERE h.backup_bk = upper(v_id);
-    ELSIF p_kind = 'recovery' AND upper(v_id) ~ '^RECOVERY_[A-Z_0-9]+_[0-9]{8}_[0-9]{6}(_[0-9]{6})?$' THEN
-        SELECT h.recovery_hk INTO v_hk FROM backup_mgmt.recovery_operation_h AS h WHERE h.recovery_bk = upper(v_id);
-    ELSE
-        RAISE EXCEPTION '%: % is neither a % id nor a % key', p_caller, quote_literal(p_id), p_kind, p_kind
-            USING ERRCODE = '22023',
-                  HINT = 'Give the hash key as 64 hex digits or the business key, e.g. '
-                         || CASE p_kind WHEN 'backup' THEN 'FULL_BACKUP_SYSTEM' ELSE 'RECOVERY_POINT_IN_TIME' END
-                         || '_20261122_010203_123456.';
-    END IF;
-    RETURN v_hk;
+    RETURN backup_mgmt._subject_key(p_kind, p_id, p_caller || ':');
 END;
 $$;
 

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_heartbeat(p_agent_id text)
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Bumps heartbeat_at and renews the lease of every RUNNING job the agent
 -- holds; returns how many leases were renewed. Unknown agent: 55000, so that
@@ -14,10 +11,7 @@ DECLARE
     v_renewed integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_heartbeat');
-    IF p_agent_id IS NULL THEN
-        RAISE EXCEPTION 'agent_heartbeat: p_agent_id must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_agent_id IS NULL, 'agent_heartbeat', 'p_agent_id', 'Pass the id the agent registered with.');
     UPDATE backup_mgmt.agent AS a SET heartbeat_at = now(), stopped_at = NULL
      WHERE a.agent_id = p_agent_id;
     IF NOT FOUND THEN

@@ -9,10 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.agent_register(
     p_info jsonb
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Upserts the agent row (a re-registration restarts it: new start time,
 -- heartbeat now, not stopped). An id held by another live process (not
@@ -27,10 +24,7 @@ DECLARE
     v_restore_root text;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_register');
-    IF p_agent_id IS NULL OR p_hostname IS NULL OR p_repository_root IS NULL THEN
-        RAISE EXCEPTION 'agent_register: p_agent_id, p_hostname and p_repository_root must not be NULL'
-            USING ERRCODE = '22004', HINT = 'The repository root is the agent''s BACKUP_MGMT_REPO.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_agent_id IS NULL OR p_hostname IS NULL OR p_repository_root IS NULL, 'agent_register', 'p_agent_id, p_hostname and p_repository_root', 'The repository root is the agent''s BACKUP_MGMT_REPO.');
     -- The agent's own rule for its id (src/agent/config.ts): no '/', no quotes.
     IF p_agent_id !~ '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$' THEN
         RAISE EXCEPTION 'agent_register: invalid agent id %', left(quote_literal(p_agent_id), 210)

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_report_leftovers(p_agent_id text, p_items jsonb)
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_items = [{path, kind: staging|restore, reason}] is the janitor's whole
 -- answer for this run: the agent's earlier rows are replaced. An empty array

@@ -5,10 +5,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.agent_status(
     OUT newest_heartbeat timestamptz,
     OUT live_window interval
 )
-LANGUAGE sql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     -- SECURITY DEFINER: operators waiting for a backup may learn whether
     -- anyone will run it, without reading the agent table (hosts, paths).

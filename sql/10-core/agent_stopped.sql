@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_stopped(p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Marks the agent stopped. A stopped agent works on nothing: any job it still
 -- holds is released (back to the queue, or finished as cancelled) so nobody
@@ -14,10 +11,7 @@ DECLARE
     v_job_id bigint;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'agent_stopped');
-    IF p_agent_id IS NULL THEN
-        RAISE EXCEPTION 'agent_stopped: p_agent_id must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_agent_id IS NULL, 'agent_stopped', 'p_agent_id', 'Pass the id the agent registered with.');
     UPDATE backup_mgmt.agent AS a SET stopped_at = now(), heartbeat_at = now()
      WHERE a.agent_id = p_agent_id;
     IF NOT FOUND THEN

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.claim_job(p_agent_id text, p_job_types text[] DEFAULT NULL)
 RETURNS SETOF backup_mgmt.job
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Reclaims expired leases, then hands out the next QUEUED job that is due, by
 -- (priority, run_after, job_id), FOR UPDATE SKIP LOCKED. A BACKUP job is never
@@ -17,10 +14,7 @@ DECLARE
     v_type text;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'claim_job');
-    IF p_agent_id IS NULL THEN
-        RAISE EXCEPTION 'claim_job: p_agent_id must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the id the agent registered with.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_agent_id IS NULL, 'claim_job', 'p_agent_id', 'Pass the id the agent registered with.');
     IF p_job_types IS NOT NULL THEN
         -- The job types come from codegen/protocol.ts (sql/00-generated/protocol/_job_types.sql).
         IF cardinality(p_job_types) = 0 THEN

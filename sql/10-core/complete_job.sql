@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.complete_job(p_job_id bigint, p_agent_id text, p_result jsonb)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Applies the result to the catalog through the handler of the job type and
 -- plan kind (_apply_job_result, generated from codegen/protocol.ts: BACKUP:
@@ -24,10 +21,7 @@ BEGIN
                   DETAIL = coalesce(v_job.last_error, 'cancelled'),
                   HINT = 'Remove what the job stored and call fail_job() to acknowledge the cancellation.';
     END IF;
-    IF p_result IS NULL THEN
-        RAISE EXCEPTION 'complete_job: p_result must not be NULL'
-            USING ERRCODE = '22004', HINT = 'See src/agent/PROTOCOL.md for the result of each job type.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_result IS NULL, 'complete_job', 'p_result', 'See src/agent/PROTOCOL.md for the result of each job type.');
     IF jsonb_typeof(p_result) <> 'object' THEN
         RAISE EXCEPTION 'complete_job: p_result must be a JSON object'
             USING ERRCODE = '22023', DETAIL = left(p_result::text, 200), HINT = 'See src/agent/PROTOCOL.md.';

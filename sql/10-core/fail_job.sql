@@ -7,10 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.fail_job(
     p_retryable boolean DEFAULT false
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Retryable with attempts left: back to the queue after job.retry_delay_seconds
 -- (5 s) x attempts, the
@@ -25,10 +22,7 @@ BEGIN
         RAISE EXCEPTION 'fail_job: p_error must say what went wrong'
             USING ERRCODE = '22004', HINT = 'Pass the tool''s own error message.';
     END IF;
-    IF p_retryable IS NULL THEN
-        RAISE EXCEPTION 'fail_job: p_retryable must not be NULL'
-            USING ERRCODE = '22004', HINT = 'true when trying again may help, false otherwise.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_retryable IS NULL, 'fail_job', 'p_retryable', 'true when trying again may help, false otherwise.');
 
     IF v_job.status = 'CANCELLED' THEN
         PERFORM backup_mgmt._finish_cancelled_job(v_job, 'agent: ' || p_error, 'backup_mgmt.fail_job');

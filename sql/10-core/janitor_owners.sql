@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.janitor_owners(p_backup_bks text[], p_recovery_bks text[])
 RETURNS TABLE (kind text, business_key text)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- A staging directory is owned while its backup has a BACKUP job queued
 -- or running (a retry clears its predecessor's staging itself). A restore

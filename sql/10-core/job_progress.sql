@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.job_progress(
     p_phase text
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Stores progress and renews the lease. Returns false, and changes nothing,
 -- when the job is no longer this agent's (cancelled or reclaimed): the agent
@@ -20,10 +17,7 @@ DECLARE
     v_job backup_mgmt.job;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'job_progress');
-    IF p_job_id IS NULL OR p_agent_id IS NULL THEN
-        RAISE EXCEPTION 'job_progress: p_job_id and p_agent_id must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the job_id from claim_job() and the agent''s own id.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_job_id IS NULL OR p_agent_id IS NULL, 'job_progress', 'p_job_id and p_agent_id', 'Pass the job_id from claim_job() and the agent''s own id.');
     IF p_done < 0 OR p_total < 0 THEN
         RAISE EXCEPTION 'job_progress: progress must not be negative (done %, total %)', p_done, p_total
             USING ERRCODE = '22023', HINT = 'Report bytes done and bytes expected; NULL when unknown.';

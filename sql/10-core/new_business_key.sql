@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.new_business_key(p_prefix text)
 RETURNS text
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Prefix + UTC time to the microsecond. Key generation is serialised by a
 -- transaction-level advisory lock, so a concurrent caller waits until this

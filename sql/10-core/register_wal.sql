@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.register_wal(p_system_identifier text, p_files jsonb)
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Validates every entry first (one bad entry refuses the whole call, 22023,
 -- nothing written), then inserts the new ones; files already registered are
@@ -16,10 +13,7 @@ DECLARE
     v_count integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'register_wal');
-    IF p_system_identifier IS NULL OR p_files IS NULL THEN
-        RAISE EXCEPTION 'register_wal: p_system_identifier and p_files must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the cluster''s system identifier and a JSON array (possibly empty).';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_system_identifier IS NULL OR p_files IS NULL, 'register_wal', 'p_system_identifier and p_files', 'Pass the cluster''s system identifier and a JSON array (possibly empty).');
     IF p_system_identifier !~ '^[0-9]{1,20}$' THEN
         RAISE EXCEPTION 'register_wal: invalid system identifier %', quote_literal(p_system_identifier)
             USING ERRCODE = '22023', DETAIL = 'A system identifier is a decimal number of at most 20 digits.';

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.release_job(p_job_id bigint, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Back to the queue, due now, without using up an attempt; the subject goes
 -- back to PENDING. A job cancelled meanwhile is finished as cancelled.

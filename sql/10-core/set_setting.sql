@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.set_setting(p_name text, p_value text)
 RETURNS text
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Each known setting has its own validation; the stored value is the
 -- normalised form. A NULL value deletes the row so the default applies again.
@@ -18,11 +15,7 @@ DECLARE
     v_interval interval;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'set_setting');
-    IF p_name IS NULL THEN
-        RAISE EXCEPTION 'set_setting: p_name must not be NULL'
-            USING ERRCODE = '22004',
-                  HINT = 'Known settings: SELECT name FROM backup_mgmt._setting_catalog().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_name IS NULL, 'set_setting', 'p_name', 'Known settings: SELECT name FROM backup_mgmt._setting_catalog().');
     SELECT c.description INTO v_description FROM backup_mgmt._setting_catalog() AS c WHERE c.name = p_name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'set_setting: unknown setting %', quote_literal(p_name)

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.setting(p_name text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Looks the name up in the catalog of known settings (so that a typo is an
 -- error, not a silent NULL) and returns the stored value or the default.
@@ -13,11 +10,7 @@ DECLARE
     v_default text;
     v_value text;
 BEGIN
-    IF p_name IS NULL THEN
-        RAISE EXCEPTION 'setting: p_name must not be NULL'
-            USING ERRCODE = '22004',
-                  HINT = 'Known settings: SELECT name FROM backup_mgmt._setting_catalog().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_name IS NULL, 'setting', 'p_name', 'Known settings: SELECT name FROM backup_mgmt._setting_catalog().');
 
     SELECT c.default_value INTO v_default
       FROM backup_mgmt._setting_catalog() AS c

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_backup_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Checks the agent's result against PROTOCOL.md before writing anything
 -- (22023 naming the bad field), then: backup_execution_s -> COMPLETED with
@@ -15,8 +13,6 @@ DECLARE
     v_kind text := p_job.plan->>'kind';
     v_root text := p_job.plan->>'repository_root';
     v_verify_requested boolean := coalesce((p_job.plan->>'verify')::boolean, false);
-    v_cur backup_mgmt.backup_execution_current;
-    v_missing text[];
     v_key text;
     v_path text;
     v_size bigint;
@@ -44,17 +40,9 @@ BEGIN
     END IF;
 
     -- Presence first, so the error names every missing field at once.
-    v_missing := ARRAY(
-        SELECT k FROM unnest(backup_mgmt._job_result_required('BACKUP', 'full')) WITH ORDINALITY AS u (k, n)
-         WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
-         ORDER BY n);
-    IF v_verify_requested AND jsonb_typeof(p_result->'verification') IS DISTINCT FROM 'object' THEN
-        v_missing := v_missing || 'verification'::text;
-    END IF;
-    IF cardinality(v_missing) > 0 THEN
-        RAISE EXCEPTION 'complete_job: the result of job % lacks %', p_job.job_id, array_to_string(v_missing, ', ')
-            USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "BACKUP job (full)" in src/agent/PROTOCOL.md.';
-    END IF;
+    PERFORM backup_mgmt._require_result_fields(p_job, p_result, 'full', 'BACKUP job (full)',
+        CASE WHEN v_verify_requested AND jsonb_typeof(p_result->'verification') IS DISTINCT FROM 'object'
+             THEN ARRAY['verification'] ELSE ARRAY[]::text[] END);
 
     -- Then shapes and values. The bare RAISEs below and any failed cast never
     -- leave this block: the handler turns them into one 22023 naming v_key.
@@ -62,11 +50,9 @@ BEGIN
         v_key := 'system_identifier';
         IF p_result->>v_key !~ '^[0-9]{1,20}$' THEN RAISE EXCEPTION 'not a decimal system identifier'; END IF;
         v_key := 'backup_size_bytes';
-        v_size := (p_result->>v_key)::bigint;
-        IF v_size < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_size := backup_mgmt._result_count(p_result, v_key);
         v_key := 'compressed_size_bytes';
-        v_compressed := (p_result->>v_key)::bigint;
-        IF v_compressed < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_compressed := backup_mgmt._result_count(p_result, v_key);
         v_key := 'start_lsn';
         v_start_lsn := (p_result->>v_key)::pg_lsn;
         v_key := 'stop_lsn';
@@ -90,10 +76,9 @@ BEGIN
         v_key := 'stop_time';
         v_stop_time := (p_result->>v_key)::timestamptz;
         v_key := 'started_at';
-        v_started := (p_result->>v_key)::timestamptz;
+        v_started := backup_mgmt._result_time(p_result, v_key);
         v_key := 'ended_at';
-        v_ended := (p_result->>v_key)::timestamptz;
-        IF v_ended < v_started THEN RAISE EXCEPTION 'ended_at % is before started_at %', v_ended, v_started; END IF;
+        v_ended := backup_mgmt._result_time(p_result, v_key, v_started, 'started_at');
         -- Optional: the first transaction id not yet assigned when the
         -- backup became consistent (xid recovery targets).
         v_key := 'next_xid';
@@ -138,61 +123,35 @@ BEGIN
     v_path := backup_mgmt._repository_path_in_root(p_result->>'repository_path', v_root, 'complete_job: repository_path');
     v_fingerprints := backup_mgmt._result_fingerprints(p_result, v_root, p_job.job_id);
 
-    SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_job.subject_hk;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'complete_job: job % refers to no backup', p_job.job_id
-            USING ERRCODE = 'P0002', DETAIL = encode(p_job.subject_hk, 'hex');
-    END IF;
-    v_started := coalesce(v_started, v_cur.backup_start_time);
-    v_ended := greatest(coalesce(v_ended, now()), v_started);
     -- A ratio, uncompressed : stored (3.00 = 3:1, as seed 003 states its
     -- target); numeric(5,2) caps it at 999.99.
     IF v_size > 0 AND v_compressed > 0 THEN
         v_ratio := least(round(v_size::numeric / v_compressed, 2), 999.99);
     END IF;
 
-    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-        'backup_status', 'COMPLETED',
-        'backup_start_time', v_started,
-        'backup_end_time', v_ended,
-        'backup_duration_seconds', round(extract(epoch FROM v_ended - v_started), 3),
+    PERFORM backup_mgmt._complete_backup(p_job, v_started, v_ended, jsonb_build_object(
         'backup_size_bytes', v_size,
         'compressed_size_bytes', v_compressed,
         'compression_ratio', v_ratio,
         'backup_filename', v_base_file,
         'checksum_algorithm', 'SHA256',
-        'checksum_value', p_result->>'manifest_sha256',
-        'retry_count', p_job.attempts - 1,
-        'error_message', NULL,
-        'error_code', NULL,
-        'changed_by', session_user)
+        'checksum_value', p_result->>'manifest_sha256')
         -- Not verified: that is part of the completion, not a later event.
         || CASE WHEN v_ver_status = 'SKIPPED'
                 THEN jsonb_build_object('verification_status', 'SKIPPED', 'verification_detail', v_verification->>'detail')
-                ELSE '{}'::jsonb END, 'backup_mgmt.complete_job');
+                ELSE '{}'::jsonb END);
 
     IF v_ver_status IN ('VERIFIED', 'FAILED') THEN
-        PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-            'verification_status', v_ver_status,
-            'verification_date', v_ver_at,
-            'verification_detail', v_verification->>'detail',
-            'integrity_verified', v_ver_status = 'VERIFIED',
-            'changed_by', session_user), 'backup_mgmt.complete_job');
+        PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_ver_status, v_ver_at, v_verification->>'detail');
     END IF;
 
-    PERFORM backup_mgmt.backup_lsn_s_load(p_job.subject_hk, jsonb_build_object(
-        'start_lsn', v_start_lsn,
-        'stop_lsn', v_stop_lsn,
-        'timeline_id', v_timeline,
-        'start_wal_file', p_result->>'start_wal_file',
-        'stop_wal_file', p_result->>'stop_wal_file',
-        'start_time', v_start_time,
-        'stop_time', v_stop_time,
-        'pg_version', p_result->>'pg_version',
-        'pg_version_num', v_pg_version_num,
-        'system_identifier', p_result->>'system_identifier',
-        'next_xid', v_next_xid,
-        'backup_label', coalesce(p_result->>'backup_label', p_job.plan->>'label')), 'backup_mgmt.complete_job');
+    -- As pg_basebackup reported them.
+    PERFORM backup_mgmt._record_backup_lsn(p_job.subject_hk, p_result, jsonb_build_object(
+        'start_lsn', v_start_lsn, 'stop_lsn', v_stop_lsn, 'timeline_id', v_timeline,
+        'start_wal_file', p_result->>'start_wal_file', 'stop_wal_file', p_result->>'stop_wal_file',
+        'start_time', v_start_time, 'stop_time', v_stop_time,
+        'system_identifier', p_result->>'system_identifier', 'next_xid', v_next_xid,
+        'backup_label', coalesce(p_result->>'backup_label', p_job.plan->>'label')));
 
     PERFORM backup_mgmt.backup_storage_s_load(p_job.subject_hk, jsonb_build_object(
         'repository_root', v_root,

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_verify_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- result.verification = {status: VERIFIED | FAILED, detail, verified_at}
 -- becomes one new backup_execution_s version. The backup_status is left alone:
@@ -30,12 +28,7 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Use an ISO 8601 timestamp with time zone.';
     END;
 
-    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-        'verification_status', v_status,
-        'verification_date', v_at,
-        'verification_detail', v_verification->>'detail',
-        'integrity_verified', v_status = 'VERIFIED',
-        'changed_by', session_user), 'backup_mgmt.complete_job');
+    PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_status, v_at, v_verification->>'detail');
 END;
 $$;
 

@@ -1,55 +1,29 @@
 -- Records on a backup what happened to one of its jobs.
 
-CREATE OR REPLACE FUNCTION backup_mgmt._backup_job_event(
-    p_job backup_mgmt.job,
-    p_event text,
-    p_message text,
-    p_record_source text
-)
-RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+CREATE OR REPLACE FUNCTION backup_mgmt._backup_job_event(p_job backup_mgmt.job, p_event text, p_message text, p_record_source text) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
--- BACKUP jobs drive backup_status: started -> RUNNING; requeued/released ->
--- PENDING; failed/lost -> FAILED (a verification still PENDING becomes NULL:
--- nothing was stored); cancelled -> CANCELLED (a PENDING verification becomes
--- SKIPPED, it will never run). VERIFY jobs drive only
--- verification_status: failed/lost -> FAILED, cancelled -> SKIPPED. Every
--- version goes through the generated loader with changed_by = session_user.
+-- BACKUP jobs drive backup_status (_job_event_changes): started -> RUNNING;
+-- requeued/released -> PENDING from the request time; failed/lost -> FAILED
+-- (a verification still PENDING becomes NULL: nothing was stored);
+-- cancelled -> CANCELLED (a PENDING verification becomes SKIPPED, it will
+-- never run). VERIFY jobs drive only verification_status: failed/lost ->
+-- FAILED, cancelled -> SKIPPED. Every version goes through the generated
+-- loader with changed_by = session_user.
 DECLARE
-    v_cur backup_mgmt.backup_execution_current;
+    v_cur backup_mgmt.backup_execution_current := backup_mgmt._job_subject_row(NULL::backup_mgmt.backup_execution_current, 'backup', p_job);
     v_changes jsonb;
-    v_end timestamptz;
 BEGIN
-    SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_job.subject_hk;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION '_backup_job_event: job % refers to no backup', p_job.job_id
-            USING ERRCODE = 'P0002', DETAIL = encode(p_job.subject_hk, 'hex');
-    END IF;
-
     IF p_job.job_type = 'BACKUP' THEN
+        v_changes := backup_mgmt._job_event_changes('backup', p_event, p_message, v_cur.backup_status, v_cur.backup_start_time, 'PENDING');
         CASE p_event
             WHEN 'started' THEN
-                v_changes := jsonb_build_object(
-                    'backup_status', 'RUNNING', 'backup_start_time', now(), 'backup_end_time', NULL,
-                    'backup_duration_seconds', NULL, 'retry_count', p_job.attempts - 1,
-                    'error_message', NULL, 'error_code', NULL);
+                v_changes := v_changes || jsonb_build_object('retry_count', p_job.attempts - 1);
             WHEN 'requeued', 'released' THEN
-                v_changes := jsonb_build_object(
-                    'backup_status', 'PENDING', 'backup_start_time', coalesce(v_cur.requested_at, v_cur.backup_start_time),
-                    'backup_end_time', NULL, 'backup_duration_seconds', NULL, 'retry_count', p_job.attempts,
-                    'error_message', CASE WHEN p_event = 'requeued' THEN p_message END,
-                    'error_code', CASE WHEN p_event = 'requeued' THEN 'RETRYING' END);
-            WHEN 'failed', 'lost', 'cancelled' THEN
-                v_end := greatest(now(), v_cur.backup_start_time);
-                v_changes := jsonb_build_object(
-                    'backup_status', CASE WHEN p_event = 'cancelled' THEN 'CANCELLED' ELSE 'FAILED' END,
-                    'backup_end_time', v_end,
-                    'backup_duration_seconds', CASE WHEN v_cur.backup_status = 'RUNNING'
-                                                    THEN round(extract(epoch FROM v_end - v_cur.backup_start_time), 3) END,
-                    'error_message', p_message,
-                    'error_code', CASE p_event WHEN 'failed' THEN 'AGENT_ERROR' WHEN 'lost' THEN 'AGENT_LOST' ELSE 'CANCELLED' END,
+                v_changes := v_changes || jsonb_build_object(
+                    'backup_start_time', coalesce(v_cur.requested_at, v_cur.backup_start_time), 'retry_count', p_job.attempts);
+            ELSE
+                v_changes := v_changes || jsonb_build_object(
                     -- A verification that will never run: SKIPPED when cancelled; a failed
                     -- backup stored nothing, so it has no verification status at all (NULL)
                     -- rather than one that reads like "not requested".
@@ -78,8 +52,7 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'This is a bug in backup_mgmt.';
     END IF;
 
-    PERFORM backup_mgmt.backup_execution_s_load(
-        p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
+    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, v_changes || jsonb_build_object('changed_by', session_user), p_record_source);
 END;
 $$;
 

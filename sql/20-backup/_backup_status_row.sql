@@ -9,9 +9,7 @@ RETURNS TABLE (
     verification_status varchar(20),
     error_message text
 )
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- The seed's result columns, read from the current satellite version.
     SELECT c.backup_hk, c.backup_status, c.backup_size_bytes, c.backup_duration_seconds,

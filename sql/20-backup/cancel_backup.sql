@@ -9,55 +9,14 @@ RETURNS TABLE (
     verification_status varchar(20),
     error_message text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- PENDING: the job and the backup become CANCELLED at once. RUNNING: the job
 -- is marked CANCELLED; the agent learns it from job_progress() = false,
 -- aborts, and its fail_job() records the backup CANCELLED (or the lease runs
--- out and claim_job does). Locks the job row before the backup is read, in the
--- same order as the agent functions.
-DECLARE
-    v_job backup_mgmt.job;
-    v_cur backup_mgmt.backup_execution_current;
-    v_message text;
+-- out and claim_job does). See _cancel_subject.
 BEGIN
-    IF p_backup_hk IS NULL THEN
-        RAISE EXCEPTION 'cancel_backup: p_backup_hk must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the backup_id returned by create_full_backup().';
-    END IF;
-    SELECT * INTO v_job FROM backup_mgmt.job AS j
-     WHERE j.subject_hk = p_backup_hk AND j.job_type = 'BACKUP'
-     ORDER BY j.job_id DESC LIMIT 1
-       FOR UPDATE;
-    SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_backup_hk;
-    -- Another tenant's backup (or a system one, for a tenant's role) looks missing.
-    IF NOT FOUND OR NOT backup_mgmt._visible_to_caller(v_cur.tenant_hk) THEN
-        RAISE EXCEPTION 'cancel_backup: no backup with id %', encode(p_backup_hk, 'hex')
-            USING ERRCODE = 'P0002', HINT = 'List backups with SELECT * FROM backup_mgmt.backup_list.';
-    END IF;
-    v_message := format('cancelled by %s at %s', session_user, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
-
-    IF v_cur.backup_status = 'PENDING' AND v_job.status = 'QUEUED' THEN
-        UPDATE backup_mgmt.job AS j
-           SET status = 'CANCELLED', finished_at = now(), last_error = v_message
-         WHERE j.job_id = v_job.job_id
-        RETURNING * INTO v_job;
-        PERFORM backup_mgmt._job_subject_transition(v_job, 'cancelled', v_message, 'backup_mgmt.cancel_backup');
-    ELSIF v_cur.backup_status = 'RUNNING' AND v_job.status = 'RUNNING' THEN
-        UPDATE backup_mgmt.job AS j
-           SET status = 'CANCELLED', last_error = v_message
-         WHERE j.job_id = v_job.job_id;
-    ELSIF v_cur.backup_status = 'RUNNING' AND v_job.status = 'CANCELLED' THEN
-        -- Already requested; the agent has not acknowledged yet.
-        NULL;
-    ELSE
-        RAISE EXCEPTION 'cancel_backup: backup % is %, there is nothing to cancel', v_cur.backup_bk, v_cur.backup_status
-            USING ERRCODE = '55000', HINT = 'Only PENDING and RUNNING backups can be cancelled.';
-    END IF;
-
+    PERFORM backup_mgmt._cancel_subject('backup', p_backup_hk);
     RETURN QUERY SELECT * FROM backup_mgmt._backup_status_row(p_backup_hk);
 END;
 $$;

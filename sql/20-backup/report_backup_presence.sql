@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.report_backup_presence(p_backup_hk bytea, p_missing text DEFAULT NULL, p_changed text DEFAULT NULL)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The presence check compares names and sizes, not content. p_missing names
 -- files that are gone: files_present false, so recoverability and

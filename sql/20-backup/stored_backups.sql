@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.stored_backups(p_repository_root text)
 RETURNS TABLE (backup_hk bytea, backup_bk text, repository_path text, stored_files jsonb, files_present boolean)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- COMPLETED full backups under the root whose storage row lists files,
 -- including those already marked missing (they may come back). A DELETE

@@ -8,10 +8,7 @@ RETURNS TABLE (
     checksum_valid boolean,
     error_message text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The agent checks what is in storage now against the backup manifest's
 -- checksums; here a VERIFY job is queued for a COMPLETED backup whose files
@@ -22,10 +19,7 @@ DECLARE
     v_storage backup_mgmt.backup_storage_current;
     v_job_id bigint;
 BEGIN
-    IF p_backup_hk IS NULL THEN
-        RAISE EXCEPTION 'verify_backup_integrity: p_backup_hk must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the backup_id of a COMPLETED backup (see backup_mgmt.backup_list).';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_backup_hk IS NULL, 'verify_backup_integrity', 'p_backup_hk', 'Pass the backup_id of a COMPLETED backup (see backup_mgmt.backup_list).');
     -- (7346222, hash of the key): one verification request per backup at a time.
     PERFORM pg_advisory_xact_lock(7346222, hashtext(encode(p_backup_hk, 'hex')));
 

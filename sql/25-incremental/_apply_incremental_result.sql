@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_incremental_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Checks the agent's result against PROTOCOL.md "BACKUP job (incremental)"
 -- before writing anything (22023 naming the field; the numbers must agree
@@ -14,8 +12,6 @@ AS $$
 -- range_start_lsn, stop = the switch), backup_storage_s (the WAL tree).
 DECLARE
     v_plan jsonb := p_job.plan;
-    v_cur backup_mgmt.backup_execution_current;
-    v_missing text[];
     v_key text;
     v_range_start pg_lsn;
     v_chain_start pg_lsn;
@@ -44,14 +40,7 @@ BEGIN
     v_chain_start := (v_plan->>'chain_start_lsn')::pg_lsn;
     v_timeline := (v_plan->>'timeline_id')::integer;
 
-    v_missing := ARRAY(
-        SELECT k FROM unnest(backup_mgmt._job_result_required('BACKUP', 'incremental')) WITH ORDINALITY AS u (k, n)
-         WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
-         ORDER BY n);
-    IF cardinality(v_missing) > 0 THEN
-        RAISE EXCEPTION 'complete_job: the result of job % lacks %', p_job.job_id, array_to_string(v_missing, ', ')
-            USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "BACKUP job (incremental)" in src/agent/PROTOCOL.md.';
-    END IF;
+    PERFORM backup_mgmt._require_result_fields(p_job, p_result, 'incremental', 'BACKUP job (incremental)');
 
     BEGIN
         v_key := 'stop_lsn';
@@ -81,10 +70,9 @@ BEGIN
         v_checked := (p_result->>v_key)::integer;
         IF v_checked < 0 THEN RAISE EXCEPTION 'negative'; END IF;
         v_key := 'started_at';
-        v_started := (p_result->>v_key)::timestamptz;
+        v_started := backup_mgmt._result_time(p_result, v_key);
         v_key := 'ended_at';
-        v_ended := (p_result->>v_key)::timestamptz;
-        IF v_ended < v_started THEN RAISE EXCEPTION 'ended_at % is before started_at %', v_ended, v_started; END IF;
+        v_ended := backup_mgmt._result_time(p_result, v_key, v_started, 'started_at');
         v_key := 'pg_version';
         IF length(p_result->>v_key) > 100 THEN RAISE EXCEPTION 'longer than 100 characters'; END IF;
         v_key := 'pg_version_num';
@@ -114,51 +102,24 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "BACKUP job (incremental)" in src/agent/PROTOCOL.md.';
     END;
 
-    SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_job.subject_hk;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'complete_job: job % refers to no backup', p_job.job_id
-            USING ERRCODE = 'P0002', DETAIL = encode(p_job.subject_hk, 'hex');
-    END IF;
-    v_started := coalesce(v_started, v_cur.backup_start_time);
-    v_ended := greatest(coalesce(v_ended, now()), v_started);
     SELECT coalesce(l.stop_time, c.backup_end_time) INTO v_parent_stop_time
       FROM backup_mgmt.backup_execution_current AS c
       LEFT JOIN backup_mgmt.backup_lsn_current AS l ON l.backup_hk = c.backup_hk
      WHERE c.backup_hk = decode(v_plan->>'parent_backup_hk', 'hex');
 
-    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-        'backup_status', 'COMPLETED',
-        'backup_start_time', v_started,
-        'backup_end_time', v_ended,
-        'backup_duration_seconds', round(extract(epoch FROM v_ended - v_started), 3),
+    PERFORM backup_mgmt._complete_backup(p_job, v_started, v_ended, jsonb_build_object(
         'backup_size_bytes', v_changes,
         'changes_captured', v_changes,
-        'backup_filename', v_stop_file,
-        'retry_count', p_job.attempts - 1,
-        'error_message', NULL,
-        'error_code', NULL,
-        'changed_by', session_user), 'backup_mgmt.complete_job');
+        'backup_filename', v_stop_file));
+    PERFORM backup_mgmt._record_verification(p_job.subject_hk, v_ver_status, v_ver_at,
+        coalesce(v_verification->>'detail', format('%s WAL segments checked', v_checked)));
 
-    PERFORM backup_mgmt.backup_execution_s_load(p_job.subject_hk, jsonb_build_object(
-        'verification_status', v_ver_status,
-        'verification_date', v_ver_at,
-        'verification_detail', coalesce(v_verification->>'detail', format('%s WAL segments checked', v_checked)),
-        'integrity_verified', v_ver_status = 'VERIFIED',
-        'changed_by', session_user), 'backup_mgmt.complete_job');
-
-    PERFORM backup_mgmt.backup_lsn_s_load(p_job.subject_hk, jsonb_build_object(
-        'start_lsn', v_range_start,
-        'stop_lsn', v_stop_lsn,
-        'timeline_id', v_timeline,
+    -- The range: from where the chain's previous link stopped to the switch.
+    PERFORM backup_mgmt._record_backup_lsn(p_job.subject_hk, p_result, jsonb_build_object(
+        'start_lsn', v_range_start, 'stop_lsn', v_stop_lsn, 'timeline_id', v_timeline,
         'start_wal_file', backup_mgmt.wal_file_name(v_timeline, backup_mgmt.wal_segno_of_lsn(v_range_start)),
-        'stop_wal_file', v_stop_file,
-        'start_time', v_parent_stop_time,
-        'stop_time', v_stop_time,
-        'pg_version', p_result->>'pg_version',
-        'pg_version_num', v_pg_version_num,
-        'system_identifier', v_plan->>'system_identifier',
-        'next_xid', v_next_xid,
-        'backup_label', v_plan->>'label'), 'backup_mgmt.complete_job');
+        'stop_wal_file', v_stop_file, 'start_time', v_parent_stop_time, 'stop_time', v_stop_time,
+        'system_identifier', v_plan->>'system_identifier', 'next_xid', v_next_xid, 'backup_label', v_plan->>'label'));
 
     PERFORM backup_mgmt.backup_storage_s_load(p_job.subject_hk, jsonb_build_object(
         'repository_root', v_plan->>'repository_root',

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._backup_chain_full(p_backup_hk bytea)
 RETURNS bytea
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- Follows backup_dependency_l from dependent to source until a backup
     -- without a source; UNION stops at a cycle. A full backup is its own root.

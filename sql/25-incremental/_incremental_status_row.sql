@@ -8,9 +8,7 @@ RETURNS TABLE (
     base_backup_id bytea,
     changes_captured bigint
 )
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- The current version, with the parent from backup_dependency_l.
     SELECT c.backup_hk, c.backup_status, c.backup_size_bytes,

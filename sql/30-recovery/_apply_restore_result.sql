@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_restore_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Checks the agent's result against PROTOCOL.md "RESTORE job" before writing
 -- anything (22023 naming the field), then: recovery_operation_s -> COMPLETED
@@ -14,7 +12,6 @@ AS $$
 -- FAILED still COMPLETED (it ran); its backup's drill counts as failed.
 DECLARE
     v_cur backup_mgmt.recovery_operation_current;
-    v_missing text[];
     v_key text;
     v_dir text;
     v_port integer;
@@ -29,14 +26,7 @@ DECLARE
     v_rate numeric;
     v_kept boolean;
 BEGIN
-    v_missing := ARRAY(
-        SELECT k FROM unnest(backup_mgmt._job_result_required('RESTORE', 'restore')) WITH ORDINALITY AS u (k, n)
-         WHERE jsonb_typeof(p_result->k) IS NULL OR jsonb_typeof(p_result->k) = 'null'
-         ORDER BY n);
-    IF cardinality(v_missing) > 0 THEN
-        RAISE EXCEPTION 'complete_job: the result of job % lacks %', p_job.job_id, array_to_string(v_missing, ', ')
-            USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "RESTORE job" in src/agent/PROTOCOL.md.';
-    END IF;
+    PERFORM backup_mgmt._require_result_fields(p_job, p_result, 'restore', 'RESTORE job');
 
     SELECT * INTO v_cur FROM backup_mgmt.recovery_operation_current AS r WHERE r.recovery_hk = p_job.subject_hk;
     IF NOT FOUND THEN
@@ -79,11 +69,9 @@ BEGIN
             RAISE EXCEPTION 'must be PASSED, FAILED or PARTIAL';
         END IF;
         v_key := 'validation.records_recovered';
-        v_records := (v_validation->>'records_recovered')::bigint;
-        IF v_records < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_records := backup_mgmt._result_count(v_validation, 'records_recovered');
         v_key := 'validation.data_size_recovered';
-        v_bytes := (v_validation->>'data_size_recovered')::bigint;
-        IF v_bytes < 0 THEN RAISE EXCEPTION 'negative'; END IF;
+        v_bytes := backup_mgmt._result_count(v_validation, 'data_size_recovered');
         v_key := 'validation.success_rate';
         v_rate := coalesce((v_validation->>'success_rate')::numeric,
                            CASE v_status WHEN 'PASSED' THEN 100 WHEN 'FAILED' THEN 0 END);

@@ -11,9 +11,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._initiate_recovery(
     p_drill boolean
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Every check comes before the first write, so a refusal leaves nothing
 -- behind: approval skipping (42501), the restore directory's spelling, the

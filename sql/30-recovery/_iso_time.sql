@@ -2,11 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._iso_time(p_time timestamptz)
 RETURNS text
-LANGUAGE sql
-STABLE
-STRICT
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     -- UTC with microseconds and an explicit offset, e.g.
     -- 2026-11-22 01:02:03.123456+00: what recovery_target_time parses back

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._lock_recovery(p_recovery_hk bytea, p_caller text)
 RETURNS backup_mgmt.recovery_operation_current
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The hub row is locked FOR UPDATE until the caller's transaction ends, so
 -- approve, reject and cancel of one recovery run one after another and each

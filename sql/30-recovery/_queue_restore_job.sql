@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._queue_restore_job(p_recovery_hk bytea)
 RETURNS bigint
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The job's plan is the recorded recovery plan plus what the agent needs to
 -- run it (PROTOCOL.md "RESTORE job"). Between planning and approval the base

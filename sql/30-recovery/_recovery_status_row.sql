@@ -8,9 +8,7 @@ RETURNS TABLE (
     approval_required boolean,
     backup_source_id bytea
 )
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- The current version; the estimate is the one recorded in the plan.
     SELECT r.recovery_hk, r.recovery_status,

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._recovery_window_text(p_kind text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Over every timeline of the current system: 'earliest .. latest' in the
 -- unit of the target kind (times for time, LSNs for lsn/name, transaction

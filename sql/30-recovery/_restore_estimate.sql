@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._restore_estimate(p_bytes bigint)
 RETURNS jsonb
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Throughput = bytes / seconds over the 20 newest COMPLETED recoveries and
 -- drills (bytes as their own estimate counted them: base backup + WAL to

@@ -2,22 +2,17 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._restore_roots()
 RETURNS text[]
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Setting restore.root first, then the restore root of every registered
 -- agent (in order of their last heartbeat); duplicates removed.
 BEGIN
     RETURN (
-        SELECT coalesce(array_agg(r.root ORDER BY r.rank, r.root), '{}')
-          FROM (SELECT v.root, min(v.rank) AS rank
-                  FROM (SELECT backup_mgmt.setting('restore.root') AS root, 0::bigint AS rank
-                        UNION ALL
-                        SELECT a.restore_root, row_number() OVER (ORDER BY a.heartbeat_at DESC, a.agent_id)
-                          FROM backup_mgmt.agent AS a) AS v
-                 WHERE v.root IS NOT NULL AND v.root <> ''
-                 GROUP BY v.root) AS r);
+        SELECT backup_mgmt._rank_roots(array_agg(v.root), array_agg(v.rank))
+          FROM (SELECT backup_mgmt.setting('restore.root') AS root, 0::bigint AS rank
+                UNION ALL
+                SELECT a.restore_root, row_number() OVER (ORDER BY a.heartbeat_at DESC, a.agent_id)
+                  FROM backup_mgmt.agent AS a) AS v);
 END;
 $$;
 

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._validate_restore_directory(p_directory text, p_recovery_bk text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL: <default restore root>/<recovery_bk>. Given: normalised (absolute,
 -- no '..') and strictly inside a restore root. Either way it must not be,

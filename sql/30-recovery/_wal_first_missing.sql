@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._wal_first_missing(
     p_to_segno bigint
 )
 RETURNS bigint
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Within one timeline, file-name order is segment order, so the range is an
 -- index range scan of wal_archive's primary key. Counting first makes the

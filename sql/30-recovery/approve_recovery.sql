@@ -2,37 +2,15 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.approve_recovery(p_recovery_hk bytea, p_comment text DEFAULT NULL)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Four eyes: the caller (session_user; current_user is this function's
 -- owner) must be a member of recovery_approver and not the initiator. Only a
 -- PENDING recovery can be approved. APPROVED (approved_by, approval_date,
 -- approval_comment), then the RESTORE job is queued and the agents notified.
 DECLARE
-    v_cur backup_mgmt.recovery_operation_current;
+    v_cur backup_mgmt.recovery_operation_current := backup_mgmt._decide_recovery(p_recovery_hk, p_comment, true);
 BEGIN
-    IF NOT pg_has_role(session_user, 'recovery_approver', 'MEMBER') THEN
-        RAISE EXCEPTION 'approve_recovery: % may not approve recoveries', session_user
-            USING ERRCODE = '42501', DETAIL = 'Approving needs membership in recovery_approver.',
-                  HINT = 'Ask a member of recovery_approver to approve it.';
-    END IF;
-    IF length(p_comment) > 1000 OR p_comment ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' THEN
-        RAISE EXCEPTION 'approve_recovery: p_comment must be at most 1000 characters without control characters'
-            USING ERRCODE = '22023', DETAIL = format('length: %s', length(p_comment)), HINT = 'Line breaks and tabs are fine.';
-    END IF;
-    v_cur := backup_mgmt._lock_recovery(p_recovery_hk, 'approve_recovery');
-    IF v_cur.initiated_by = session_user THEN
-        RAISE EXCEPTION 'approve_recovery: % requested recovery % and cannot approve it: a different person must approve', session_user, v_cur.recovery_bk
-            USING ERRCODE = '42501', HINT = 'Ask another member of recovery_approver.';
-    END IF;
-    IF v_cur.recovery_status <> 'PENDING' THEN
-        RAISE EXCEPTION 'approve_recovery: recovery % is %, only PENDING recoveries can be approved', v_cur.recovery_bk, v_cur.recovery_status
-            USING ERRCODE = '55000', HINT = 'See SELECT * FROM backup_mgmt.get_recovery(''' || v_cur.recovery_bk || ''').';
-    END IF;
-
     PERFORM backup_mgmt.recovery_operation_s_load(p_recovery_hk, jsonb_build_object(
         'recovery_status', 'APPROVED',
         'approved_by', session_user,

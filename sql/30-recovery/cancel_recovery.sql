@@ -2,69 +2,15 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.cancel_recovery(p_recovery_hk bytea)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- PENDING: CANCELLED at once. APPROVED (job queued): job and recovery
 -- CANCELLED at once. RUNNING: the job is marked CANCELLED; the agent learns
 -- it from job_progress() = false, stops the restored server, removes the
 -- directory and acknowledges with fail_job(), and the recovery ends CANCELLED
--- (also when its lease runs out first). The job row is locked before the
--- recovery, in the same order as the agent functions.
-DECLARE
-    v_job backup_mgmt.job;
-    v_cur backup_mgmt.recovery_operation_current;
-    v_message text;
+-- (also when its lease runs out first). See _cancel_subject.
 BEGIN
-    IF p_recovery_hk IS NULL THEN
-        RAISE EXCEPTION 'cancel_recovery: p_recovery_hk must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the recovery_id returned by initiate_point_in_time_recovery() or initiate_recovery().';
-    END IF;
-    SELECT * INTO v_job FROM backup_mgmt.job AS j
-     WHERE j.subject_hk = p_recovery_hk AND j.job_type = 'RESTORE'
-     ORDER BY j.job_id DESC LIMIT 1
-       FOR UPDATE;
-    v_cur := backup_mgmt._lock_recovery(p_recovery_hk, 'cancel_recovery');
-    IF v_job.job_id IS NULL AND v_cur.recovery_status IN ('APPROVED', 'RUNNING') THEN
-        -- Approved while this call waited for the recovery's lock: its job is new.
-        SELECT * INTO v_job FROM backup_mgmt.job AS j
-         WHERE j.subject_hk = p_recovery_hk AND j.job_type = 'RESTORE'
-         ORDER BY j.job_id DESC LIMIT 1
-           FOR UPDATE;
-    END IF;
-    IF v_cur.initiated_by IS DISTINCT FROM session_user AND NOT backup_mgmt._is_recovery_admin() THEN
-        RAISE EXCEPTION 'cancel_recovery: only % (who requested recovery %) or a member of backup_mgmt_admin may cancel it', v_cur.initiated_by, v_cur.recovery_bk
-            USING ERRCODE = '42501', HINT = 'An approver who does not want it to run can reject_recovery() while it is PENDING.';
-    END IF;
-    v_message := format('cancelled by %s at %s', session_user, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
-
-    IF v_cur.recovery_status = 'PENDING' THEN
-        PERFORM backup_mgmt.recovery_operation_s_load(p_recovery_hk, jsonb_build_object(
-            'recovery_status', 'CANCELLED',
-            'recovery_end_time', greatest(now(), v_cur.recovery_start_time),
-            'error_message', v_message,
-            'error_code', 'CANCELLED',
-            'changed_by', session_user), 'backup_mgmt.cancel_recovery');
-    ELSIF v_cur.recovery_status = 'APPROVED' AND v_job.status = 'QUEUED' THEN
-        UPDATE backup_mgmt.job AS j
-           SET status = 'CANCELLED', finished_at = now(), last_error = v_message
-         WHERE j.job_id = v_job.job_id
-        RETURNING * INTO v_job;
-        PERFORM backup_mgmt._job_subject_transition(v_job, 'cancelled', v_message, 'backup_mgmt.cancel_recovery');
-    ELSIF v_cur.recovery_status = 'RUNNING' AND v_job.status = 'RUNNING' THEN
-        UPDATE backup_mgmt.job AS j
-           SET status = 'CANCELLED', last_error = v_message
-         WHERE j.job_id = v_job.job_id;
-    ELSIF v_cur.recovery_status = 'RUNNING' AND v_job.status = 'CANCELLED' THEN
-        -- Already requested; the agent has not acknowledged yet.
-        NULL;
-    ELSE
-        RAISE EXCEPTION 'cancel_recovery: recovery % is %, there is nothing to cancel', v_cur.recovery_bk, v_cur.recovery_status
-            USING ERRCODE = '55000', HINT = 'Only PENDING, APPROVED and RUNNING recoveries can be cancelled.';
-    END IF;
-
+    PERFORM backup_mgmt._cancel_subject('recovery', p_recovery_hk);
     RETURN QUERY SELECT * FROM backup_mgmt.recovery_list AS l WHERE l.recovery_hk = p_recovery_hk;
 END;
 $$;

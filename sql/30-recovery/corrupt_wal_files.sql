@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.corrupt_wal_files(p_system_identifier text)
 RETURNS TABLE (file_name text, sha256 text, corrupt_at timestamptz, detail text)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The agent re-reads these at every WAL scan to notice a repair.
 BEGIN

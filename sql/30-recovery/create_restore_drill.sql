@@ -6,10 +6,7 @@ RETURNS TABLE (
     recovery_status varchar(20),
     backup_source_id bytea
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Target immediate (the end of the backup), no approval: a drill restores
 -- into a directory of its own under the restore root, validates and removes

@@ -7,10 +7,7 @@ RETURNS TABLE (
     created_at timestamptz,
     created_by text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- pg_create_restore_point() writes the WAL record; the catalog row keeps its
 -- LSN, timeline and system so a plan can tell which backup ended before it
@@ -24,10 +21,7 @@ DECLARE
     v_sysid text;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'create_restore_point');
-    IF v_name IS NULL THEN
-        RAISE EXCEPTION 'create_restore_point: p_name must not be NULL'
-            USING ERRCODE = '22004', HINT = 'For example ''before_upgrade_2026_11''.';
-    END IF;
+    PERFORM backup_mgmt._require_args(v_name IS NULL, 'create_restore_point', 'p_name', 'For example ''before_upgrade_2026_11''.');
     IF v_name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
         RAISE EXCEPTION 'create_restore_point: invalid restore point name %', quote_literal(v_name)
             USING ERRCODE = '22023',

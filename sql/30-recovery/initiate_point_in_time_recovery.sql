@@ -13,10 +13,7 @@ RETURNS TABLE (
     approval_required boolean,
     backup_source_id bytea
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- A time target through the common planner: the base is the newest verified
 -- full backup that ENDED before p_target_timestamp (the seed chose by start
@@ -31,10 +28,7 @@ BEGIN
                   DETAIL = 'Point-in-time recovery restores the whole cluster: every database, every tenant.',
                   HINT = 'Pass p_tenant_hk => NULL for a system-wide recovery; tenant-scoped (logical) recovery is not available yet.';
     END IF;
-    IF p_target_timestamp IS NULL THEN
-        RAISE EXCEPTION 'initiate_point_in_time_recovery: p_target_timestamp must not be NULL'
-            USING ERRCODE = '22004', HINT = 'For example now() - interval ''1 hour''; see SELECT * FROM backup_mgmt.recoverable_window().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_target_timestamp IS NULL, 'initiate_point_in_time_recovery', 'p_target_timestamp', 'For example now() - interval ''1 hour''; see SELECT * FROM backup_mgmt.recoverable_window().');
     IF p_recovery_target IS NULL OR upper(btrim(p_recovery_target)) <> 'FULL_DATABASE' THEN
         RAISE EXCEPTION 'initiate_point_in_time_recovery: recovery target % is not supported', coalesce(quote_literal(p_recovery_target), 'NULL')
             USING ERRCODE = '0A000',

@@ -16,10 +16,7 @@ RETURNS TABLE (
     recovery_bk varchar(255),
     restore_directory text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The sibling of initiate_point_in_time_recovery() for every target kind of
 -- plan_recovery(); same approval rules, plus a restore directory of choice.

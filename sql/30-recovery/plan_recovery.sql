@@ -6,10 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.plan_recovery(
     p_backup_hk bytea DEFAULT NULL
 )
 RETURNS jsonb
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Read-only: the same plan initiate_recovery() and
 -- initiate_point_in_time_recovery() record, for a dry run.

@@ -7,24 +7,16 @@ CREATE OR REPLACE FUNCTION backup_mgmt.report_wal_integrity(
     p_detail text DEFAULT NULL
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_ok false: the registered file is known damaged from now on (corrupt_at
 -- kept from the first report, the detail refreshed): recoverability, planning
 -- and health treat it as a gap. p_ok true: it read intact again (repaired),
 -- the mark goes. Returns whether the row changed; an unregistered name
 -- changes nothing.
-DECLARE
-    v_count integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'report_wal_integrity');
-    IF p_system_identifier IS NULL OR p_file_name IS NULL OR p_ok IS NULL THEN
-        RAISE EXCEPTION 'report_wal_integrity: p_system_identifier, p_file_name and p_ok must not be NULL'
-            USING ERRCODE = '22004';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_system_identifier IS NULL OR p_file_name IS NULL OR p_ok IS NULL, 'report_wal_integrity', 'p_system_identifier, p_file_name and p_ok');
     IF p_file_name !~ '^([0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$' THEN
         RAISE EXCEPTION 'report_wal_integrity: % is not a WAL file name', quote_literal(left(p_file_name, 100))
             USING ERRCODE = '22023', HINT = 'Names as archive_command''s %f.';
@@ -42,8 +34,8 @@ BEGIN
          WHERE w.system_identifier = p_system_identifier AND w.file_name = p_file_name
            AND (w.corrupt_at IS NULL OR w.corrupt_detail IS DISTINCT FROM left(p_detail, 2000));
     END IF;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    RETURN v_count > 0;
+    -- Whether the last statement changed a row.
+    RETURN FOUND;
 END;
 $$;
 

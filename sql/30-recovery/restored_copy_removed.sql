@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.restored_copy_removed(p_recovery_hk bytea)
 RETURNS SETOF backup_mgmt.recovery_list
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Called by `backup-mgmt recovery remove` after it stopped the copy's server
 -- and deleted its directory (the file system is the host's business, the

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.sync_wal_presence(p_system_identifier text, p_present text[])
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_present is the complete list of WAL file names the agent just found in
 -- <repo>/<system>/wal. Registered files missing from it get purged_at = now()
@@ -17,10 +14,7 @@ DECLARE
     v_purged integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'sync_wal_presence');
-    IF p_system_identifier IS NULL OR p_present IS NULL THEN
-        RAISE EXCEPTION 'sync_wal_presence: p_system_identifier and p_present must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the cluster''s system identifier and every WAL file name the repository holds (possibly none).';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_system_identifier IS NULL OR p_present IS NULL, 'sync_wal_presence', 'p_system_identifier and p_present', 'Pass the cluster''s system identifier and every WAL file name the repository holds (possibly none).');
     IF p_system_identifier !~ '^[0-9]{1,20}$' THEN
         RAISE EXCEPTION 'sync_wal_presence: invalid system identifier %', quote_literal(p_system_identifier)
             USING ERRCODE = '22023', DETAIL = 'A system identifier is a decimal number of at most 20 digits.';

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_authorize(p_backup_type text, p_tenant_hk bytea, p_owner name, p_caller text)
 RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Checked when a schedule is defined or its type changed (owner = the caller)
 -- and again before every run (owner = created_by), because the owner's rights

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_backup_type(p_backup_type text, p_tenant_hk bytea)
 RETURNS text
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- FULL and INCREMENTAL copy the whole cluster, so they cannot belong to one
 -- tenant; DIFFERENTIAL is in the catalog's vocabulary but not implemented.

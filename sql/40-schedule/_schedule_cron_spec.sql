@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_cron_spec(p_expr text, p_timezone text, p_window_start time)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- pg_cron 1.4 evaluates every job in UTC and knows nothing of windows. A
 -- schedule in a zone that is always UTC and without a window gets its own

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_cron_sync(p_schedule_hk bytea)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Runs as the caller (the SECURITY DEFINER API functions): pg_cron records
 -- that role as the job's user, and the job runs as it. Active schedule: job

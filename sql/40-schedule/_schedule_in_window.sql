@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_in_window(p_at timestamptz, p_timezone text, p_start time, p_end time)
 RETURNS boolean
-LANGUAGE sql
-STABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     -- local time of p_at in [start, end); start > end wraps midnight; no window = always
     SELECT CASE

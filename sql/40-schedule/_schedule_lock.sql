@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_lock(p_schedule_name text, p_allow_dropped boolean DEFAULT false)
 RETURNS backup_mgmt.backup_schedule_s
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The hub row is locked FOR UPDATE until the end of the transaction, so
 -- changes and runs of one schedule happen one after another (the loaders

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_name(p_name text)
 RETURNS text
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Names are the business key of backup_schedule_h and part of the pg_cron job
 -- name and command, so only [a-z0-9_-] are allowed (ASCII, any case; stored

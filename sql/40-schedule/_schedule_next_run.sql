@@ -9,10 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._schedule_next_run(
     p_window_end time
 )
 RETURNS timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- run_schedule() defers a slot that comes due outside the window to the
 -- window's next start (and the pg_cron job fires then, see

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_recipients(p_recipients text[])
 RETURNS text[]
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Recipients are addresses or channel names for whoever delivers
 -- notifications: 1 to 254 printable characters each, no duplicates, at most

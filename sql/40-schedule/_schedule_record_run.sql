@@ -9,9 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._schedule_record_run(
     p_backup_hk bytea DEFAULT NULL
 )
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The satellite has no column for the last decision, so it goes to
 -- tags.last_run ({at, outcome, detail, slot, backup_hk}); p_changes carries

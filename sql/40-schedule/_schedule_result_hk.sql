@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_result_hk(p_row jsonb)
 RETURNS bytea
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Seed 001's result column is backup_id; a scalar bytea result is accepted
 -- too. bytea arrives from to_jsonb() as "\x<hex>".

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_running_run(p_schedule_hk bytea, p_backup_type text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- FULL/INCREMENTAL: the backup last linked to the schedule in
 -- schedule_execution_l is PENDING or RUNNING. VERIFY, CLEANUP, DRILL: a job

@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._schedule_start_work(
     OUT detail text,
     OUT backup_hk bytea
 )
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Each type maps to one function of the pack, called dynamically because some
 -- are delivered by other parts of the pack and may not be installed yet:

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_timezone(p_timezone text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A stored schedule keeps a real zone name (from pg_timezone_names, in its
 -- canonical spelling), not an abbreviation such as PST whose meaning is a

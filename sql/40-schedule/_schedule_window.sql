@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._schedule_window(p_start time, p_end time)
 RETURNS void
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Both ends or neither, whole minutes, start <> end. start > end is a window
 -- across midnight (22:00-04:00); the end is exclusive.

@@ -12,10 +12,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.alter_backup_schedule(
     p_description text DEFAULT NULL
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL means "unchanged". A window is replaced as a whole (both ends) or
 -- removed with p_clear_execution_window. next_execution_time is recomputed
@@ -67,7 +64,7 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = format('field: schedule_description; length: %s', length(p_description));
     END IF;
 
-    PERFORM backup_mgmt.backup_schedule_s_load(v_s.schedule_hk, jsonb_build_object(
+    RETURN backup_mgmt._schedule_save(v_s, jsonb_build_object(
         'schedule_expression', v_expr,
         'backup_type', v_type,
         'timezone', v_zone,
@@ -78,8 +75,6 @@ BEGIN
         'next_execution_time', CASE WHEN v_s.is_active THEN backup_mgmt._schedule_next_run(v_expr, now(), v_zone, v_ws, v_we) END,
         'changed_by', session_user),
         'backup_mgmt.alter_backup_schedule');
-    PERFORM backup_mgmt._schedule_cron_sync(v_s.schedule_hk);
-    RETURN v_s.schedule_hk;
 END;
 $$;
 

@@ -10,10 +10,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.create_backup_schedule(
     p_execution_window_end time DEFAULT NULL
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Validates everything before writing anything; hub + first satellite
 -- version (through the loader), next_execution_time from the cron evaluator

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.create_default_schedules()
 RETURNS SETOF bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- daily-full 02:00, incremental-4h every 4 hours, weekly-cleanup Sunday 03:00,
 -- health-check every 30 minutes (UTC). Existing schedules of these names are

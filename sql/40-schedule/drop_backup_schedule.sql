@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.drop_backup_schedule(p_schedule_name text)
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Insert-only catalog: the drop is a last version (is_active false, no next
 -- run, no pg_cron job, tags.dropped_at/dropped_by) and the pg_cron job is
@@ -13,17 +10,14 @@ AS $$
 DECLARE
     v_s backup_mgmt.backup_schedule_s := backup_mgmt._schedule_lock(p_schedule_name, true);
 BEGIN
-    IF NOT coalesce(v_s.tags ? 'dropped_at', false) THEN
-        PERFORM backup_mgmt.backup_schedule_s_load(v_s.schedule_hk, jsonb_build_object(
+    -- Dropped already: nothing to write.
+    RETURN backup_mgmt._schedule_save(v_s, CASE WHEN NOT coalesce(v_s.tags ? 'dropped_at', false) THEN jsonb_build_object(
             'is_active', false,
             'next_execution_time', NULL,
             'cron_job_name', NULL,
             'changed_by', session_user,
-            'tags', coalesce(v_s.tags, '{}'::jsonb) || jsonb_build_object('dropped_at', now(), 'dropped_by', session_user)),
-            'backup_mgmt.drop_backup_schedule');
-    END IF;
-    PERFORM backup_mgmt._schedule_cron_sync(v_s.schedule_hk);
-    RETURN v_s.schedule_hk;
+            'tags', coalesce(v_s.tags, '{}'::jsonb) || jsonb_build_object('dropped_at', now(), 'dropped_by', session_user)) END,
+        'backup_mgmt.drop_backup_schedule');
 END;
 $$;
 

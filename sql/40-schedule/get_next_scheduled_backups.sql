@@ -10,9 +10,7 @@ RETURNS TABLE (
     execution_window_start time,
     execution_window_end time
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- next_execution_time is kept by the cron evaluator (create, alter, resume,
 -- every run), so this is an ordered scan of the partial index

@@ -2,23 +2,18 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.pause_backup_schedule(p_schedule_name text)
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- is_active false and no next run; the pg_cron job becomes inactive. Pausing
 -- a paused schedule changes nothing.
 DECLARE
     v_s backup_mgmt.backup_schedule_s := backup_mgmt._schedule_lock(p_schedule_name);
 BEGIN
-    PERFORM backup_mgmt.backup_schedule_s_load(v_s.schedule_hk, jsonb_build_object(
+    RETURN backup_mgmt._schedule_save(v_s, jsonb_build_object(
         'is_active', false,
         'next_execution_time', NULL,
         'changed_by', CASE WHEN v_s.is_active THEN session_user ELSE v_s.changed_by END),
         'backup_mgmt.pause_backup_schedule');
-    PERFORM backup_mgmt._schedule_cron_sync(v_s.schedule_hk);
-    RETURN v_s.schedule_hk;
 END;
 $$;
 

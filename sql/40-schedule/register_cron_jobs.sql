@@ -3,10 +3,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.register_cron_jobs()
 RETURNS TABLE (schedule_name text, cron_job_name text)
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Schedules defined while pg_cron was absent have no cron_job_name and were
 -- run by agents (run_due_schedules). Each active one gets the name (a new

@@ -2,25 +2,19 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.resume_backup_schedule(p_schedule_name text)
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- is_active true and the next run from now: slots that passed while paused
 -- are not made up. The pg_cron job becomes active again.
 DECLARE
     v_s backup_mgmt.backup_schedule_s := backup_mgmt._schedule_lock(p_schedule_name);
 BEGIN
-    IF NOT coalesce(v_s.is_active, false) THEN
-        PERFORM backup_mgmt.backup_schedule_s_load(v_s.schedule_hk, jsonb_build_object(
+    -- Already active: nothing to write.
+    RETURN backup_mgmt._schedule_save(v_s, CASE WHEN NOT coalesce(v_s.is_active, false) THEN jsonb_build_object(
             'is_active', true,
             'next_execution_time', backup_mgmt._schedule_next_run(v_s.schedule_expression, now(), v_s.timezone, v_s.execution_window_start, v_s.execution_window_end),
-            'changed_by', session_user),
-            'backup_mgmt.resume_backup_schedule');
-    END IF;
-    PERFORM backup_mgmt._schedule_cron_sync(v_s.schedule_hk);
-    RETURN v_s.schedule_hk;
+            'changed_by', session_user) END,
+        'backup_mgmt.resume_backup_schedule');
 END;
 $$;
 

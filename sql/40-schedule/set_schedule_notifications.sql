@@ -7,10 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.set_schedule_notifications(
     p_recipients text[] DEFAULT NULL
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL = unchanged; '{}' removes every recipient. One backup_schedule_s
 -- version when something changes. The pack stores these for a notifier; it

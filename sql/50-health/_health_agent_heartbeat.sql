@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_agent_heartbeat(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Agents that did not stop cleanly, their heartbeats against the live window
 -- (_agent_live_window: 3 x job.lease_seconds, at least 15 s). None live:

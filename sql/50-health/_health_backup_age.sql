@@ -8,9 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_backup_age(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Newest COMPLETED backup of p_type whose verification did not fail, found
 -- backwards through the partial index on backup_end_time of completed

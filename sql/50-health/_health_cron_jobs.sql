@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_cron_jobs(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Only where pg_cron is installed in this database (elsewhere agents drive
 -- the schedules with run_due_schedules()). An active schedule with a

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._health_duration_text(p_duration interval)
 RETURNS text
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     -- Two units at most (the second only when not zero), whole seconds;
     -- independent of IntervalStyle. Months and years count as 30 and 365.25

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_failed_backups(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Current rows with backup_status FAILED (partial status index) that ended
 -- inside health.failed_backup_window and after the start of the newest

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._health_installed_at()
 RETURNS timestamptz
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- The first migration's run (pgmigrations holds a handful of rows).
     SELECT min(m.run_on)::timestamptz FROM backup_mgmt.pgmigrations AS m

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_leftovers(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- What the agents' janitors reported (agent_report_leftovers): staging
 -- directories of no live job, restore directories of finished recoveries,

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_pending_approvals(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Current recovery rows with status PENDING (partial status index), aged by
 -- their request time (hub load_date): any older than

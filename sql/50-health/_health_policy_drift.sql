@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_policy_drift(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Compares every object recorded by policy_apply() (policy_object) with its
 -- state now, field by field, in the form the policy declares it. A managed

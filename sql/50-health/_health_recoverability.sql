@@ -11,9 +11,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_recoverability(
     OUT missing_segments bigint,
     OUT first_missing_segment text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The same rules as the recoverability view (usable = COMPLETED, VERIFIED
 -- full backup with its files, whose WAL from its start segment on is

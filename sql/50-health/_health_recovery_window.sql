@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_recovery_window(
     OUT detail text,
     OUT window_seconds numeric
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The window that reaches the newest archived segment (_health_recoverability,
 -- the recoverability view's rules computed from indexes): none (no verified

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_repository_space(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- What running (not stopped) agents last reported with
 -- agent_report_storage() (agent.info->'storage'); the repository with the

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_restore_drill(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Newest restore drill that COMPLETED with validation PASSED (the partial
 -- status index on current recovery rows): older than health.drill_max_age,

@@ -7,9 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_rpo(
     OUT detail text,
     OUT rpo_seconds numeric
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- As recoverable_window()'s rpo_seconds: wal_stored_position(), from the
 -- newest WAL byte safely stored by streaming or archiving. When the server

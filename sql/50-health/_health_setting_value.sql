@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._health_setting_value(p_name text, p_value text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Three kinds, told apart by the name: *_percent (0 to 100), *_factor (1 to
 -- 100), *_critical counts (whole numbers), everything else an interval

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_stream_slot(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A slot whose receiver is gone keeps every WAL file from its restart_lsn on:
 -- it fills the server's disk unless max_slot_wal_keep_size caps it (then the

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_verification(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Current rows of COMPLETED backups with verification_status FAILED (within
 -- the window) or PENDING, each from a partial index holding only those rows

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_wal_archiving(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- CRITICAL: archive_mode off, no archive_command, or pg_stat_archiver's last
 -- failure is newer than its last success (archive_command is failing now).

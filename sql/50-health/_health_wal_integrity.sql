@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_wal_integrity(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Any registered, not purged WAL file marked damaged (report_wal_integrity)
 -- is CRITICAL: replay cannot pass it, so the window has a gap there. The

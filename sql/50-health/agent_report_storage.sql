@@ -2,19 +2,13 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_report_storage(p_agent_id text, p_free_bytes bigint, p_total_bytes bigint)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Stored in agent.info->'storage' as {free_bytes, total_bytes, reported_at}
 -- (agent_register replaces info, so an agent reports again after it
 -- registers). Feeds the repository_space health check and the metrics.
 BEGIN
-    IF p_agent_id IS NULL OR p_free_bytes IS NULL OR p_total_bytes IS NULL THEN
-        RAISE EXCEPTION 'agent_report_storage: p_agent_id, p_free_bytes and p_total_bytes must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the agent id and the bytes free for the agent and in total on the repository''s file system.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_agent_id IS NULL OR p_free_bytes IS NULL OR p_total_bytes IS NULL, 'agent_report_storage', 'p_agent_id, p_free_bytes and p_total_bytes', 'Pass the agent id and the bytes free for the agent and in total on the repository''s file system.');
     IF p_total_bytes <= 0 OR p_free_bytes < 0 OR p_free_bytes > p_total_bytes THEN
         RAISE EXCEPTION 'agent_report_storage: invalid sizes: % bytes free of %', p_free_bytes, p_total_bytes
             USING ERRCODE = '22023', DETAIL = 'The total must be positive and the free bytes between 0 and the total.';

@@ -2,11 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.health_summary()
 RETURNS TABLE (status text, checks integer, ok integer, warning integer, critical integer, problems text)
-LANGUAGE sql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET jit = off
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
     -- problems lists the checks that are not OK, worst first, as name=STATUS.
     SELECT CASE WHEN count(*) FILTER (WHERE c.status = 'CRITICAL') > 0 THEN 'CRITICAL'

@@ -2,11 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.metrics_snapshot(p_job_sample integer DEFAULT 100)
 RETURNS jsonb
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET jit = off
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
 -- One JSON object, times as epoch seconds; src/agent/metrics.ts turns it into
 -- the exposition format. Only current rows (partial indexes), the newest

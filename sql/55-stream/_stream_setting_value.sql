@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._stream_setting_value(p_name text, p_value text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- wal.streaming and wal.streaming_synchronous are booleans stored as on/off;
 -- health.stream_slot_*_size are sizes as pg_size_bytes() reads them (16MB,

@@ -6,10 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.stream_slot_ensure(
     OUT restart_lsn pg_lsn,
     OUT synchronous boolean
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Creates the pack's physical slot (reserving WAL at once, so nothing
 -- written after this call can be recycled before the receiver has it) when

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_delete_result(p_job backup_mgmt.job, p_result jsonb, p_agent_id text)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- PROTOCOL.md "DELETE job". The files are gone (or were gone already): the
 -- backup and the incrementals that went with it become EXPIRED once (a

@@ -9,9 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._retention_expire(
     p_record_source text
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- backup_execution_s: backup_status EXPIRED with the expiration date and
 -- period retention applied, additional_metadata.expired = {at, by, job_id};

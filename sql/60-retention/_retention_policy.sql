@@ -10,9 +10,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._retention_policy(
     OUT keep_weekly integer,
     OUT keep_monthly integer
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- period NULL = retention.period unset (each backup keeps its own
 -- retention_period). The recovery window is the longest of the setting and

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._retention_setting_value(p_name text, p_value text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Called by set_setting() for retention.*: intervals from 0 to 100 years
 -- (retention.period, retention.recovery_window), whole numbers in range for

@@ -11,10 +11,7 @@ RETURNS TABLE (
     backup_size_bytes bigint,
     action_taken varchar(50)
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 -- Dry run: the rows of cleanup_plan(). Real run, under the retention lock:
@@ -32,10 +29,7 @@ DECLARE
     v_max_attempts integer;
     v_root text;
 BEGIN
-    IF p_dry_run IS NULL THEN
-        RAISE EXCEPTION 'cleanup_expired_backups: p_dry_run must not be NULL'
-            USING ERRCODE = '22004', HINT = 'true lists what would happen (the default), false applies it.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_dry_run IS NULL, 'cleanup_expired_backups', 'p_dry_run', 'true lists what would happen (the default), false applies it.');
     -- A role bound to a tenant acts for that tenant only (sql/90-security).
     IF octet_length(p_tenant_hk) <> 32 THEN
         RAISE EXCEPTION 'cleanup_expired_backups: % is not a tenant hash key', encode(p_tenant_hk, 'hex')

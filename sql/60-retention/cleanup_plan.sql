@@ -15,10 +15,7 @@ RETURNS TABLE (
     reason text,
     job_id bigint
 )
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 -- One row per backup retention looks at (_retention_plan), oldest first,

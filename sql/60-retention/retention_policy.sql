@@ -12,10 +12,7 @@ RETURNS TABLE (
     keep_weekly integer,
     keep_monthly integer
 )
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 -- First the system row (settings retention.*; its recovery_window already

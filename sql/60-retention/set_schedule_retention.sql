@@ -9,10 +9,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.set_schedule_retention(
     p_clear boolean DEFAULT false
 )
 RETURNS bytea
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL = unchanged; p_clear first resets min_redundancy, recovery_window and
 -- max_backup_count to NULL (the settings apply again). Writes one
@@ -21,10 +18,7 @@ AS $$
 DECLARE
     v_s backup_mgmt.backup_schedule_s;
 BEGIN
-    IF p_clear IS NULL THEN
-        RAISE EXCEPTION 'set_schedule_retention: p_clear must not be NULL'
-            USING ERRCODE = '22004', HINT = 'false keeps what is not given, true resets the schedule''s overrides first.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_clear IS NULL, 'set_schedule_retention', 'p_clear', 'false keeps what is not given, true resets the schedule''s overrides first.');
     IF p_retention_period IS NOT NULL AND (p_retention_period < interval '0' OR p_retention_period > interval '100 years') THEN
         RAISE EXCEPTION 'set_schedule_retention: retention period must lie between 0 and 100 years'
             USING ERRCODE = '22023', DETAIL = format('field: retention_period; value: %s', p_retention_period);

@@ -6,10 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.import_repository_backup(
     p_repository_path text
 )
 RETURNS text
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Idempotent. A backup the catalog lacks gets its hub, its three satellites
 -- and its dependency link ('imported'); one the catalog knows in an older
@@ -30,10 +27,7 @@ DECLARE
     v_not_descriptive text[] := ARRAY['backup_hk', 'backup_bk', 'load_date', 'load_end_date', 'hash_diff', 'record_source'];
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'import_repository_backup');
-    IF p_meta IS NULL OR p_repository_root IS NULL OR p_repository_path IS NULL THEN
-        RAISE EXCEPTION 'import_repository_backup: arguments must not be NULL'
-            USING ERRCODE = '22004';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_meta IS NULL OR p_repository_root IS NULL OR p_repository_path IS NULL, 'import_repository_backup', 'arguments');
     IF jsonb_typeof(p_meta) <> 'object' OR coalesce(p_meta->>'backup_hk', '') !~ '^[0-9a-f]{64}$'
        OR coalesce(v_bk, '') !~ '^[A-Z][A-Z_0-9]*_[0-9]{8}_[0-9]{6}(_[0-9]{6})?$'
        OR jsonb_typeof(p_meta->'satellites'->'execution') IS DISTINCT FROM 'object'

@@ -9,16 +9,12 @@ CREATE OR REPLACE FUNCTION backup_mgmt.import_restore_point(
     p_created_by text
 )
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The WAL record exists already (the repository's WAL holds it); only the
 -- catalog row is restored. A name the catalog has is left alone.
 DECLARE
     v_sysid text := (SELECT c.system_identifier::text FROM pg_control_system() AS c);
-    v_count integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'import_restore_point');
     IF p_name IS NULL OR p_lsn IS NULL OR p_timeline IS NULL OR p_system_identifier IS NULL OR p_created_at IS NULL THEN
@@ -37,8 +33,8 @@ BEGIN
     INSERT INTO backup_mgmt.restore_point AS r (name, lsn, timeline, system_identifier, created_at, created_by)
     VALUES (p_name, p_lsn, p_timeline, p_system_identifier, p_created_at, coalesce(p_created_by, session_user))
     ON CONFLICT (name) DO NOTHING;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    RETURN v_count > 0;
+    -- Whether the last statement changed a row.
+    RETURN FOUND;
 END;
 $$;
 

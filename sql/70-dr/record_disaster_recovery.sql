@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.record_disaster_recovery(p_record jsonb)
 RETURNS text
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Idempotent by the recovery key the restore chose. The recovery ran with no
 -- catalog, so its row is written afterwards, COMPLETED, with the offline plan

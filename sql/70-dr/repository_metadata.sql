@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.repository_metadata(
     p_backups boolean DEFAULT true
 )
 RETURNS jsonb
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The agent writes one metadata file per backup from this (and rewrites it
 -- whenever catalog_version moved), so that a lost catalog can be rebuilt and
@@ -22,10 +19,7 @@ DECLARE
     v_points jsonb;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'repository_metadata');
-    IF p_repository_root IS NULL OR p_system_identifier IS NULL THEN
-        RAISE EXCEPTION 'repository_metadata: p_repository_root and p_system_identifier must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the agent''s repository root and the cluster''s system identifier.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_repository_root IS NULL OR p_system_identifier IS NULL, 'repository_metadata', 'p_repository_root and p_system_identifier', 'Pass the agent''s repository root and the cluster''s system identifier.');
     IF p_system_identifier !~ '^[0-9]{1,20}$' THEN
         RAISE EXCEPTION 'repository_metadata: invalid system identifier %', quote_literal(p_system_identifier)
             USING ERRCODE = '22023', DETAIL = 'A system identifier is a decimal number of at most 20 digits.';

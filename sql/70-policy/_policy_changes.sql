@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_changes(p_doc jsonb)
 RETURNS TABLE (object_kind text, object_name text, action text, field text, old_value jsonb, new_value jsonb, drift boolean, detail text)
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_doc comes from _policy_document(). Actions:
 --   schedule: create (one row per field; also a dropped schedule defined

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_check_keys(p_value jsonb, p_path text, p_allowed text[])
 RETURNS jsonb
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- A missing value or JSON null is the empty object. Otherwise it must be an
 -- object whose keys are all in p_allowed; the first unknown one (in name

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_document(p_policy jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The document is the JSON form of a policy file (what defineBackupPolicy()
 -- validates in TypeScript): {version: 1, prune, schedules: [...],

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_interval(p_text text, p_min interval, p_min_inclusive boolean)
 RETURNS interval
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The bounds are those of the function the value ends up in
 -- (alter_backup_schedule, set_schedule_retention): at most 100 years, at

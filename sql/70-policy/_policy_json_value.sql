@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_json_value(p_value jsonb, p_kind text)
 RETURNS text
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_kind: 'string', 'boolean', 'integer' or 'setting' (a string or a number).
 -- JSON null and a missing field are SQL NULL. The caller adds the field's

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_raise_at(p_path text, p_sqlstate text, p_message text, p_detail text, p_hint text)
 RETURNS void
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Called from the exception handlers of the policy validators with what they
 -- caught: the message becomes "<path>: <message>" and DETAIL starts with

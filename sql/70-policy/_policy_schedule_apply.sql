@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_schedule_apply(p_name text, p_decl jsonb)
 RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Missing or dropped: create_backup_schedule (which starts from defaults,
 -- nothing of a dropped definition comes back). Then only what differs:

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_schedule_declared(p_decl jsonb, p_path text)
 RETURNS jsonb
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-SET IntervalStyle = 'postgres'
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET IntervalStyle = 'postgres'
 AS $$
 -- The result has the keys of _policy_schedule_state(), with the defaults a
 -- schedule starts from (create_backup_schedule) for what the file leaves out:

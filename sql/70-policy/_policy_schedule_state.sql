@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_schedule_state(p_s backup_mgmt.backup_schedule_s)
 RETURNS jsonb
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-SET IntervalStyle = 'postgres'
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET IntervalStyle = 'postgres'
 AS $$
     -- The keys of _policy_schedule_declared(); run state (next run, counters,
     -- tags) is not part of a declaration. NULL booleans and recipients read as

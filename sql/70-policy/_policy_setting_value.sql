@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._policy_setting_value(p_name text, p_value text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-SET IntervalStyle = 'postgres'
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET IntervalStyle = 'postgres'
 AS $$
 -- Validates with the setting's own validator (what set_setting() calls), then
 -- reduces the value to one spelling so that '1 day' and '24 hours', or 1.50

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.policy_apply(p_policy jsonb, p_wait boolean DEFAULT true)
 RETURNS TABLE (object_kind text, object_name text, action text, field text, old_value jsonb, new_value jsonb, drift boolean, detail text)
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- (7346225, 1): the policy lock, held to the end of the caller's
 -- transaction. A second apply waits (p_wait) or is refused (55P03), and

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._apply_row_security(p_table name, p_policy name, p_expr text, p_comment text)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- ENABLE and FORCE row-level security on backup_mgmt.<p_table> and make
 -- <p_policy> the policy FOR ALL with p_expr as USING and WITH CHECK. FORCE:

@@ -2,8 +2,7 @@
 -- the named functions of the schema to one role.
 CREATE OR REPLACE FUNCTION backup_mgmt._grant_execute(p_role text, p_names text[])
 RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 -- Grants by name so that a new overload or a changed signature needs no edit
 -- here; returns how many functions were granted.

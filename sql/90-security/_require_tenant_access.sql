@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._require_tenant_access(p_tenant_hk bytea, p_caller text)
 RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- For functions that create rows or act on the whole cluster: a caller bound
 -- to a tenant may only create its own tenant's rows; NULL (system-wide: every

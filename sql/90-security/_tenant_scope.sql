@@ -3,10 +3,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._tenant_scope(p_current_user name DEFAULT NULL)
 RETURNS bytea[]
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- NULL = unrestricted (a system caller), else the tenant hash keys it may see.
 -- Acting roles: session_user, the role of SET ROLE (current_setting('role')

@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._visible_to_caller(p_tenant_hk bytea)
 RETURNS boolean
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- The SECURITY DEFINER functions run as the owner and so bypass row-level
     -- security; they ask this instead. The caller is session_user (and the SET

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.bind_role_to_tenant(p_role text, p_tenant_hk bytea)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Members of p_role are bound too. Refused: superusers and BYPASSRLS roles
 -- (row security does not apply to them), the pack's own roles and its owner
@@ -20,10 +17,7 @@ DECLARE
     v_pack text;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'bind_role_to_tenant');
-    IF p_role IS NULL OR p_tenant_hk IS NULL THEN
-        RAISE EXCEPTION 'bind_role_to_tenant: p_role and p_tenant_hk must not be NULL'
-            USING ERRCODE = '22004', HINT = 'For example SELECT backup_mgmt.bind_role_to_tenant(''tenant_a'', backup_mgmt.hash_key(''TENANT_A'')).';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_role IS NULL OR p_tenant_hk IS NULL, 'bind_role_to_tenant', 'p_role and p_tenant_hk', 'For example SELECT backup_mgmt.bind_role_to_tenant(''tenant_a'', backup_mgmt.hash_key(''TENANT_A'')).');
     IF length(p_role) NOT BETWEEN 1 AND 63 OR p_role ~ '[[:cntrl:]]' THEN
         RAISE EXCEPTION 'bind_role_to_tenant: invalid role name %', left(to_json(p_role)::text, 100)
             USING ERRCODE = '22023', DETAIL = format('A role name has 1 to 63 characters and no control characters (length %s).', length(p_role));

@@ -2,28 +2,20 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.unbind_role_from_tenant(p_role text)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The role need not exist any more (a dropped role's binding can be removed).
 -- Returns whether a binding was removed.
-DECLARE
-    v_count integer;
 BEGIN
     PERFORM backup_mgmt._require_tenant_access(NULL, 'unbind_role_from_tenant');
-    IF p_role IS NULL THEN
-        RAISE EXCEPTION 'unbind_role_from_tenant: p_role must not be NULL'
-            USING ERRCODE = '22004', HINT = 'SELECT role_name FROM backup_mgmt.tenant_role lists the bound roles.';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_role IS NULL, 'unbind_role_from_tenant', 'p_role', 'SELECT role_name FROM backup_mgmt.tenant_role lists the bound roles.');
     IF length(p_role) NOT BETWEEN 1 AND 63 OR p_role ~ '[[:cntrl:]]' THEN
         RAISE EXCEPTION 'unbind_role_from_tenant: invalid role name %', left(to_json(p_role)::text, 100)
             USING ERRCODE = '22023', DETAIL = format('A role name has 1 to 63 characters and no control characters (length %s).', length(p_role));
     END IF;
     DELETE FROM backup_mgmt.tenant_role AS t WHERE t.role_name = p_role;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    RETURN v_count > 0;
+    -- Whether the last statement changed a row.
+    RETURN FOUND;
 END;
 $$;
 

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.wal_file_name(p_timeline integer, p_segno bigint)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- TLI (8 hex) + log (8 hex) + seg (8 hex), upper case, as PostgreSQL names
 -- segments; the inverse of wal_segno().

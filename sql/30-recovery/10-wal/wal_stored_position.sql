@@ -7,10 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.wal_stored_position(
     OUT rpo_seconds numeric,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Archived: the end of the newest registered segment of the current
 -- timeline. Streamed: the position the pack's receiver reported flushed (its

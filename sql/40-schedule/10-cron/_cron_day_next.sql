@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._cron_day_next(
     p_timezone text
 )
 RETURNS timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Wall-clock times of p_day in p_timezone become instants. A day without an
 -- offset change maps every wall time once. On a DST day (the rules of

@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._cron_field(
     p_names text[] DEFAULT NULL
 )
 RETURNS integer[]
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Vixie cron grammar, as pg_cron parses it: a comma-separated list of items,
 -- each "*", "*/step", "n", "a-b" or "a-b/step"; names (JAN, mon, ...) where

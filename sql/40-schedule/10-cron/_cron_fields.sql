@@ -13,10 +13,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._cron_fields(
     OUT expression text,
     OUT alias text
 )
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Five fields separated by blanks (no seconds: pg_cron 1.4 has none), or one
 -- of the @aliases. dom_star/dow_star are Vixie cron's flags: a day field that

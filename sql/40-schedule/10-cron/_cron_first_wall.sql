@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._cron_first_wall(
     p_before timestamp
 )
 RETURNS timestamp
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_day is local midnight; the result is p_day + h:m with h, m from the
 -- sorted sets, strictly after p_after and strictly before p_before (either

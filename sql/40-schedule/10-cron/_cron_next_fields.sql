@@ -12,10 +12,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._cron_next_fields(
     p_timezone text
 )
 RETURNS timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Months outside the set are skipped whole, days failing the day rule one by
 -- one, and a matching day asks _cron_day_next() for its first time. The walk

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._cron_timezone(p_timezone text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Zone names only (America/New_York, UTC, Etc/GMT+3): POSIX strings such as
 -- "+03" or "UTC+3" are refused, their sign is the opposite of ISO 8601 and

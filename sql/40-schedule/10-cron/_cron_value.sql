@@ -8,10 +8,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._cron_value(
     p_names text[] DEFAULT NULL
 )
 RETURNS integer
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Names compare case-insensitively (jan, Jan, JAN); index 1 of p_names is
 -- the value p_min. Numbers must lie within p_min..p_max.

@@ -6,11 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.cron_next(
     p_timezone text DEFAULT 'UTC'
 )
 RETURNS timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Parses, checks the zone, and walks months/days (see _cron_next_fields).
 -- SECURITY DEFINER only so that callers need EXECUTE on this function, not
@@ -18,10 +14,7 @@ AS $$
 DECLARE
     v_f record;
 BEGIN
-    IF p_after IS NULL THEN
-        RAISE EXCEPTION 'cron_next: p_after must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the instant to search from, e.g. now().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_after IS NULL, 'cron_next', 'p_after', 'Pass the instant to search from, e.g. now().');
     IF NOT isfinite(p_after) THEN
         RAISE EXCEPTION 'cron_next: p_after must be a finite time'
             USING ERRCODE = '22023', DETAIL = format('p_after: %s', p_after);

@@ -7,11 +7,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt.cron_next_n(
     p_timezone text DEFAULT 'UTC'
 )
 RETURNS SETOF timestamptz
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- Parses once, then steps from each result to the next. SECURITY DEFINER
 -- only so that callers need EXECUTE on this function, not on the internal
@@ -26,10 +22,7 @@ BEGIN
             USING ERRCODE = CASE WHEN p_n IS NULL THEN '22004' ELSE '22023' END,
                   DETAIL = format('p_n: %s', coalesce(p_n::text, 'NULL'));
     END IF;
-    IF p_after IS NULL THEN
-        RAISE EXCEPTION 'cron_next_n: p_after must not be NULL'
-            USING ERRCODE = '22004', HINT = 'Pass the instant to search from, e.g. now().';
-    END IF;
+    PERFORM backup_mgmt._require_args(p_after IS NULL, 'cron_next_n', 'p_after', 'Pass the instant to search from, e.g. now().');
     IF NOT isfinite(p_after) THEN
         RAISE EXCEPTION 'cron_next_n: p_after must be a finite time'
             USING ERRCODE = '22023', DETAIL = format('p_after: %s', p_after);

@@ -2,11 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.cron_parse(p_expr text)
 RETURNS jsonb
-LANGUAGE plpgsql
-IMMUTABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- The value sets as JSON, plus the day rule that applies: "or" when both day
 -- fields are restricted (neither begins with *), otherwise "and".
