@@ -180,7 +180,8 @@ describe('retention rules', () => {
     const db = await pack.freshDb();
     await db.setting('retention.period', '0');
     await db.setting('retention.recovery_window', '0');
-    await db.fullBackup({ startSeg: 1, start: new Date(Date.now() - DAY), stop: new Date(Date.now() - DAY + 60_000) });
+    // Two days back: the newest of its day whatever the time of day (now − 1 h is yesterday just after midnight).
+    await db.fullBackup({ startSeg: 1, start: new Date(Date.now() - 2 * DAY), stop: new Date(Date.now() - 2 * DAY + 60_000) });
     await db.fullBackup({ startSeg: 2, start: new Date(Date.now() - HOUR), stop: new Date(Date.now() - HOUR + 60_000) });
     await db.fullBackup({ startSeg: 3, start: new Date(Date.now() - 60_000), stop: new Date(Date.now() - 30_000) });
     const count = async () => (await db.one(`SELECT (SELECT count(*) FROM backup_mgmt.backup_execution_s) + (SELECT count(*) FROM backup_mgmt.job) AS n`)).n;
