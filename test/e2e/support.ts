@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { cliEntry, packageRoot } from '../../src/util/paths.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../../src/util/process.js';
+import { run, type Run } from '../harness/run.js';
 import { waitFor as poll } from '../harness/wait.js';
 
 export const NODE = process.execPath;
@@ -129,28 +130,12 @@ export async function checksums(url: string, tables: string[]): Promise<Record<s
 
 // ---------------------------------------------------------------- the CLI
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = Run;
 
 /** Runs `node dist/cli/main.js …` and never throws for a non-zero exit. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; asPostgres?: boolean } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...opts.env };
-    const child = spawn(NODE, [cliEntry(), ...args], {
-      cwd: opts.cwd ?? '/',
-      env,
-      ...(opts.asPostgres && isRoot() ? { uid: postgresIds().uid, gid: postgresIds().gid } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const user = opts.asPostgres && isRoot() ? { uid: postgresIds().uid, gid: postgresIds().gid } : undefined;
+  return run(NODE, [cliEntry(), ...args], opts.cwd ?? '/', opts.env, user);
 }
 
 // ---------------------------------------------------------------- agents
