@@ -14,6 +14,13 @@ export abstract class QueryDb {
     if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
     return rows[0]!;
   }
+
+  /** Row counts of backup_mgmt tables, by the name the caller gives each: { name: table }. */
+  async rowCounts(tables: Record<string, string>): Promise<Record<string, number>> {
+    const columns = Object.entries(tables).map(([name, table]) => `(SELECT count(*) FROM backup_mgmt.${table}) AS ${name}`);
+    const r = await this.one<Record<string, string>>(`SELECT ${columns.join(', ')}`);
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+  }
 }
 
 /** Every statement on one open connection. */
