@@ -10,6 +10,13 @@ const tsType = (c: { kind: { ts: string }; enumOf?: readonly string[]; notNull?:
 };
 
 const member = (name: string, type: string) => `${name}: ${type}`;
+/** An interface body, one member a line. */
+const block = (members: string[]) => `{\n${members.map((m) => `  ${m};`).join('\n')}\n}`;
+
+// The columns the loaders and the DDL give every hub and link, and every satellite version.
+const VAULT_ROW = [member('tenant_hk', 'Buffer | null'), member('load_date', 'Date'), member('record_source', 'string')];
+const SATELLITE_VERSION = [member('load_date', 'Date'), member('load_end_date', 'Date | null'), member('hash_diff', 'Buffer'), member('record_source', 'string')];
+
 /** A one-line type literal: { a: A; b: B } */
 const inline = (members: string[]) => `{ ${members.join('; ')} }`;
 
@@ -24,9 +31,7 @@ function declarations(model: Model): { tables: string[]; columns: string[]; name
   const sats = byName(model.satellites);
   const columns = sats.map(
     (sat) => `/** The own columns of ${sat.name}, also in ${sat.currentView}. */
-export interface ${pascal(sat.name)}Columns {
-${sat.columns.map((c) => `  ${member(c.name, tsType(c))};`).join('\n')}
-}`,
+export interface ${pascal(sat.name)}Columns ${block(sat.columns.map((c) => member(c.name, tsType(c))))}`,
   );
   const hubs = byName(model.hubs).map((hub) => `export interface ${pascal(hub.name)} extends VaultRow ${inline(hubKeys(hub))}`);
   const links = byName(model.links).map(
@@ -68,19 +73,10 @@ export interface PgInterval {
 }
 
 /** Besides its keys, every hub and link row (and every current-row view) has these. */
-export interface VaultRow {
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
+export interface VaultRow ${block(VAULT_ROW)}
 
 /** Besides the parent's key and its own columns, every satellite version has these. */
-export interface SatelliteVersion {
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  record_source: string;
-}
+export interface SatelliteVersion ${block(SATELLITE_VERSION)}
 
 ${tables.join('\n\n')}
 
