@@ -32,6 +32,10 @@ export class ClientDb extends QueryDb {
   async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.client.query<T>(sql, params)).rows;
   }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
+  }
 }
 
 /** A database of its own on a test cluster: each statement on a connection of its own. */
@@ -65,10 +69,11 @@ export class ClusterDb extends QueryDb {
 
 /**
  * One cluster for the test file; freshDb() hands each test a database of its
- * own with the pack installed (named `<prefix><n>_<pid>`), made by `open`.
+ * own with the pack installed (named `<prefix><n>_<pid>`), opened by `open`
+ * as a ClusterDb or a ClientDb.
  * Databases and clients are closed after the file.
  */
-export function useClusterDbs<D extends ClusterDb>(
+export function useClusterDbs<D extends { close(): Promise<void> }>(
   clusterOptions: CreateClusterOptions,
   prefix: string,
   open: (cluster: TestCluster, name: string) => D | Promise<D>,

@@ -6,10 +6,7 @@
 // end of failed backups). Only these tests backdate; the functions under
 // test never do.
 import pg from 'pg';
-import { afterAll } from 'vitest';
-import { useCluster } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
-import { ClientDb } from '../harness/pack-db.js';
+import { ClientDb, useClusterDbs } from '../harness/pack-db.js';
 import type { JobRow } from '../harness/catalog-fakes.js';
 import { fakeFullBackupResult, lsn, SEG, segName } from '../harness/catalog-fakes.js';
 export { lsn, segName };
@@ -280,22 +277,9 @@ export interface PlanRow {
 
 /** One cluster per test file; freshDb() gives each test a database of its own with the pack installed. */
 export function useRetentionPack() {
-  const cluster = useCluster({ name: 'retention', pgCron: false });
-  const dbs: RetentionDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.client.end().catch(() => {})));
+  return useClusterDbs({ name: 'retention', pgCron: false }, 'ret', async (cluster, name) => {
+    const client = await cluster.connect(name);
+    client.on('error', () => {});
+    return new RetentionDb(client, name).init();
   });
-  return {
-    cluster,
-    async freshDb(): Promise<RetentionDb> {
-      const name = `ret${++n}_${process.pid}`;
-      await installedDatabase(cluster(), name);
-      const client = await cluster().connect(name);
-      client.on('error', () => {});
-      const db = await new RetentionDb(client, name).init();
-      dbs.push(db);
-      return db;
-    },
-  };
 }
