@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import { ClientDb } from '../harness/pack-db.js';
-import { segName } from '../harness/catalog-fakes.js';
+import { segName as walFileName } from '../harness/catalog-fakes.js';
 import { waitFor as poll } from '../harness/wait.js';
 export { sqlState } from '../harness/sql-errors.js';
 
@@ -40,8 +40,8 @@ export function lsn(seg: number, offset = 0): string {
   return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
-/** WAL file name of segment `seg` (on timeline 1). */
-export { segName };
+/** WAL file name of segment `seg` on timeline 1 (one argument: safe to pass to map). */
+export const segName = (seg: number): string => walFileName(seg);
 
 /** ISO time `seconds` before now. */
 export const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
