@@ -132,6 +132,7 @@ export const model: Model = {
         col('stored_bytes', k.bigint),
         col('agent_id', k.varchar(200)),
         col('files_present', k.boolean, { comment: 'false once retention removed the files' }),
+        col('encryption_fingerprints', k.jsonb, { comment: '["age-x25519:<32 hex>", …]: the keys an off-host (s3://) backup is encrypted to; NULL for a local one' }),
       ],
     },
     {

@@ -37,6 +37,13 @@ const P = {
     comment:
       'Absolute, already normalized and in the safe character set, checked again\n * here (after SQL): a plan must not smuggle `..`, a shell metacharacter or an\n * option-like component into a path.',
   },
+  repositoryPath: {
+    name: 'repositoryPath',
+    zod: "z.union([\n  absolutePath,\n  z\n    .string()\n    .max(1024)\n    .regex(/^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'expected s3://bucket/key of [A-Za-z0-9._-] segments'),\n])",
+    ts: 'string',
+    doc: 'absolute path or s3://bucket/key',
+    comment: 'Where a backup is stored: a local directory (absolutePath) or an object\n * prefix in an off-host repository, in the storage key grammar.',
+  },
   lsn: { name: 'lsn', zod: "z.string().regex(/^[0-9A-Fa-f]{1,8}\\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X')", ts: 'string', doc: 'LSN', comment: 'A pg_lsn as text.' },
   segmentName: {
     name: 'segmentName',
@@ -72,6 +79,7 @@ const P = {
 const hex = prim(P.hex);
 const hk = prim(P.hk);
 const absPath = prim(P.absolutePath);
+const repoPath = prim(P.repositoryPath);
 const lsn = prim(P.lsn);
 const segment = prim(P.segmentName);
 const sysid = prim(P.sysid);
@@ -139,7 +147,7 @@ export const protocol: Protocol = {
               f('backup_hk', hex, 'the backup'),
               f('backup_bk', backupBk, 'its business key, the directory name'),
               f('label', v.raw('z.string().min(1).max(1000)', 'string', 'text'), 'pg_basebackup --label'),
-              f('repository_root', absPath, 'stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`'),
+              f('repository_root', repoPath, 'stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`; s3://… for storage type S3 (the agent\'s off-host repository)'),
               f(
                 'compression',
                 v.object([
@@ -177,7 +185,8 @@ export const protocol: Protocol = {
               f('pg_version', v.string, 'version() text, at most 100 characters', { required: true }),
               f('pg_version_num', v.number, 'server_version_num', { required: true }),
               f('manifest_sha256', v.string, 'SHA-256 of backup_manifest', { required: true }),
-              f('stored_files', v.raw('z.unknown()', 'StoredFile[]', 'array of {name, bytes, sha256}'), 'what was stored', { required: true }),
+              f('stored_files', v.raw('z.unknown()', 'StoredFile[]', 'array of {name, bytes, sha256}'), 'what was stored (plaintext bytes and SHA-256, also when encrypted)', { required: true }),
+              f('encryption_fingerprints', maybe(v.array(v.string)), 'required for an s3:// repository_root (the keys it is encrypted to, `age-x25519:<32 hex>`), absent for a local one'),
               f('verification', verification, `${VERIFY_HINT}; required when plan.verify`),
               f('start_time', iso, "backup_label's START TIME"),
               f('stop_time', iso, 'when pg_basebackup reported its end point'),
@@ -209,7 +218,7 @@ export const protocol: Protocol = {
               f('range_start_lsn', lsn, 'stop_lsn of the parent'),
               f('timeline_id', v.int(1), 'timeline the range is on'),
               f('system_identifier', sysid, 'of the cluster'),
-              f('repository_root', absPath, 'where the WAL is archived'),
+              f('repository_root', repoPath, 'where the WAL is archived; s3://… when the chain lives in the off-host repository (the range is stored there too)'),
               f('wal_segment_size', v.positiveInt, 'bytes per segment'),
               f('verify', withDefault(v.boolean, true), 'false: presence only'),
             ],
@@ -228,6 +237,7 @@ export const protocol: Protocol = {
               f('pg_version', v.string, 'version() text'),
               f('pg_version_num', v.number, 'server_version_num'),
               f('repository_path', v.string, 'default `<repository_root>/<sysid>/wal`'),
+              f('encryption_fingerprints', maybe(v.array(v.string)), 'as for a full backup: required for an s3:// repository_root'),
             ],
           },
         },
@@ -249,7 +259,7 @@ export const protocol: Protocol = {
             fields: [
               f('kind', v.literal('verify'), 'plan kind'),
               f('backup_hk', hex, 'the backup'),
-              f('repository_path', absPath, 'its directory'),
+              f('repository_path', repoPath, 'its directory, or its s3:// location'),
             ],
           },
           result: { fields: [f('verification', verification, `${VERIFY_HINT} (VERIFIED or FAILED)`, { required: true })] },
@@ -286,8 +296,8 @@ export const protocol: Protocol = {
                 v.object([
                   f('backup_hk', hex, 'the base backup'),
                   f('backup_bk', backupBk, 'its business key'),
-                  f('repository_root', nullish(absPath), 'its repository'),
-                  f('repository_path', absPath, 'its directory'),
+                  f('repository_root', nullish(repoPath), 'its repository'),
+                  f('repository_path', repoPath, 'its directory, or s3://… when its home is the off-host repository'),
                   f('system_identifier', sysid, 'of the source cluster'),
                   f('timeline_id', v.int(1), 'timeline'),
                   f('start_lsn', lsn, 'backup start'),
@@ -360,6 +370,11 @@ export const protocol: Protocol = {
               f('log_file', maybe(v.string), 'server log'),
               f('phases_seconds', maybe(v.record(v.string, v.number)), 'time per phase'),
               f('wal_segments_read_ahead', maybe(v.number), 'WAL segments decompressed and checked ahead of replay'),
+              f(
+                'repository',
+                maybe(v.raw('z.unknown()', "{ name: 'local' | 's3'; location: string; detail: string }", 'object')),
+                'which repository served the base backup (`detail` says so when the local copy was missing and S3 served it)',
+              ),
             ],
           },
         },
@@ -384,8 +399,8 @@ export const protocol: Protocol = {
               f('backup_hk', nullable(hk), 'the backup, or null for a WAL purge only'),
               f('backup_bk', nullable(backupBk), 'its business key'),
               f('system_identifier', prim(P.sysidDecimal), 'the cluster'),
-              f('repository_root', absPath, "must be the agent's own repository"),
-              f('repository_path', nullable(absPath), 'exactly `<repository_root>/<system_identifier>/backups/<backup_bk>`'),
+              f('repository_root', repoPath, "must be the agent's own repository (local, or its off-host s3:// one)"),
+              f('repository_path', nullable(repoPath), 'exactly `<repository_root>/<system_identifier>/backups/<backup_bk>`'),
               f('dependents', withDefault(v.array(v.object([f('backup_hk', hk, 'an incremental'), f('backup_bk', backupBk, 'its key')], { loose: true })), []), 'incrementals without files of their own that go with it'),
               f(
                 'wal_purge',

@@ -160,6 +160,7 @@ CREATE TABLE backup_mgmt.backup_storage_s (
     stored_bytes bigint,
     agent_id varchar(200),
     files_present boolean,
+    encryption_fingerprints jsonb,
     record_source varchar(100) NOT NULL,
     PRIMARY KEY (backup_hk, load_date),
     CONSTRAINT chk_backup_storage_s_end_after_load CHECK (load_end_date IS NULL OR load_end_date > load_date)
@@ -172,6 +173,8 @@ CREATE UNIQUE INDEX ux_backup_storage_s_current ON backup_mgmt.backup_storage_s 
 COMMENT ON COLUMN backup_mgmt.backup_storage_s.stored_files IS '[{name, bytes, sha256}] of every stored file';
 
 COMMENT ON COLUMN backup_mgmt.backup_storage_s.files_present IS 'false once retention removed the files';
+
+COMMENT ON COLUMN backup_mgmt.backup_storage_s.encryption_fingerprints IS '["age-x25519:<32 hex>", …]: the keys an off-host (s3://) backup is encrypted to; NULL for a local one';
 
 CREATE TABLE backup_mgmt.recovery_operation_s (
     recovery_hk bytea NOT NULL REFERENCES backup_mgmt.recovery_operation_h (recovery_hk),

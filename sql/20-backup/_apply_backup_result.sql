@@ -36,6 +36,7 @@ DECLARE
     v_verification jsonb;
     v_ver_status text;
     v_ver_at timestamptz;
+    v_fingerprints jsonb;
 BEGIN
     IF v_kind IS DISTINCT FROM 'full' THEN
         RAISE EXCEPTION 'complete_job: results of % backup jobs are not supported yet', coalesce(quote_literal(v_kind), 'unknown')
@@ -133,18 +134,9 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = left(p_result::text, 500), HINT = 'See "BACKUP job (full)" in src/agent/PROTOCOL.md.';
     END;
 
-    -- The files must have gone where the plan said.
-    BEGIN
-        v_path := backup_mgmt._normalize_path(p_result->>'repository_path', 'repository_path');
-    EXCEPTION WHEN data_exception THEN
-        RAISE EXCEPTION 'complete_job: field repository_path of the result of job % is invalid: %', p_job.job_id, SQLERRM
-            USING ERRCODE = '22023', DETAIL = left(p_result::text, 500),
-                  HINT = 'Report the absolute directory the backup was stored in.';
-    END;
-    IF NOT (v_root = '/' OR starts_with(v_path, v_root || '/')) THEN
-        RAISE EXCEPTION 'complete_job: repository_path % is not inside the planned repository root %', quote_literal(v_path), quote_literal(v_root)
-            USING ERRCODE = '22023', HINT = 'Store under <repository_root>/<system identifier>/backups/<backup_bk>/.';
-    END IF;
+    -- The files must have gone where the plan said (a directory, or s3:// for storage type S3).
+    v_path := backup_mgmt._repository_path_in_root(p_result->>'repository_path', v_root, 'complete_job: repository_path');
+    v_fingerprints := backup_mgmt._result_fingerprints(p_result, v_root, p_job.job_id);
 
     SELECT * INTO v_cur FROM backup_mgmt.backup_execution_current AS c WHERE c.backup_hk = p_job.subject_hk;
     IF NOT FOUND THEN
@@ -209,6 +201,7 @@ BEGIN
         'stored_files', p_result->'stored_files',
         'stored_bytes', v_stored_bytes,
         'agent_id', p_agent_id,
+        'encryption_fingerprints', v_fingerprints,
         'files_present', true), 'backup_mgmt.complete_job');
 END;
 $$;

@@ -50,20 +50,10 @@ BEGIN
         RAISE EXCEPTION 'create_full_backup: p_storage_type, p_compression_enabled and p_verify_backup must not be NULL'
             USING ERRCODE = '22004', HINT = 'Leave them out to get the defaults (LOCAL, true, true).';
     END IF;
-    v_storage := upper(btrim(p_storage_type));
-    IF v_storage IN ('S3', 'GCS', 'AZURE', 'NFS') THEN
-        RAISE EXCEPTION 'create_full_backup: storage type % is not supported yet', v_storage
-            USING ERRCODE = '0A000',
-                  DETAIL = 'Backups are written to a local directory by the agent.',
-                  HINT = 'Use ''LOCAL'' (a mounted NFS directory inside repository.roots works as LOCAL).';
-    ELSIF v_storage <> 'LOCAL' THEN
-        RAISE EXCEPTION 'create_full_backup: unknown storage type %', quote_literal(p_storage_type)
-            USING ERRCODE = '22023', HINT = 'Use ''LOCAL''.';
-    END IF;
-
-    -- The location names a repository; a sub-directory is only a label.
-    SELECT r.repository_root, r.location INTO v_root, v_location
-      FROM backup_mgmt._resolve_repository(p_backup_location, 'create_full_backup') AS r;
+    -- LOCAL: the location names a repository (a sub-directory is only a
+    -- label); S3: the agents' off-host repository (_resolve_storage).
+    SELECT r.storage_type, r.repository_root, r.location INTO v_storage, v_root, v_location
+      FROM backup_mgmt._resolve_storage(p_storage_type, p_backup_location, 'create_full_backup') AS r;
 
     -- (7346221, 1): the full-backup request lock, held to the end of the
     -- transaction so the next caller sees this request. Outside READ COMMITTED
@@ -157,4 +147,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.create_full_backup(bytea, text, varchar, boolean, boolean) IS
-'Queues a physical full backup (pg_basebackup by the agent) and returns its row with status PENDING; backup_mgmt.await_backup() waits for the outcome. p_tenant_hk must be NULL (0A000: a physical backup cannot be tenant-scoped); p_storage_type LOCAL only (0A000 for S3/GCS/AZURE/NFS); p_backup_location names a repository: NULL = setting repository.root, else the newest live agent''s repository root (55000 if none is known); otherwise a directory inside a repository root (22023 if outside every root, inside a root''s <system identifier> directory or inside a stored backup, see validate_repository_path) means that root: the backup is stored under <root>/<system identifier>/backups/ beside the WAL, backup_location is the root and a sub-directory given is kept as additional_metadata.location. p_verify_backup false = verification_status SKIPPED. Concurrency: requests are serialised by a transaction-level advisory lock; if a full system backup with the same repository root, compression and verification options is already queued (PENDING, not started), its row is returned and nothing new is queued; if one is RUNNING, a new one is queued and starts after it (claim_job runs one backup at a time). Hence any number of concurrent identical calls leaves at most one backup running and one pending, every caller gets a row, nothing is duplicated. The lock is held until the caller commits; call it in READ COMMITTED (the default): in REPEATABLE READ or SERIALIZABLE a request that would have to wait for another gets SQLSTATE 40001 (retry).';
+'Queues a physical full backup (pg_basebackup by the agent) and returns its row with status PENDING; backup_mgmt.await_backup() waits for the outcome. p_tenant_hk must be NULL (0A000: a physical backup cannot be tenant-scoped); p_storage_type LOCAL or S3 (S3: the off-host repository s3://bucket/prefix a live agent reported, 55000 with HINT BACKUP_MGMT_REPO_S3 when none did; p_backup_location must then be NULL or that location; 0A000 for GCS/AZURE/NFS, see _resolve_storage); p_backup_location names a repository: NULL = setting repository.root, else the newest live agent''s repository root (55000 if none is known); otherwise a directory inside a repository root (22023 if outside every root, inside a root''s <system identifier> directory or inside a stored backup, see validate_repository_path) means that root: the backup is stored under <root>/<system identifier>/backups/ beside the WAL, backup_location is the root and a sub-directory given is kept as additional_metadata.location. p_verify_backup false = verification_status SKIPPED. Concurrency: requests are serialised by a transaction-level advisory lock; if a full system backup with the same repository root, compression and verification options is already queued (PENDING, not started), its row is returned and nothing new is queued; if one is RUNNING, a new one is queued and starts after it (claim_job runs one backup at a time). Hence any number of concurrent identical calls leaves at most one backup running and one pending, every caller gets a row, nothing is duplicated. The lock is held until the caller commits; call it in READ COMMITTED (the default): in REPEATABLE READ or SERIALIZABLE a request that would have to wait for another gets SQLSTATE 40001 (retry).';

@@ -107,10 +107,7 @@ BEGIN
         v_ver_at := coalesce((v_verification->>'verified_at')::timestamptz, now());
         v_key := 'repository_path';
         IF p_result ? v_key AND jsonb_typeof(p_result->v_key) <> 'null' THEN
-            v_path := backup_mgmt._normalize_path(p_result->>v_key, 'repository_path');
-            IF NOT (v_plan->>'repository_root' = '/' OR starts_with(v_path, (v_plan->>'repository_root') || '/')) THEN
-                RAISE EXCEPTION '% is not inside the planned repository root %', quote_literal(v_path), quote_literal(v_plan->>'repository_root');
-            END IF;
+            v_path := backup_mgmt._repository_path_in_root(p_result->>v_key, v_plan->>'repository_root', 'repository_path');
         END IF;
     EXCEPTION WHEN data_exception OR raise_exception THEN
         RAISE EXCEPTION 'complete_job: field % of the result of job % is invalid: %', v_key, p_job.job_id, SQLERRM
@@ -167,6 +164,7 @@ BEGIN
         'repository_root', v_plan->>'repository_root',
         'repository_path', coalesce(v_path, (v_plan->>'repository_root') || '/' || (v_plan->>'system_identifier') || '/wal'),
         'agent_id', p_agent_id,
+        'encryption_fingerprints', backup_mgmt._result_fingerprints(p_result, v_plan->>'repository_root', p_job.job_id),
         'files_present', true), 'backup_mgmt.complete_job');
 END;
 $$;

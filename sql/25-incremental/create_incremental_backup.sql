@@ -160,6 +160,11 @@ BEGIN
     -- chain's full backup is stored in, not another one.
     SELECT st.repository_root INTO v_chain_root
       FROM backup_mgmt.backup_storage_current AS st WHERE st.backup_hk = v_full;
+    -- A chain whose full backup lives in the off-host repository continues there.
+    IF p_backup_location IS NULL AND starts_with(v_chain_root, 's3://') THEN
+        v_root := v_chain_root;
+        v_location := v_chain_root;
+    END IF;
     IF p_backup_location IS NOT NULL AND v_chain_root IS NOT NULL AND v_chain_root <> v_root THEN
         RAISE EXCEPTION 'create_incremental_backup: backup location % names repository %, but the chain of backup % is stored in repository %',
                         quote_literal(v_location), quote_literal(v_root), v_par.backup_bk, quote_literal(v_chain_root)
@@ -238,7 +243,7 @@ BEGIN
         'backup_start_time', v_now,
         'backup_status', 'PENDING',
         'backup_location', v_root,
-        'storage_type', 'LOCAL',
+        'storage_type', CASE WHEN starts_with(v_root, 's3://') THEN 'S3' ELSE 'LOCAL' END,
         'retention_period', v_retention,
         'expiration_date', ((v_now AT TIME ZONE 'UTC') + v_retention::interval)::date,
         'verification_status', 'PENDING',
@@ -261,4 +266,4 @@ END;
 $$;
 
 COMMENT ON FUNCTION backup_mgmt.create_incremental_backup(bytea, bytea, text) IS
-'Queues an incremental backup and returns (backup_id, backup_status PENDING, backup_size_bytes, base_backup_id = the parent, changes_captured). On PostgreSQL < 17 it is a WAL-range backup (method WAL_ARCHIVE): the agent switches the WAL segment, waits until it is archived, proves every segment from the chain''s full backup''s start segment to it present and intact, and reports the range; backup_size_bytes = changes_captured = WAL bytes from the parent''s stop LSN to the switch. Parent: p_base_backup_hk (a COMPLETED and VERIFIED full or incremental backup of this cluster on the current timeline, whose chain is sound: 55000 otherwise, P0002 if unknown), else the newest verified full backup or its newest verified incremental. No valid base: 55000 with the hint to take a full backup first. p_tenant_hk must be NULL (0A000); p_backup_location names a repository (see create_full_backup): NULL = the default repository, else the repository root the directory lies in (22023 outside every root, and 22023 if that is not the repository the chain''s full backup is stored in); a sub-directory is kept as additional_metadata.location. Writes the backup_dependency_l link parent -> new. Concurrent identical calls coalesce onto the one still queued.';
+'Queues an incremental backup and returns (backup_id, backup_status PENDING, backup_size_bytes, base_backup_id = the parent, changes_captured). On PostgreSQL < 17 it is a WAL-range backup (method WAL_ARCHIVE): the agent switches the WAL segment, waits until it is archived, proves every segment from the chain''s full backup''s start segment to it present and intact, and reports the range; backup_size_bytes = changes_captured = WAL bytes from the parent''s stop LSN to the switch. Parent: p_base_backup_hk (a COMPLETED and VERIFIED full or incremental backup of this cluster on the current timeline, whose chain is sound: 55000 otherwise, P0002 if unknown), else the newest verified full backup or its newest verified incremental. No valid base: 55000 with the hint to take a full backup first. p_tenant_hk must be NULL (0A000); p_backup_location names a repository (see create_full_backup): NULL = the repository of the chain''s full backup when that is the off-host repository (s3://…, storage type S3: the agent stores the range''s WAL there), else the default repository, else the repository root the directory lies in (22023 outside every root, and 22023 if that is not the repository the chain''s full backup is stored in); a sub-directory is kept as additional_metadata.location. Writes the backup_dependency_l link parent -> new. Concurrent identical calls coalesce onto the one still queued.';

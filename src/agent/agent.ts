@@ -10,6 +10,7 @@ import { packageRoot } from '../util/paths.js';
 import type { AgentConfig } from './config.js';
 import { isLocalHost, PINNED_OPTIONS } from './conninfo.js';
 import { JobListener } from './listener.js';
+import { agentOffsite, offsiteInfo } from './offsite.js';
 import { runJob, SUPPORTED_JOB_TYPES } from './job-runner.js';
 import { errorText, stderrLogger, type Logger } from './log.js';
 import { sweep } from './janitor.js';
@@ -157,6 +158,8 @@ export class Agent {
           server_version: this.facts.pgVersion,
           max_rate: config.maxRate ?? null,
           job_types: SUPPORTED_JOB_TYPES,
+          // Where storage type S3 sends backups (SQL cannot read our environment); never credentials.
+          offsite: offsiteInfo(agentOffsite()),
         },
       };
       await this.registerOnce(this.registration);
@@ -237,6 +240,8 @@ export class Agent {
     if (this.shutdownController.signal.aborted || !this.facts) return;
     try {
       const on = (await this.sql.setting('wal.streaming')) === 'on';
+      // A stop that came during the query: no receiver to start on the way out.
+      if (this.shutdownController.signal.aborted) return;
       if (on && !this.streamer) {
         const { config } = this.opts;
         this.streamer = new WalStreamer({

@@ -40,28 +40,33 @@ export function parseBackupLabel(text: string): BackupLabel {
   };
 }
 
+/** backup_label from the first member of a tar stream; reads no further than that member. */
+export async function labelFromTar(source: AsyncIterable<Buffer>, where: string): Promise<BackupLabel> {
+  const parts: Buffer[] = [];
+  let inLabel = false;
+  for await (const ev of parseTar(source)) {
+    if (ev.kind === 'entry') {
+      if (ev.entry.path !== 'backup_label') break;
+      inLabel = true;
+    } else if (ev.kind === 'data' && inLabel) {
+      parts.push(Buffer.from(ev.chunk));
+    } else if (ev.kind === 'end' && inLabel) {
+      return parseBackupLabel(Buffer.concat(parts).toString('utf8'));
+    }
+  }
+  throw new Error(`${where}: backup_label is not the first member of the archive`);
+}
+
 export async function readBackupLabel(backupDir: string, baseTarName: string): Promise<BackupLabel> {
   const path = join(backupDir, baseTarName);
   const compressed = baseTarName.endsWith('.zst');
   const z = compressed ? zstdDecompressFile(path) : undefined;
   const source = z ? z.stdout : createReadStream(path, { highWaterMark: 64 * 1024 });
-  const parts: Buffer[] = [];
-  let inLabel = false;
   try {
-    for await (const ev of parseTar(source)) {
-      if (ev.kind === 'entry') {
-        if (ev.entry.path !== 'backup_label') break;
-        inLabel = true;
-      } else if (ev.kind === 'data' && inLabel) {
-        parts.push(Buffer.from(ev.chunk));
-      } else if (ev.kind === 'end' && inLabel) {
-        return parseBackupLabel(Buffer.concat(parts).toString('utf8'));
-      }
-    }
+    return await labelFromTar(source, path);
   } finally {
     // We stop reading long before the end of the archive.
     z?.kill();
     if (!z) (source as ReturnType<typeof createReadStream>).destroy();
   }
-  throw new Error(`${path}: backup_label is not the first member of the archive`);
 }

@@ -17,6 +17,14 @@ export interface BaseBackupOptions {
   /** Host-level default for --max-rate when the plan has none. */
   defaultMaxRate?: string;
   onProgress?: (p: Progress, phase: BaseBackupPhase) => void;
+  /** --no-sync: the output is not a file to fsync (a named pipe the agent reads). */
+  noSync?: boolean;
+  /**
+   * Called once pg_basebackup said it is initiating the backup: it has
+   * checked that its directory is empty and will open its archive files only
+   * after the server's checkpoint.
+   */
+  onInitiating?: () => void;
 }
 
 export interface BaseBackupOutcome {
@@ -74,6 +82,7 @@ export function baseBackupArgs(opts: BaseBackupOptions, applicationName: string)
     `--label=${plan.label}`,
     '--progress',
     '--verbose',
+    ...(opts.noSync ? ['--no-sync'] : []),
     ...compressArg(plan),
     ...(maxRate !== undefined && maxRate !== null ? [`--max-rate=${maxRate}`] : []),
   ];
@@ -102,6 +111,7 @@ export function startBaseBackup(opts: BaseBackupOptions): BaseBackupRun {
       return;
     }
     stderr = (stderr + line + '\n').slice(-STDERR_KEEP);
+    if (opts.onInitiating && /initiating base backup/.test(line)) opts.onInitiating();
     const s = parseStartPoint(line);
     if (s) {
       start = s;

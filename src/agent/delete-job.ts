@@ -12,6 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { exists, fsyncDir, mkdirDurable } from '../storage/fsync.js';
 import { backupDir, HISTORY_DIR, parseStoredWalName, resolveInsideRoot, systemDir, walRoot } from '../storage/layout.js';
 import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
+import { isS3Location, offsiteStoreFor } from './offsite.js';
+import { purgeOffsiteWal, removeOffsiteBackup } from './offsite-delete.js';
 import { DeletePlan, parsePlan, type DeleteJobResult, type JobRow } from './protocol.js';
 
 /** Test hook: BACKUP_MGMT_TEST_CRASH_AFTER=delete-rename kills the agent between rename and removal. */
@@ -120,6 +122,21 @@ async function purgeWal(ctx: JobContext, repo: string, purge: NonNullable<Delete
   return { timeline: purge.timeline, before_segment: purge.before_segment, files_removed: files, stored_bytes_removed: bytes };
 }
 
+/** The same job when the plan's repository is this agent's off-host one. */
+async function runOffsiteDelete(ctx: JobContext, plan: DeletePlan): Promise<JobOutcome> {
+  const { store, cfg } = await offsiteStoreFor(plan.repository_root);
+  if (plan.repository_root !== cfg.location) {
+    throw new JobFailure(`the plan's repository ${plan.repository_root} is not this agent's off-host repository ${cfg.location}`);
+  }
+  if (!(await ctx.progress.flush(0, null, 'deleting'))) return { status: 'lost' };
+  const result: DeleteJobResult = { backup: null, wal: null };
+  if (plan.backup_bk !== null) result.backup = await removeOffsiteBackup(ctx, store, cfg.location, plan);
+  if (ctx.lost.aborted) return { status: 'lost' };
+  if (plan.wal_purge !== null) result.wal = await purgeOffsiteWal(ctx, store, plan.wal_purge);
+  if (ctx.lost.aborted) return { status: 'lost' };
+  return { status: 'succeeded', result };
+}
+
 export async function runDelete(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
   let plan: DeletePlan;
   try {
@@ -127,6 +144,7 @@ export async function runDelete(ctx: JobContext, job: JobRow): Promise<JobOutcom
   } catch (e) {
     throw new JobFailure((e as Error).message);
   }
+  if (isS3Location(plan.repository_root)) return runOffsiteDelete(ctx, plan);
   const repo = await ourRepository(ctx, plan.repository_root);
   if (!(await ctx.progress.flush(0, null, 'deleting'))) return { status: 'lost' };
   const result: DeleteJobResult = { backup: null, wal: null };

@@ -1,7 +1,8 @@
 // BACKUP job, kind "incremental", method WAL_ARCHIVE (PostgreSQL < 17): a
 // proven WAL range. Switch the segment, wait until the archiver stored it,
 // check every segment from the chain's full backup to it, register them, and
-// report the range. Nothing is written to the repository by this job.
+// report the range. Nothing is written to the local repository by this job;
+// a chain in the off-host repository gets the range's WAL stored there too.
 import { realpath } from 'node:fs/promises';
 import { walRoot } from '../storage/layout.js';
 import { listArchivedWal, checkWalRange } from '../storage/wal-list.js';
@@ -11,6 +12,8 @@ import { JobFailure, type JobContext, type JobOutcome } from './job-context.js';
 import { errorText } from './log.js';
 import { IncrementalBackupPlan, parsePlan, type IncrementalBackupResult, type JobRow, type Verification } from './protocol.js';
 import type { ServerFacts } from './sql.js';
+import { isS3Location, offsiteStoreFor } from './offsite.js';
+import { storeWalRange } from './offsite-wal.js';
 import { toRegistration } from './wal-registry.js';
 
 const MAX_DETAIL = 4000;
@@ -32,13 +35,13 @@ async function sameDir(a: string, b: string): Promise<boolean> {
  * (and skips what it registered before); a plan pointing at another root is
  * registered here directly.
  */
-async function registerRange(ctx: JobContext, plan: IncrementalBackupPlan, names: Set<string>): Promise<void> {
-  if (await sameDir(plan.repository_root, ctx.config.repo)) {
+async function registerRange(ctx: JobContext, plan: IncrementalBackupPlan, root: string, names: Set<string>): Promise<void> {
+  if (await sameDir(root, ctx.config.repo)) {
     await ctx.scanWal();
     return;
   }
   const rows = [];
-  for (const w of await listArchivedWal({ repo: plan.repository_root, systemIdentifier: plan.system_identifier })) {
+  for (const w of await listArchivedWal({ repo: root, systemIdentifier: plan.system_identifier })) {
     if (names.has(w.fileName)) rows.push(await toRegistration(w, plan.wal_segment_size));
   }
   if (rows.length > 0) await ctx.sql.registerWal(plan.system_identifier, rows);
@@ -72,6 +75,10 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   if (segSize !== facts.walSegmentSize) {
     throw new JobFailure(`the plan assumes ${segSize}-byte WAL segments, the server has ${facts.walSegmentSize}`);
   }
+  // A chain in the off-host repository: the archiver stores into the local
+  // repository, the range is proven there and then stored off-host too.
+  const offsite = isS3Location(plan.repository_root) ? await offsiteStoreFor(plan.repository_root) : undefined;
+  const root = offsite ? ctx.config.repo : plan.repository_root;
   if (!(await ctx.progress.flush(0, null, 'switching WAL'))) return { status: 'lost' };
 
   // 1. The switch closes the segment holding everything committed so far.
@@ -103,7 +110,7 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   try {
     await waitUntilArchived({
       sql: ctx.sql,
-      repo: plan.repository_root,
+      repo: root,
       systemIdentifier: plan.system_identifier,
       segment: stopWalFile,
       timeoutMs: ctx.config.archiveWaitSeconds * 1000,
@@ -131,7 +138,7 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   let check;
   try {
     check = await checkWalRange({
-      repo: plan.repository_root,
+      repo: root,
       systemIdentifier: plan.system_identifier,
       timeline: plan.timeline_id,
       startSegment: first,
@@ -155,8 +162,18 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
   ctx.log('info', `job ${ctx.jobId}: ${verification.status}: ${verification.detail}`);
 
   await ctx.progress.flush(names.length * segSize, names.length * segSize, 'registering WAL');
-  await registerRange(ctx, plan, new Set(names));
+  await registerRange(ctx, plan, root, new Set(names));
   if (ctx.lost.aborted) return { status: 'lost' };
+  // A broken range is reported as it is; only a proven one is worth storing off-host.
+  if (offsite && verification.status === 'VERIFIED') {
+    const archived = await listArchivedWal({ repo: root, systemIdentifier: plan.system_identifier });
+    await ctx.progress.flush(0, names.length * segSize, 'storing WAL off-host');
+    const r = await storeWalRange(offsite.store, plan.system_identifier, names, archived, (done, total) =>
+      ctx.progress.report(done * segSize, total * segSize, 'storing WAL off-host'),
+    );
+    ctx.log('info', `job ${ctx.jobId}: off-host repository ${offsite.cfg.location}: ${r.uploaded} WAL segment(s) stored (${r.bytes} bytes), ${r.present} already there`);
+    if (ctx.lost.aborted) return { status: 'lost' };
+  }
 
   const result: IncrementalBackupResult = {
     stop_lsn: sw.lsn,
@@ -169,7 +186,8 @@ export async function runIncrementalBackup(ctx: JobContext, job: JobRow, facts: 
     ended_at: new Date().toISOString(),
     pg_version: facts.pgVersion,
     pg_version_num: facts.pgVersionNum,
-    repository_path: walRoot(plan.repository_root, plan.system_identifier),
+    repository_path: offsite ? `${plan.repository_root}/${walRoot('', plan.system_identifier)}` : walRoot(plan.repository_root, plan.system_identifier),
+    ...(offsite ? { encryption_fingerprints: [...offsite.cfg.encryption.fingerprints] } : {}),
     verification,
   };
   return { status: 'succeeded', result };

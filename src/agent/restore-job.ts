@@ -1,5 +1,6 @@
 // RESTORE job (PROTOCOL.md "RESTORE job"): a recovery or a restore drill.
-// Prepare the directory, extract the base backup, check it against its
+// Prepare the directory, find the repository that holds the base backup
+// (local, else off-host: restore-source.ts), extract it, check it against its
 // manifest, configure recovery, start PostgreSQL, wait until it reached the
 // target, validate and promote it, then keep it running (recovery) or stop and
 // remove it (drill). The RTO is measured from the claim to the validated cluster.
@@ -9,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { allocatePort, releasePort } from '../pg/ports.js';
-import { extractBackup } from '../storage/extract.js';
-import { MANIFEST_NAME } from '../storage/layout.js';
+import { extractBackup, type ExtractResult } from '../storage/extract.js';
+import { CONFIG_ENV } from '../storage/offsite/env-file.js';
 import { parseLsn } from '../storage/wal-names.js';
 import { CommandError, pgTool, runCommand } from '../util/process.js';
 import { HISTORY_DIR, walRoot } from '../storage/layout.js';
@@ -22,6 +23,7 @@ import { errorText } from './log.js';
 import { parsePlan, RestorePlan, type JobRow, type RestoreResult } from './protocol.js';
 import { configuredValue, createLogFile, giveToServerUser, preloads, promotesAfterPause, scrubDataDirectory, writeRecoveryConfig } from './restore-config.js';
 import { prepareRestoreDirectory, RESTORE_MARKER } from './restore-directory.js';
+import { locateBackup, type BackupSource } from './restore-source.js';
 import { fatalLine, RestoredServer } from './restored-server.js';
 import { countRestored, findSuperuser, validateRestore } from './restore-validation.js';
 import { createSpoolDir, SPOOL_DIR_NAME, startWalPrefetch, type WalPrefetch } from './wal-prefetch.js';
@@ -40,8 +42,8 @@ class Stopped extends Error {}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** pg_verifybackup on the extracted copy: PostgreSQL's verdict on every restored file. */
-async function manifestProblems(backupDir: string, dataDir: string): Promise<string[]> {
-  const args = ['--quiet', `--manifest-path=${join(backupDir, MANIFEST_NAME)}`, `--ignore=${RESTORE_MARKER}`, `--ignore=${SPOOL_DIR_NAME}`, dataDir];
+async function manifestProblems(manifestPath: string, dataDir: string): Promise<string[]> {
+  const args = ['--quiet', `--manifest-path=${manifestPath}`, `--ignore=${RESTORE_MARKER}`, `--ignore=${SPOOL_DIR_NAME}`, dataDir];
   try {
     await runCommand(pgTool('pg_verifybackup'), args, { timeoutMs: 6 * 3600_000 });
     return [];
@@ -114,33 +116,64 @@ function phaseTimer(): Timer {
   };
 }
 
-export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
-  const claimedAt = performance.now();
-  const plan = parsePlan(RestorePlan, job.plan, 'restore');
-  const dir = plan.restore_directory;
-  const timer = phaseTimer();
-  let server: RestoredServer | undefined;
-  let socket: { dir: string; temporary: boolean } | undefined;
-  let created = false;
-  let keep = false;
-  let prefetch: WalPrefetch | undefined;
+/** What the configuring phase decided, for starting (and restarting on another port). */
+interface ServerSetup {
+  config: Parameters<typeof writeRecoveryConfig>[0];
+  logFile: string;
+  postgresArgs: string[] | undefined;
+  users: string[];
+}
+
+/**
+ * One restore, phase by phase: runRestore below reads as the list of them.
+ * The fields are what a later phase, or the clean-up after a failure, needs
+ * from an earlier one.
+ */
+class RestoreRun {
+  readonly claimedAt = performance.now();
+  readonly plan: RestorePlan;
+  readonly dir: string;
+  readonly spoolDir: string;
+  readonly timer = phaseTimer();
+  /** The local repository WAL is read from (s3wal's wal-fetch/prefetch go off-host for what it lacks). */
+  readonly walRepo: string;
+  server?: RestoredServer;
+  socket?: { dir: string; temporary: boolean };
+  source?: BackupSource;
+  created = false;
+  keep = false;
+  prefetch?: WalPrefetch;
   // What the agent found wrong with WAL it read ahead: PostgreSQL only says
   // "could not restore file" (restore_command's exit code), this says why.
-  const walProblems = new Map<string, string>();
+  readonly walProblems = new Map<string, string>();
 
-  // Progress that also notices a cancellation: job_progress answers false.
-  const phase = async (name: string, done = 0, total: number | null = null) => {
-    timer.mark(name);
-    if (!(await ctx.progress.flush(done, total, name)) || ctx.lost.aborted) throw new Stopped('lost');
-    if (ctx.shutdown.aborted) throw new Stopped('shutdown');
-  };
-  const stopIfAsked = () => {
-    if (ctx.lost.aborted) throw new Stopped('lost');
-    if (ctx.shutdown.aborted) throw new Stopped('shutdown');
-  };
+  constructor(
+    readonly ctx: JobContext,
+    job: JobRow,
+  ) {
+    this.plan = parsePlan(RestorePlan, job.plan, 'restore');
+    this.dir = this.plan.restore_directory;
+    this.spoolDir = join(this.dir, SPOOL_DIR_NAME);
+    const root = this.plan.base.repository_root;
+    this.walRepo = root && !root.startsWith('s3://') ? root : ctx.config.repo;
+  }
 
-  try {
-    await phase('preparing');
+  /** Progress that also notices a cancellation: job_progress answers false. */
+  async phase(name: string, done = 0, total: number | null = null): Promise<void> {
+    this.timer.mark(name);
+    if (!(await this.ctx.progress.flush(done, total, name)) || this.ctx.lost.aborted) throw new Stopped('lost');
+    this.stopIfAsked();
+  }
+
+  stopIfAsked(): void {
+    if (this.ctx.lost.aborted) throw new Stopped('lost');
+    if (this.ctx.shutdown.aborted) throw new Stopped('shutdown');
+  }
+
+  /** 1. The restore directory: checked, this restore's own leftovers cleared, created with its marker. */
+  async prepareDirectory(): Promise<void> {
+    const { ctx, plan, dir } = this;
+    await this.phase('preparing');
     const restoreRoot = await ctx.sql.setting('restore.root').catch(() => null);
     const leftover = new RestoredServer({ dataDir: dir, socketDir: dir, logFile: '/dev/null', port: 0 });
     const prepared = await prepareRestoreDirectory({
@@ -150,72 +183,95 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
       marker: { recovery_bk: plan.recovery_bk, recovery_hk: plan.recovery_hk, job_id: ctx.jobId, agent_id: ctx.agentId, created_at: new Date().toISOString() },
       stopLeftover: () => leftover.stop('immediate').catch(() => {}),
     });
-    created = true;
+    this.created = true;
     if (prepared.leftoverRemoved) ctx.log('warn', `job ${ctx.jobId}: removed ${dir}, left by an earlier attempt of ${plan.recovery_bk}`);
+  }
 
-    // 2. Restore the base backup, and meanwhile read the WAL to replay ahead.
-    await phase('restoring', 0, null);
-    const repo = plan.base.repository_root ?? ctx.config.repo;
-    const spoolDir = join(dir, SPOOL_DIR_NAME);
-    await createSpoolDir(spoolDir);
-    if (plan.wal?.from_segment && plan.wal.to_segment) {
-      prefetch = startWalPrefetch({
-        repo,
-        systemIdentifier: plan.base.system_identifier,
-        fromSegment: plan.wal.from_segment,
-        toSegment: plan.wal.to_segment,
-        spoolDir,
-        signal: ctx.lost,
-        // Not fatal: wal-fetch gets the segment at replay and reports what is wrong with it.
-        onError: (name, e) => {
-          ctx.log('warn', `job ${ctx.jobId}: reading ${name} ahead failed (wal-fetch will retry it): ${errorText(e)}`);
-          walProblems.set(name, errorText(e));
-          // A damaged stored segment is a gap for the window until it is repaired.
-          if (e instanceof CorruptWalError) {
-            void ctx.sql
-              .reportWalIntegrity(plan.base.system_identifier, name, false, errorText(e))
-              .catch((r) => ctx.log('warn', `job ${ctx.jobId}: could not report ${name} damaged: ${errorText(r)}`));
-          }
-        },
-      });
-    }
-    const flusher = flushBehind(dir);
-    let extracted;
+  /** 2a. The nearest repository holding the base backup (local, else off-host), logged. */
+  async locateBase(): Promise<BackupSource> {
+    await this.phase('restoring', 0, null);
+    const source = await locateBackup(this.plan.base, process.env, this.ctx.config.repo);
+    this.source = source;
+    const level = source.detail.startsWith('local copy missing') ? 'warn' : 'info';
+    this.ctx.log(level, `job ${this.ctx.jobId}: ${this.plan.recovery_bk}: base backup ${this.plan.base.backup_bk} from ${source.repository === 'local' ? 'the local repository' : 'the off-host repository'}: ${source.detail}`);
+    return source;
+  }
+
+  /** 2b. Reading the WAL replay needs, ahead of it, while the base is extracted. */
+  async startReadAhead(): Promise<void> {
+    const { ctx, plan } = this;
+    await createSpoolDir(this.spoolDir);
+    if (!plan.wal?.from_segment || !plan.wal.to_segment) return;
+    this.prefetch = startWalPrefetch({
+      repo: this.walRepo,
+      systemIdentifier: plan.base.system_identifier,
+      fromSegment: plan.wal.from_segment,
+      toSegment: plan.wal.to_segment,
+      spoolDir: this.spoolDir,
+      signal: ctx.lost,
+      // Not fatal: wal-fetch gets the segment at replay and reports what is wrong with it.
+      onError: (name, e) => {
+        ctx.log('warn', `job ${ctx.jobId}: reading ${name} ahead failed (wal-fetch will retry it): ${errorText(e)}`);
+        this.walProblems.set(name, errorText(e));
+        // A damaged stored segment is a gap for the window until it is repaired.
+        if (e instanceof CorruptWalError) {
+          void ctx.sql
+            .reportWalIntegrity(plan.base.system_identifier, name, false, errorText(e))
+            .catch((r) => ctx.log('warn', `job ${ctx.jobId}: could not report ${name} damaged: ${errorText(r)}`));
+        }
+      },
+    });
+  }
+
+  /** 2c. The base backup into the directory (streamed from the object store when it is off-host). */
+  async extractBase(source: BackupSource): Promise<ExtractResult> {
+    const flusher = flushBehind(this.dir);
     try {
-      extracted = await extractBackup(plan.base.repository_path, dir, {
-        signal: ctx.lost,
-        onProgress: (done, total) => ctx.progress.report(done, total, 'restoring'),
+      return await extractBackup(source.archives, this.dir, {
+        signal: this.ctx.lost,
+        onProgress: (done, total) => this.ctx.progress.report(done, total, 'restoring'),
       });
     } finally {
       await flusher.stop();
     }
-    stopIfAsked();
-    await phase('verifying restored files');
-    // A verified backup whose archives are byte for byte the ones it stored
-    // (SHA-256 taken while extracting) was checked file by file already:
-    // pg_verifybackup would read every restored byte again for the same answer.
+  }
+
+  /**
+   * 2d. A verified backup whose archives are byte for byte the ones it stored
+   * (SHA-256 taken while extracting) was checked file by file already:
+   * pg_verifybackup would read every restored byte again for the same answer.
+   */
+  async verifyRestored(source: BackupSource, extracted: ExtractResult): Promise<{ problems: string[]; identical: boolean }> {
+    this.stopIfAsked();
+    await this.phase('verifying restored files');
+    const { plan, dir } = this;
     const identical = plan.base.verification_status === 'VERIFIED' && sameArchives(plan.base.stored_files, extracted.sha256);
-    const problems = identical ? [] : await manifestProblems(plan.base.repository_path, dir);
-    if (problems.length) ctx.log('warn', `job ${ctx.jobId}: restored files do not match backup_manifest: ${problems.join('; ')}`);
+    const problems = identical ? [] : await manifestProblems(await source.manifestPath(), dir);
+    if (problems.length) this.ctx.log('warn', `job ${this.ctx.jobId}: restored files do not match backup_manifest: ${problems.join('; ')}`);
     await scrubDataDirectory(dir);
     // The spool is the server user's already, and its files come and go meanwhile (chown -R would trip over them).
     await giveToServerUser([dir]);
     await giveToServerUser((await readdir(dir)).filter((f) => f !== SPOOL_DIR_NAME).map((f) => join(dir, f)), true);
+    return { problems, identical };
+  }
 
-    // Recovery settings; the copy keeps the backup's preload libraries.
-    await phase('configuring');
+  /** 3. Recovery settings; the copy keeps the backup's preload libraries. */
+  async configure(): Promise<ServerSetup> {
+    await this.phase('configuring');
+    const { plan, dir } = this;
     const [preload, externalPidFile, configuredData] = await Promise.all(
       ['shared_preload_libraries', 'external_pid_file', 'data_directory'].map((n) => configuredValue(dir, n).catch(() => '')),
     );
     const pgMajor = Number.parseInt(await readFile(join(dir, 'PG_VERSION'), 'utf8'), 10);
-    socket = await socketDirFor(dir);
+    this.socket = await socketDirFor(dir);
     const logFile = join(dir, 'log', 'backup_mgmt_restore.log');
-    let port = await allocatePort();
+    const sysid = plan.base.system_identifier;
     const config = {
       dataDir: dir,
-      port,
-      socketDir: socket.dir,
-      restoreCommand: spooledRestoreCommand(spoolDir, join(walRoot(repo, plan.base.system_identifier), HISTORY_DIR), repo, plan.base.system_identifier),
+      port: await allocatePort(),
+      socketDir: this.socket.dir,
+      // --config: the server's environment does not name the off-host repository wal-fetch may need.
+      restoreCommand: spooledRestoreCommand(this.spoolDir, join(walRoot(this.walRepo, sysid), HISTORY_DIR), this.walRepo, sysid, process.env[CONFIG_ENV] || undefined),
       restoreSettings: plan.restore_settings,
       clusterName: `restore ${plan.recovery_bk}`,
       pgCron: preloads(preload!, 'pg_cron'),
@@ -227,45 +283,55 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     await createLogFile(logFile);
     // A data_directory in the copied postgresql.conf would point at the source's files.
     const postgresArgs = configuredData === dir || configuredData === '' ? undefined : ['-c', `data_directory=${dir}`];
+    const users = [...new Set([parseConnectionString(this.ctx.config.databaseUrl).user ?? process.env.PGUSER ?? 'postgres', 'postgres'])];
+    return { config, logFile, postgresArgs, users };
+  }
 
-    // 3. Start and wait for the target. The private socket trusts any role that exists.
-    prefetch?.unthrottle();
-    const users = [...new Set([parseConnectionString(ctx.config.databaseUrl).user ?? process.env.PGUSER ?? 'postgres', 'postgres'])];
-    let atTarget: Exclude<TargetOutcome, 'stopped'>;
+  /** 4. Start and wait for the target (again on another port if one was taken meanwhile). The private socket trusts any role that exists. */
+  async startUntilTarget(setup: ServerSetup): Promise<Exclude<TargetOutcome, 'stopped'>> {
+    this.prefetch?.unthrottle();
+    let port = setup.config.port;
     for (let attempt = 1; ; attempt++) {
-      await phase('starting');
-      server = new RestoredServer({ dataDir: dir, socketDir: socket.dir, logFile, port, postgresArgs });
+      await this.phase('starting');
+      const server = new RestoredServer({ dataDir: this.dir, socketDir: this.socket!.dir, logFile: setup.logFile, port, postgresArgs: setup.postgresArgs });
+      this.server = server;
       const logOffset = (await server.logText()).length;
       server.start();
-      const outcome = await waitForTarget(ctx, server, plan, timer, users);
-      if (outcome !== 'stopped') {
-        atTarget = outcome;
-        break;
-      }
+      const outcome = await waitForTarget(this.ctx, server, this.plan, this.timer, setup.users);
+      if (outcome !== 'stopped') return outcome;
       const log = (await server.logText()).slice(logOffset);
       // Another process took the port between our probe and the server's bind.
       if (/could not bind|Address already in use/i.test(log) && attempt < 5 && !(await server.isRunning())) {
         releasePort(port);
         port = await allocatePort();
-        await writeRecoveryConfig({ ...config, port });
+        await writeRecoveryConfig({ ...setup.config, port });
         continue;
       }
       const why = fatalLine(log) ?? (server.startFailed ? errorText(server.startFailed).split('\n').slice(-1)[0] : 'the server stopped');
-      const found = [...walProblems.values()].slice(0, 3);
+      const found = [...this.walProblems.values()].slice(0, 3);
       throw new JobFailure(`restored cluster did not reach its target: ${why}${found.length ? `; the agent found: ${found.join('; ')}` : ''}`);
     }
+  }
 
-    // Replay is over: nothing more to read ahead.
-    const spooled = prefetch?.spooled() ?? 0;
-    await prefetch?.stop();
-    prefetch = undefined;
-    await rm(spoolDir, { recursive: true, force: true });
+  /** Replay is over: nothing more to read ahead. */
+  async endReadAhead(): Promise<number> {
+    const spooled = this.prefetch?.spooled() ?? 0;
+    await this.prefetch?.stop();
+    this.prefetch = undefined;
+    await rm(this.spoolDir, { recursive: true, force: true });
+    return spooled;
+  }
 
-    // 4. Validate. Paused at its target, the copy already holds exactly what
-    // it will hold once promoted, so its rows are counted while the promotion
-    // runs (PostgreSQL notices a promotion request in a paused recovery only
-    // once a second); where recovery stopped is checked on the promoted copy.
-    await phase('validating');
+  /**
+   * 5. Validate. Paused at its target, the copy already holds exactly what
+   * it will hold once promoted, so its rows are counted while the promotion
+   * runs (PostgreSQL notices a promotion request in a paused recovery only
+   * once a second); where recovery stopped is checked on the promoted copy.
+   */
+  async validate(atTarget: Exclude<TargetOutcome, 'stopped'>, users: string[], verified: { problems: string[]; identical: boolean }) {
+    await this.phase('validating');
+    const { ctx, plan, timer } = this;
+    const server = this.server!;
     const user = await findSuperuser(server, users);
     const promotedAt = performance.now();
     const promotion =
@@ -280,52 +346,62 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     promotion.catch(() => {});
     const counts = await countRestored(server, user, (done, total) => ctx.progress.report(done, total, 'validating'));
     await promotion;
-    const { reached, validation } = await validateRestore({
+    return validateRestore({
       server,
       user,
       plan,
       counts,
-      manifestProblems: problems,
-      manifestDetail: identical
+      manifestProblems: verified.problems,
+      manifestDetail: verified.identical
         ? `every restored archive has the SHA-256 recorded when ${plan.base.backup_bk} was stored and verified against backup_manifest`
         : undefined,
     });
-    const rto = (performance.now() - claimedAt) / 1000;
-    // Cancelled while validating: nothing may stay running for a recovery that will read CANCELLED.
-    await phase('finishing');
-    ctx.log('info', `job ${ctx.jobId}: ${plan.recovery_bk} validated ${validation.status} in ${rto.toFixed(1)} s (reached ${reached.lsn}, ${spooled} WAL segments read ahead): ${validation.detail}`);
+  }
 
-    // 5. A drill leaves nothing behind; a recovery stays up for the operator.
-    keep = plan.keep_running && !plan.drill;
-    if (!keep) {
-      await phase('removing');
+  /** 6. A drill leaves nothing behind; a recovery stays up for the operator. */
+  async finish(logFile: string, spooled: number, outcome: Awaited<ReturnType<RestoreRun['validate']>>): Promise<JobOutcome> {
+    const { ctx, plan, dir, timer } = this;
+    const server = this.server!;
+    const socket = this.socket!;
+    const { reached, validation } = outcome;
+    const rto = (performance.now() - this.claimedAt) / 1000;
+    // Cancelled while validating: nothing may stay running for a recovery that will read CANCELLED.
+    await this.phase('finishing');
+    ctx.log('info', `job ${ctx.jobId}: ${plan.recovery_bk} validated ${validation.status} in ${rto.toFixed(1)} s (reached ${reached.lsn}, ${spooled} WAL segments read ahead): ${validation.detail}`);
+    this.keep = plan.keep_running && !plan.drill;
+    if (!this.keep) {
+      await this.phase('removing');
       await server.stop('fast');
       await rm(dir, { recursive: true, force: true });
       if (socket.temporary) await rm(socket.dir, { recursive: true, force: true });
-      releasePort(port);
+      releasePort(server.port);
     }
     timer.mark('done');
+    const source = this.source!;
     const result: RestoreResult = {
       restore_directory: dir,
-      restore_port: keep ? server.port : null,
+      restore_port: this.keep ? server.port : null,
       recovery_end_time: new Date().toISOString(),
       recovery_duration_seconds: Math.round(rto * 1000) / 1000,
       reached,
       validation,
-      kept_running: keep,
-      socket_directory: keep ? socket.dir : null,
+      kept_running: this.keep,
+      socket_directory: this.keep ? socket.dir : null,
       log_file: logFile,
       phases_seconds: timer.phases,
       wal_segments_read_ahead: spooled,
+      repository: { name: source.repository, location: source.location, detail: source.detail },
     };
     return { status: 'succeeded', result };
-  } catch (e) {
-    await prefetch?.stop().catch(() => {});
+  }
+
+  /** Whatever went wrong, a half-made restore must not stay: stop it, remove it. The server's log of a failure is kept beside it. */
+  async abandon(e: unknown): Promise<JobOutcome> {
+    const { ctx, dir, server, socket } = this;
+    await this.prefetch?.stop().catch(() => {});
     if (!(e instanceof Stopped) && !(e instanceof JobFailure)) ctx.log('error', `job ${ctx.jobId}: ${errorText(e)}`);
-    // Whatever went wrong, a half-made restore must not stay: stop it, remove it.
-    // The server's log of a failure is kept beside it: it says what replay saw.
     let keptLog: string | undefined;
-    if (created && !keep) {
+    if (this.created && !this.keep) {
       await server?.stop('immediate').catch((s) => ctx.log('warn', `job ${ctx.jobId}: could not stop the restored server: ${errorText(s)}`));
       if (server && !(e instanceof Stopped)) keptLog = await keepServerLog(server.logFile, dir);
       await rm(dir, { recursive: true, force: true }).catch(() => {});
@@ -336,6 +412,26 @@ export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutco
     if (keptLog && e instanceof JobFailure) throw new JobFailure(`${e.message} (server log kept at ${keptLog})`, e.retryable);
     // JobFailure is final; anything else the runner judges (a lost connection is retried).
     throw e;
+  }
+}
+
+export async function runRestore(ctx: JobContext, job: JobRow): Promise<JobOutcome> {
+  const run = new RestoreRun(ctx, job);
+  try {
+    await run.prepareDirectory();
+    const source = await run.locateBase();
+    await run.startReadAhead();
+    const extracted = await run.extractBase(source);
+    const verified = await run.verifyRestored(source, extracted);
+    const setup = await run.configure();
+    const atTarget = await run.startUntilTarget(setup);
+    const spooled = await run.endReadAhead();
+    const outcome = await run.validate(atTarget, setup.users, verified);
+    return await run.finish(setup.logFile, spooled, outcome);
+  } catch (e) {
+    return await run.abandon(e);
+  } finally {
+    await run.source?.dispose().catch(() => {});
   }
 }
 

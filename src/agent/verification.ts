@@ -5,6 +5,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stagingRoot } from '../storage/layout.js';
 import { systemIdentifierFromBackupPath } from '../storage/verify-common.js';
+import type { SealedStore } from '../storage/offsite/sealed.js';
+import type { VerifyResult } from '../storage/verify-common.js';
+import { verifySealedBackup } from '../storage/verify-sealed.js';
 import { verifyStoredBackup } from '../storage/verify-tar.js';
 import type { Verification } from './protocol.js';
 
@@ -30,14 +33,30 @@ async function walTmpParent(backupPath: string): Promise<string | undefined> {
 }
 
 export async function verifyBackupDir(backupPath: string, opts: VerifyOptions = {}): Promise<Verification> {
-  const started = Date.now();
-  let r;
-  try {
-    r = await verifyStoredBackup(backupPath, {
+  return phrased(async () =>
+    verifyStoredBackup(backupPath, {
       onProgress: opts.onProgress,
       pgBinDir: opts.pgBinDir,
       tmpDir: await walTmpParent(backupPath),
-    });
+    }),
+  );
+}
+
+/**
+ * A backup in the off-host repository (`<sysid>/backups/<bk>` under `store`),
+ * streamed back, decrypted and authenticated; pg_waldump's WAL copy goes to
+ * `tmpDir` (the local repository's staging area).
+ */
+export async function verifyOffsiteBackup(store: SealedStore, prefix: string, location: string, opts: VerifyOptions & { tmpDir?: string }): Promise<Verification> {
+  return phrased(() => verifySealedBackup(store, prefix, location, { onProgress: opts.onProgress, pgBinDir: opts.pgBinDir, tmpDir: opts.tmpDir }));
+}
+
+/** The outcome for the catalog: VERIFIED with what was checked, or FAILED naming every problem. */
+async function phrased(run: () => Promise<VerifyResult>): Promise<Verification> {
+  const started = Date.now();
+  let r;
+  try {
+    r = await run();
   } catch (e) {
     // Unproven is not verified.
     return { status: 'FAILED', detail: `verification could not run: ${(e as Error).message}`, verified_at: new Date().toISOString() };

@@ -5,11 +5,15 @@
 // spool directory; restore_command then only moves the file into place
 // (spooledRestoreCommand). The spool is a shortcut, never the authority: a
 // segment it lacks (not yet spooled, damaged, not archived) goes to wal-fetch,
-// which finds, refuses or reports it exactly as without a spool.
+// which finds, refuses or reports it exactly as without a spool. Segments the
+// local repository lacks come from the off-host one (when configured), with
+// the same bound on what is read ahead.
 import { chown, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { postgresIds } from '../pg/postgres-user.js';
-import { walDirFor, walRoot } from '../storage/layout.js';
+import { parseStoredWalName, walDirFor, walRoot } from '../storage/layout.js';
+import type { SealedStore } from '../storage/offsite/sealed.js';
+import { fetchWalOffsite, offsiteVersions, sharedWalOffsite } from '../storage/wal-offsite.js';
 import { decompressStoredVerified, storedVersions } from '../storage/wal-store.js';
 import { BACKGROUND_PRIORITY, isRoot } from '../util/process.js';
 import { SPOOL_TMP_PREFIX } from '../util/wal-commands.js';
@@ -37,6 +41,8 @@ export interface WalPrefetchOptions {
   spoolDir: string;
   signal: AbortSignal;
   onError: (fileName: string, error: unknown) => void;
+  /** The off-host repository; default: the one the agent's environment names. */
+  offsite?: () => Promise<SealedStore | undefined>;
 }
 
 export interface WalPrefetch {
@@ -53,16 +59,22 @@ export interface WalPrefetch {
  * in segment order and the repository keeps one directory per timeline and
  * log id (the first 16 characters), so no segment size is needed.
  */
-async function archivedBetween(repo: string, sysid: string, from: string, to: string): Promise<string[]> {
+async function archivedBetween(repo: string, sysid: string, from: string, to: string, offsite: SealedStore | undefined): Promise<string[]> {
   const timeline = from.slice(0, 8);
-  const dirs = (await readdir(walRoot(repo, sysid)).catch(() => [] as string[]))
-    .filter((d) => d.startsWith(timeline) && d >= from.slice(0, 16) && d <= to.slice(0, 16))
-    .sort();
+  const inRange = (d: string) => d.startsWith(timeline) && d >= from.slice(0, 16) && d <= to.slice(0, 16);
   const names = new Set<string>();
-  for (const d of dirs) {
-    for (const f of await readdir(join(walRoot(repo, sysid), d)).catch(() => [] as string[])) {
-      const name = f.slice(0, 24);
-      if (/^[0-9A-F]{24}-/.test(f) && name >= from && name <= to) names.add(name);
+  const add = (stored: string) => {
+    const p = parseStoredWalName(stored);
+    if (p?.kind === 'segment' && p.fileName >= from && p.fileName <= to) names.add(p.fileName);
+  };
+  const dirs = (await readdir(walRoot(repo, sysid)).catch(() => [] as string[])).filter(inRange).sort();
+  for (const d of dirs) for (const f of await readdir(join(walRoot(repo, sysid), d)).catch(() => [] as string[])) add(f);
+  if (offsite) {
+    // One listing per timeline+log directory the range touches (256 segments of 16 MiB each).
+    const root = walRoot('', sysid);
+    for (let log = BigInt(`0x${from.slice(8, 16)}`); log <= BigInt(`0x${to.slice(8, 16)}`); log++) {
+      const d = `${timeline}${log.toString(16).toUpperCase().padStart(8, '0')}`;
+      for await (const o of offsite.list(`${root}/${d}/`)) add(o.key.slice(root.length + d.length + 2));
     }
   }
   return [...names].sort();
@@ -74,15 +86,18 @@ async function archivedBetween(repo: string, sysid: string, from: string, to: st
  * against its SHA-256 and flushed: PostgreSQL fsyncs every restored segment
  * before replaying it (durable_rename), which is then nearly free.
  */
-export async function spoolOne(opts: WalPrefetchOptions, name: string, priority: number): Promise<boolean> {
+export async function spoolOne(opts: WalPrefetchOptions, name: string, priority: number, offsite?: SealedStore): Promise<boolean> {
   const versions = await storedVersions(walDirFor(opts.repo, opts.systemIdentifier, name), name);
-  // None or an ambiguous archive: wal-fetch decides (and explains) at replay.
-  if (versions.length !== 1) return false;
-  const { storedPath, sha256 } = versions[0]!;
+  // An ambiguous archive: wal-fetch decides (and explains) at replay.
+  if (versions.length > 1) return false;
+  const remote = versions.length === 0 && offsite ? await offsiteVersions(offsite, opts.systemIdentifier, name) : [];
+  // None anywhere (or ambiguous off-host): wal-fetch again.
+  if (versions.length === 0 && remote.length !== 1) return false;
   const tmp = join(opts.spoolDir, `${SPOOL_TMP_PREFIX}${name}`);
   try {
     // Nothing reaches its final name before the whole content matched its SHA-256.
-    await decompressStoredVerified(storedPath, sha256, tmp, priority);
+    if (versions.length === 1) await decompressStoredVerified(versions[0]!.storedPath, versions[0]!.sha256, tmp, priority);
+    else await fetchWalOffsite(offsite!, remote[0]!, tmp);
     if (opts.signal.aborted) throw new Error('stopped');
     const fh = await open(tmp, 'r+');
     try {
@@ -119,6 +134,7 @@ export function startWalPrefetch(opts: WalPrefetchOptions): WalPrefetch {
   let names: string[] | undefined;
   let next = 0;
   const workers: Promise<void>[] = [];
+  let offsite: SealedStore | undefined;
   const worker = async () => {
     while (next < names!.length && !signal.aborted) {
       // Recovery moves what it takes out of the spool: wait while it is far behind.
@@ -127,7 +143,7 @@ export function startWalPrefetch(opts: WalPrefetchOptions): WalPrefetch {
       const name = names![next++]!;
       if (name === undefined) return;
       try {
-        if (await spoolOne({ ...opts, signal }, name, priority)) spooled++;
+        if (await spoolOne({ ...opts, signal }, name, priority, offsite)) spooled++;
       } catch (e) {
         if (!signal.aborted) opts.onError(name, e);
       }
@@ -137,7 +153,12 @@ export function startWalPrefetch(opts: WalPrefetchOptions): WalPrefetch {
     while (names && workers.length < wanted) workers.push(worker());
   };
   const run = async () => {
-    names = await archivedBetween(opts.repo, opts.systemIdentifier, opts.fromSegment, opts.toSegment);
+    // Without a usable off-host repository the local one is still read ahead; wal-fetch reports the problem at replay.
+    offsite = await (opts.offsite ?? sharedWalOffsite)().catch((e: unknown) => {
+      opts.onError(opts.fromSegment, e);
+      return undefined;
+    });
+    names = await archivedBetween(opts.repo, opts.systemIdentifier, opts.fromSegment, opts.toSegment, offsite);
     startWorkers();
     // Workers started later (unthrottle) join this list; wait for all of them.
     for (let i = 0; i < workers.length; i++) await workers[i];

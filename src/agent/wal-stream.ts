@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { walDirFor } from '../storage/layout.js';
+import { dropOffsiteVersions, pushWalOffsite, sharedWalOffsite } from '../storage/wal-offsite.js';
 import { walPush, type WalPushResult } from '../storage/wal-push.js';
 import { parseLsn, parseWalSegmentName } from '../storage/wal-names.js';
 import { sha256File, storedVersions } from '../storage/wal-store.js';
@@ -159,6 +160,10 @@ export class WalStreamer {
   }
 
   private receive(slot: string): Promise<void> {
+    // stop() kills only a receiver that already runs: one asked for while the
+    // slot or the spool was being prepared must not start one (it would run,
+    // and stop() wait for it, until a second signal).
+    if (this.stopped) return Promise.resolve();
     const { args, env } = receiverArgs(this.opts.databaseUrl, this.opts.spoolDir, slot);
     const tool = pgTool('pg_receivewal');
     // A killed agent must not leave a receiver holding the slot.
@@ -197,7 +202,9 @@ export class WalStreamer {
     for (const name of names.filter((n) => COMPLETE_RE.test(n))) {
       const path = join(this.opts.spoolDir, name);
       const times = originalCommitTimes(name, path).catch((e: unknown) => e as Error);
-      const result = await walPush({ repo: this.opts.repo, walPath: path, systemIdentifier: this.opts.systemIdentifier });
+      // Like archive_command: the segment leaves the spool only once every repository holds it.
+      const offsite = await sharedWalOffsite();
+      const result = await walPush({ repo: this.opts.repo, walPath: path, systemIdentifier: this.opts.systemIdentifier, offsite });
       const t = await times;
       // Without its commit times the row would hide the segment from time targets for good: the scan registers it instead.
       if (t instanceof Error) this.opts.log('warn', `streamed ${name} is stored; its commit times could not be read (${errorText(t)}): the scan registers it`);
@@ -252,8 +259,14 @@ export class WalStreamer {
       const dir = walDirFor(this.opts.repo, this.opts.systemIdentifier, name);
       const old = (await storedVersions(dir, name)).filter((v) => v.sha256 !== sha256);
       for (const v of old) await rename(v.storedPath, v.storedPath + SUPERSEDED);
-      await walPush({ repo: this.opts.repo, walPath: snap, systemIdentifier: this.opts.systemIdentifier });
+      const stored = await walPush({ repo: this.opts.repo, walPath: snap, systemIdentifier: this.opts.systemIdentifier });
       for (const v of old) await rm(v.storedPath + SUPERSEDED, { force: true });
+      // Off-host: the new snapshot first, then the old ones go (wal-fetch takes the newest of several).
+      const offsite = await sharedWalOffsite();
+      if (offsite) {
+        await pushWalOffsite(offsite, stored);
+        await dropOffsiteVersions(offsite, this.opts.systemIdentifier, name, sha256);
+      }
       this.lastPartialSha = sha256;
     } finally {
       await rm(snap, { force: true });
@@ -265,5 +278,7 @@ export class WalStreamer {
     if (segment.length !== 24) return;
     const name = `${segment}.partial`;
     for (const v of await storedVersions(walDirFor(this.opts.repo, this.opts.systemIdentifier, name), name)) await rm(v.storedPath, { force: true });
+    const offsite = await sharedWalOffsite();
+    if (offsite) await dropOffsiteVersions(offsite, this.opts.systemIdentifier, name);
   }
 }

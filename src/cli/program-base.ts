@@ -1,6 +1,7 @@
 // The bare `backup-mgmt` program: name, description, error behaviour. Shared
 // by the full program and main.ts's fast path for the per-WAL-file commands.
 import { Command } from 'commander';
+import { withConfigOption } from './config-option.js';
 
 function commandPath(cmd: Command): string {
   const names: string[] = [];
@@ -24,5 +25,5 @@ export function oneLineErrorsEverywhere(cmd: Command, except: ReadonlySet<string
 }
 
 export function baseProgram(): Command {
-  return new Command('backup-mgmt').description('PostgreSQL backup and recovery that lives in the database');
+  return withConfigOption(new Command('backup-mgmt').description('PostgreSQL backup and recovery that lives in the database'));
 }

@@ -3,6 +3,8 @@
 // restore_command start the CLI once per WAL file, and loading zod costs
 // more than archiving a segment (measured here: ~0.4 s of a ~0.7 s start).
 import { Option } from 'commander';
+import { parseS3Url } from '../storage/backends/s3-url.js';
+import { StorageError } from '../storage/backends/types.js';
 import { RepositoryRootError, resolveRepositoryRoot } from '../storage/repository-root.js';
 import { CliError } from './errors.js';
 
@@ -19,6 +21,24 @@ export function resolveRepo(flag?: string): string {
     if (e instanceof RepositoryRootError) throw new CliError(`repository: ${e.message}`, 2);
     throw e;
   }
+}
+
+/**
+ * For the commands that read a repository without a database (restore --repo,
+ * repo …): a directory as resolveRepo, or an off-host s3://bucket/prefix,
+ * checked against the key grammar (its SDK loads only when it is opened).
+ */
+export function resolveRepoLocation(flag?: string): string {
+  if (flag?.startsWith('s3://')) {
+    try {
+      const { bucket, prefix } = parseS3Url(flag);
+      return `s3://${bucket}${prefix ? `/${prefix.replace(/\/$/, '')}` : ''}`;
+    } catch (e) {
+      if (e instanceof StorageError) throw new CliError(`repository: ${e.message}`, 2);
+      throw e;
+    }
+  }
+  return resolveRepo(flag);
 }
 
 export function parseSystemIdentifier(flag?: string): string | undefined {

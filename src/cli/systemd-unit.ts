@@ -1,4 +1,5 @@
 // The agent's systemd unit, as `setup --systemd` writes it.
+import { configFileInUse } from '../util/config-file.js';
 import { cliEntry } from '../util/paths.js';
 import { CliError } from './errors.js';
 
@@ -22,7 +23,9 @@ export function systemdUnit(o: UnitOptions): string {
   if (/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(o.databaseUrl) || /(^|\s)password\s*=/.test(o.databaseUrl)) {
     throw new CliError(`--systemd: the database URL holds a password; put it in ~${o.osUser}/.pgpass (mode 0600) instead, or use peer authentication on the socket`, 2);
   }
-  const exec = [process.execPath, cliEntry(), 'agent', '--repo', o.repo, '--restore-root', o.restoreRoot];
+  // The config file setup ran with (the off-host repository, its credentials) is the agent's too.
+  const config = configFileInUse();
+  const exec = [process.execPath, cliEntry(), 'agent', '--repo', o.repo, '--restore-root', o.restoreRoot, ...(config ? ['--config', config] : [])];
   return `# Written by backup-mgmt setup --systemd.
 [Unit]
 Description=backup-mgmt agent: runs the backups, verifications and restores queued in the catalog

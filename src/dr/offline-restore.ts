@@ -4,18 +4,26 @@
 // anything, extracts the base backup while proving the planned WAL intact,
 // and configures recovery with archiving left ON into the same repository,
 // so the new timeline is archived where the next disaster will look for it.
+// The repository may be s3://bucket/prefix (the off-host copy): its metadata
+// and WAL are read from there, the base backup streams from the object store
+// into extraction, and the private key is checked before anything is written.
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, lstat, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { confBlock } from '../pg/server-config.js';
 import { postgresIds } from '../pg/postgres-user.js';
-import { extractBackup } from '../storage/extract.js';
+import { extractBackup, type BackupArchives } from '../storage/extract.js';
 import { HISTORY_DIR, listSystemIdentifiers, walRoot } from '../storage/layout.js';
-import { openRepository, type RecoveryRecord } from '../storage/repo-metadata.js';
+import { assertCanDecrypt, openOffsiteReader, sealedBackupArchives, type OffsiteReader } from '../storage/offsite/repository.js';
+import { CONFIG_ENV } from '../storage/offsite/env-file.js';
+import { isObjectStoreLocation, openRepository, type RecoveryRecord } from '../storage/repo-metadata.js';
 import { DEFAULT_WAL_SEGMENT_SIZE } from '../storage/wal-names.js';
+import { REPOSITORY_ENV } from '../storage/repository-root.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../util/process.js';
-import { archiveCommand, spooledRestoreCommand } from '../util/wal-commands.js';
+import { archiveCommand, shellQuote, spooledRestoreCommand } from '../util/wal-commands.js';
+import { sealedCommitTimes, spoolSealedWal } from './sealed-wal.js';
+import { listArchivedWalOffsite } from '../storage/wal-list-offsite.js';
 import { giveToServerUser, scrubDataDirectory } from '../agent/restore-config.js';
 import { fatalLine } from '../agent/restored-server.js';
 import { createSpoolDir, SPOOL_DIR_NAME, spoolOne } from '../agent/wal-prefetch.js';
@@ -52,8 +60,8 @@ export interface OfflineRestoreResult {
 }
 
 /** Which of the repository's clusters: the one asked for, or its only one. */
-export async function chooseSystem(repo: string, asked?: string): Promise<string> {
-  const held = await listSystemIdentifiers(repo);
+export async function chooseSystem(repo: string, asked?: string, listed?: string[]): Promise<string> {
+  const held = listed ?? (await listSystemIdentifiers(repo));
   if (asked !== undefined) {
     if (!held.includes(asked)) throw new RestoreRefused(`repository ${repo} holds no backups of system ${asked} (it holds: ${held.join(', ') || 'none'})`);
     return asked;
@@ -64,15 +72,33 @@ export async function chooseSystem(repo: string, asked?: string): Promise<string
   );
 }
 
+/** The `<sysid>` prefixes of an off-host repository (one listing: object stores have no directories). */
+async function offsiteSystems(reader: OffsiteReader): Promise<string[]> {
+  const ids = new Set<string>();
+  for await (const o of reader.store.backend.list('')) {
+    const first = o.key.split('/')[0]!;
+    if (/^[0-9]{1,20}$/.test(first) && o.key.length > first.length) ids.add(first);
+  }
+  return [...ids].sort();
+}
+
+/**
+ * The repository's metadata, restore points and WAL index: a directory, or
+ * s3://bucket/prefix (then `offsite` is the reader of its encrypted objects).
+ */
 export async function loadRepository(repo: string, asked?: string) {
-  const store = openRepository(repo);
+  const offsite = isObjectStoreLocation(repo) ? await openOffsiteReader(repo) : undefined;
+  const store = offsite?.metadata ?? openRepository(repo);
   await store.assertReadable();
-  const sysid = await chooseSystem(repo, asked);
+  const sysid = await chooseSystem(repo, asked, offsite && asked === undefined ? await offsiteSystems(offsite) : offsite ? [asked!] : undefined);
   const backups = await store.listBackups(sysid);
+  if (offsite && backups.length === 0 && asked !== undefined) throw new RestoreRefused(`repository ${repo} holds no backups of system ${asked}`);
   const restorePoints = await store.listRestorePoints(sysid);
   const segSize = backups.find((b) => b.wal_segment_size)?.wal_segment_size ?? DEFAULT_WAL_SEGMENT_SIZE;
-  const wal = await RepositoryWalIndex.open(repo, sysid, segSize);
-  return { store, sysid, backups, restorePoints, segSize, wal };
+  const wal = offsite
+    ? RepositoryWalIndex.of(await listArchivedWalOffsite(offsite.store, sysid), segSize, (w) => sealedCommitTimes(offsite.store, w))
+    : await RepositoryWalIndex.open(repo, sysid, segSize);
+  return { store, sysid, backups, restorePoints, segSize, wal, offsite };
 }
 
 /** The target directory: absent (its parent exists) or empty, and the server user's or ours. */
@@ -110,19 +136,52 @@ const MAX_SPOOLED = 64;
  * the server starts. Beyond MAX_SPOOLED, wal-fetch checks each at replay
  * (and stops recovery on damage).
  */
-async function spoolPlannedWal(repo: string, sysid: string, wal: RepositoryWalIndex, plan: OfflinePlan, spoolDir: string): Promise<void> {
-  const names = wal
-    .segments(plan.wal.timeline_id)
-    .filter((s) => s.name >= plan.wal.from_segment && s.name <= plan.wal.to_segment)
-    .slice(0, MAX_SPOOLED)
-    .map((s) => s.name);
-  const signal = new AbortController().signal;
-  const opts = { repo, systemIdentifier: sysid, fromSegment: plan.wal.from_segment, toSegment: plan.wal.to_segment, spoolDir, signal, onError: () => {} };
+async function spoolPlannedWal(repo: string, sysid: string, wal: RepositoryWalIndex, plan: OfflinePlan, spoolDir: string, offsite?: OffsiteReader): Promise<void> {
+  const planned = wal.segments(plan.wal.timeline_id).filter((s) => s.name >= plan.wal.from_segment && s.name <= plan.wal.to_segment);
+  let spool: (name: string) => Promise<unknown>;
+  let names: string[];
+  if (offsite) {
+    // restore_command cannot reach the object store on its own here (no
+    // local repository): every planned segment, and the history of the
+    // timeline recovery starts on, is spooled and proven before the start.
+    // The bound is the planned WAL on disk, as pg_wal would hold it.
+    const byName = new Map(wal.all.map((w) => [w.fileName, w]));
+    const history = plan.base.timeline && plan.base.timeline > 1 ? [`${plan.base.timeline.toString(16).toUpperCase().padStart(8, '0')}.history`] : [];
+    names = [...history.filter((h) => byName.has(h)), ...planned.map((s) => s.name)];
+    spool = (name) => spoolSealedWal(offsite.store, byName.get(name)!, spoolDir, sysid);
+  } else {
+    names = planned.slice(0, MAX_SPOOLED).map((s) => s.name);
+    const signal = new AbortController().signal;
+    const opts = { repo, systemIdentifier: sysid, fromSegment: plan.wal.from_segment, toSegment: plan.wal.to_segment, spoolDir, signal, onError: () => {} };
+    spool = (name) => spoolOne(opts, name, 0);
+  }
   let next = 0;
   const worker = async () => {
-    while (next < names.length) await spoolOne(opts, names[next++]!, 0);
+    while (next < names.length) await spool(names[next++]!);
   };
   await Promise.all([worker(), worker()]);
+}
+
+/** restore_command of a restore from an off-host repository: the spool holds all it may have. */
+function spoolOnlyRestoreCommand(spoolDir: string): string {
+  const spooled = `${shellQuote(spoolDir)}/$f`;
+  return ['f=%f', `if [ -f ${spooled} ]; then exec mv -f ${spooled} %p; fi`, 'exit 1'].join('; ');
+}
+
+/**
+ * The new primary archives into a local repository: the same one, or for an
+ * off-host repository the local one named by $BACKUP_MGMT_REPO (whose
+ * wal-push, with the --config file, also sends it off-host). None: off.
+ */
+function archiveSettings(repo: string, offsite: OffsiteReader | undefined, say: (l: string) => void): Record<string, string> {
+  if (!offsite) return { archive_mode: 'on', archive_command: archiveCommand(repo) };
+  const local = process.env[REPOSITORY_ENV];
+  if (local && local.startsWith('/')) {
+    const config = process.env[CONFIG_ENV];
+    return { archive_mode: 'on', archive_command: `${archiveCommand(local)}${config ? ` --config ${shellQuote(config)}` : ''}` };
+  }
+  say(`warning: archiving is off in the restored cluster: set ${REPOSITORY_ENV} to a local repository (and ${CONFIG_ENV}) to archive its new timeline`);
+  return { archive_mode: 'off' };
 }
 
 const TARGET_LINE = /^\s*recovery_target(_time|_xid|_lsn|_name)?\s*=/;
@@ -206,15 +265,26 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     mark = now;
   };
   const say = o.progress ?? (() => {});
-  const repo = await realpath(o.repo).catch(() => {
-    throw new RestoreRefused(`repository ${o.repo} does not exist`);
-  });
+  const repo = isObjectStoreLocation(o.repo)
+    ? o.repo.replace(/\/+$/, '')
+    : await realpath(o.repo).catch(() => {
+        throw new RestoreRefused(`repository ${o.repo} does not exist`);
+      });
   // Everything that can refuse does so before anything is written.
   const target = await checkTargetDir(o.to);
-  const { store, sysid, wal, plan } = await planFromRepository({ ...o, repo });
+  const { store, sysid, wal, plan, offsite } = await planFromRepository({ ...o, repo });
   const backupPath = store.resolve(plan.base.path!);
-  if (!existsSync(backupPath)) throw new RestoreRefused(`the files of backup ${plan.base.backup_bk} are missing from ${backupPath}`);
+  let source: string | BackupArchives = backupPath;
+  if (offsite) {
+    const archives = await sealedBackupArchives(offsite.store, plan.base.path!);
+    if (!archives.archives.some((a) => a.role === 'base')) throw new RestoreRefused(`the files of backup ${plan.base.backup_bk} are missing from ${backupPath}`);
+    if (archives.problems.length) throw new RestoreRefused(`backup ${plan.base.backup_bk} in ${backupPath}: ${archives.problems.join('; ')}`);
+    // The key, before a byte is written: a missing or wrong one names the fingerprint expected.
+    assertCanDecrypt(offsite);
+    source = archives;
+  } else if (!existsSync(backupPath)) throw new RestoreRefused(`the files of backup ${plan.base.backup_bk} are missing from ${backupPath}`);
   phase('planning');
+  say(`repository: ${offsite ? 's3' : 'local'} ${repo}`);
   say(`plan: backup ${plan.base.backup_bk} (timeline ${plan.base.timeline}, ended ${plan.base.stop_time}), WAL ${plan.wal.from_segment} .. ${plan.wal.to_segment}`);
 
   const dir = o.to;
@@ -231,11 +301,11 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     // The WAL to replay is spooled and proven intact while the base is
     // extracted: a damaged segment refuses the restore instead of stopping replay early.
     await createSpoolDir(spoolDir);
-    walCheck = spoolPlannedWal(repo, sysid, wal, plan, spoolDir).then(
+    walCheck = spoolPlannedWal(repo, sysid, wal, plan, spoolDir, offsite).then(
       () => undefined,
       (e: Error) => e,
     );
-    const extracted = await extractBackup(backupPath, dir).catch((e: Error) => {
+    const extracted = await extractBackup(source, dir).catch((e: Error) => {
       throw new RestoreRefused(`backup ${plan.base.backup_bk} is damaged or unreadable: ${e.message.split('\n')[0]}`);
     });
     const recorded = new Map((plan.base.files ?? []).map((f) => [f.name, f.sha256]));
@@ -259,9 +329,8 @@ export async function offlineRestore(o: OfflineRestoreOptions): Promise<OfflineR
     // for. Started by someone else, it promotes itself.
     pauseThenPromote = o.start && plan.restore_settings.recovery_target_action === 'promote';
     Object.assign(settings, plan.restore_settings, pauseThenPromote ? { recovery_target_action: 'pause' } : {}, o.port ? { port: o.port } : {}, {
-      restore_command: spooledRestoreCommand(spoolDir, join(walRoot(repo, sysid), HISTORY_DIR), repo, sysid),
-      archive_mode: 'on',
-      archive_command: archiveCommand(repo),
+      restore_command: offsite ? spoolOnlyRestoreCommand(spoolDir) : spooledRestoreCommand(spoolDir, join(walRoot(repo, sysid), HISTORY_DIR), repo, sysid),
+      ...archiveSettings(repo, offsite, say),
       recovery_min_apply_delay: 0,
     });
     const auto = join(dir, 'postgresql.auto.conf');

@@ -1,7 +1,7 @@
 // The repository's WAL as the offline planner sees it: which segments are
 // present per timeline, and the last commit time of a segment (read with
 // pg_waldump on demand, the same way the agent registers it, and cached).
-import { segmentCommitTimes } from '../agent/wal-commit-times.js';
+import { segmentCommitTimes, type CommitTimes } from '../agent/wal-commit-times.js';
 import { listArchivedWal, type ArchivedWal } from '../storage/wal-list.js';
 import { parseWalSegmentName } from '../storage/wal-names.js';
 
@@ -33,7 +33,12 @@ export class RepositoryWalIndex implements WalIndex {
   private readonly files = new Map<string, ArchivedWal>();
   private readonly commits = new Map<string, Promise<bigint | null>>();
 
-  private constructor(readonly all: ArchivedWal[], segSize: number) {
+  private constructor(
+    readonly all: ArchivedWal[],
+    segSize: number,
+    /** Commit times of a stored file: pg_waldump on a verified copy, wherever the file is. */
+    private readonly commitTimes: (w: ArchivedWal) => Promise<CommitTimes> = (w) => segmentCommitTimes(w.storedPath, w.sha256, w.fileName),
+  ) {
     for (const w of all) {
       if (w.kind !== 'segment') continue;
       // Two stored versions of one name are the same bytes (the name carries the SHA-256); the first will do.
@@ -49,6 +54,11 @@ export class RepositoryWalIndex implements WalIndex {
     return new RepositoryWalIndex(await listArchivedWal({ repo, systemIdentifier: sysid }), segSize);
   }
 
+  /** Over a listing from elsewhere (an off-host repository), with its own way to read commit times. */
+  static of(all: ArchivedWal[], segSize: number, commitTimes: (w: ArchivedWal) => Promise<CommitTimes>): RepositoryWalIndex {
+    return new RepositoryWalIndex(all, segSize, commitTimes);
+  }
+
   timelines(): number[] {
     return [...this.byTimeline.keys()].sort((a, b) => a - b);
   }
@@ -61,7 +71,7 @@ export class RepositoryWalIndex implements WalIndex {
     let p = this.commits.get(name);
     if (!p) {
       const w = this.files.get(name);
-      p = w ? segmentCommitTimes(w.storedPath, w.sha256, name).then((t) => commitMicros(t.last)) : Promise.resolve(null);
+      p = w ? this.commitTimes(w).then((t) => commitMicros(t.last)) : Promise.resolve(null);
       this.commits.set(name, p);
     }
     return p;

@@ -151,6 +151,7 @@ export interface BackupStorageSColumns {
   stored_bytes: string | null;
   agent_id: string | null;
   files_present: boolean | null;
+  encryption_fingerprints: JsonValue | null;
 }
 
 /** The own columns of recovery_operation_s, also in recovery_operation_current. */

@@ -35,6 +35,18 @@ export const absolutePath = z
     message: 'must be an absolute path of A-Z a-z 0-9 / . _ - + @ = without . or .. segments or a component starting with -',
   });
 
+/**
+ * Where a backup is stored: a local directory (absolutePath) or an object
+ * prefix in an off-host repository, in the storage key grammar.
+ */
+export const repositoryPath = z.union([
+  absolutePath,
+  z
+    .string()
+    .max(1024)
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'expected s3://bucket/key of [A-Za-z0-9._-] segments'),
+]);
+
 /** A pg_lsn as text. */
 export const lsn = z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN X/X');
 
@@ -74,8 +86,8 @@ export const FullBackupPlan = plan('full', {
   backup_bk: backupBk,
   /** pg_basebackup --label */
   label: z.string().min(1).max(1000),
-  /** stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/` */
-  repository_root: absolutePath,
+  /** stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`; s3://… for storage type S3 (the agent's off-host repository) */
+  repository_root: repositoryPath,
   /** pg_basebackup --compress */
   compression: z.object({ enabled: z.boolean(), method: z.enum(['server-zstd', 'client-zstd']).nullish(), level: z.number().int().min(-7).max(22).nullish(), workers: z.number().int().min(0).max(256).nullish() }),
   /** pg_basebackup --checkpoint */
@@ -113,8 +125,8 @@ export const IncrementalBackupPlan = plan('incremental', {
   timeline_id: z.number().int().min(1),
   /** of the cluster */
   system_identifier: sysid,
-  /** where the WAL is archived */
-  repository_root: absolutePath,
+  /** where the WAL is archived; s3://… when the chain lives in the off-host repository (the range is stored there too) */
+  repository_root: repositoryPath,
   /** bytes per segment */
   wal_segment_size: z.number().int().positive(),
   /** false: presence only */
@@ -126,8 +138,8 @@ export type IncrementalBackupPlan = z.infer<typeof IncrementalBackupPlan>;
 export const VerifyPlan = plan('verify', {
   /** the backup */
   backup_hk: hex,
-  /** its directory */
-  repository_path: absolutePath,
+  /** its directory, or its s3:// location */
+  repository_path: repositoryPath,
 });
 export type VerifyPlan = z.infer<typeof VerifyPlan>;
 
@@ -146,7 +158,7 @@ export const RestorePlan = plan('restore', {
   /** what validation does */
   validation: z.object({ compare_table_counts: z.boolean().default(true) }).default({"compare_table_counts":true}),
   /** the base backup */
-  base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: absolutePath.nullish(), repository_path: absolutePath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
+  base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: repositoryPath.nullish(), repository_path: repositoryPath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
   /** the archived WAL replay needs (read ahead) */
   wal: z.object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() }).partial().optional(),
   /** the recovery target */
@@ -166,10 +178,10 @@ export const DeletePlan = plan('delete', {
   backup_bk: backupBk.nullable(),
   /** the cluster */
   system_identifier: sysidDecimal,
-  /** must be the agent's own repository */
-  repository_root: absolutePath,
+  /** must be the agent's own repository (local, or its off-host s3:// one) */
+  repository_root: repositoryPath,
   /** exactly `<repository_root>/<system_identifier>/backups/<backup_bk>` */
-  repository_path: absolutePath.nullable(),
+  repository_path: repositoryPath.nullable(),
   /** incrementals without files of their own that go with it */
   dependents: z.array(z.object({ backup_hk: hashKey, backup_bk: backupBk }).loose()).default([]),
   /** archived WAL of one timeline before before_segment */
@@ -261,8 +273,10 @@ export interface FullBackupResult {
   pg_version_num: number;
   /** SHA-256 of backup_manifest */
   manifest_sha256: string;
-  /** what was stored */
+  /** what was stored (plaintext bytes and SHA-256, also when encrypted) */
   stored_files: StoredFile[];
+  /** required for an s3:// repository_root (the keys it is encrypted to, `age-x25519:<32 hex>`), absent for a local one */
+  encryption_fingerprints?: string[];
   /** the verification: `status` VERIFIED | FAILED | SKIPPED, `detail`, `verified_at` (ISO 8601); required when plan.verify */
   verification: Verification;
   /** backup_label's START TIME */
@@ -305,6 +319,8 @@ export interface IncrementalBackupResult {
   pg_version_num: number;
   /** default `<repository_root>/<sysid>/wal` */
   repository_path: string;
+  /** as for a full backup: required for an s3:// repository_root */
+  encryption_fingerprints?: string[];
 }
 
 /** complete_job result of a "verify" plan, applied by _apply_verify_result (PROTOCOL.md "VERIFY job"). */
@@ -345,6 +361,8 @@ export interface RestoreResult {
   phases_seconds?: Record<string, number>;
   /** WAL segments decompressed and checked ahead of replay */
   wal_segments_read_ahead?: number;
+  /** which repository served the base backup (`detail` says so when the local copy was missing and S3 served it) */
+  repository?: { name: 'local' | 's3'; location: string; detail: string };
 }
 
 /** complete_job result of a "delete" plan, applied by _apply_delete_result (PROTOCOL.md "DELETE job"). */

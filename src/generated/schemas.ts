@@ -129,6 +129,7 @@ export const BackupStorageSChanges = changes({
   stored_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
   agent_id: z.string().max(200).nullable(),
   files_present: z.boolean().nullable(),
+  encryption_fingerprints: z.json().nullable(),
 });
 export type BackupStorageSChanges = z.infer<typeof BackupStorageSChanges>;
 

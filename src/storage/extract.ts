@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { minimalEnv } from '../util/process.js';
 import { findArchives, type BackupArchive } from './verify-common.js';
@@ -46,6 +46,11 @@ function collect(child: ChildProcess): () => string {
   return () => text;
 }
 
+/** The stored bytes: the local file, or the archive's own stream (an object, decrypted as it arrives). */
+function source(a: BackupArchive): Promise<Readable> | Readable {
+  return a.open ? a.open() : createReadStream(a.path, { highWaterMark: 1 << 20 });
+}
+
 /**
  * `[zstd -dc |] tar -x -C dir` for one archive. zstd's stdout is tar's stdin
  * directly; this process reads the stored file and counts what it feeds in.
@@ -76,13 +81,13 @@ export async function extractArchive(a: BackupArchive, dir: string, onBytes?: (n
       zstd.stdout.destroy();
       // EPIPE when zstd dies early; its exit status tells why.
       zstd.stdin.on('error', () => {});
-      feeder = pipeline(createReadStream(a.path, { highWaterMark: 1 << 20 }), counter, zstd.stdin);
+      feeder = pipeline(await source(a), counter, zstd.stdin);
       waits = [exited(zstd, `zstd -d of ${a.name}`, collect(zstd)), exited(tar, `tar -x of ${a.name}`, collect(tar))];
     } else {
       const tar = spawn('tar', tarArgs, { env: minimalEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
       children.push(tar);
       tar.stdin.on('error', () => {});
-      feeder = pipeline(createReadStream(a.path, { highWaterMark: 1 << 20 }), counter, tar.stdin);
+      feeder = pipeline(await source(a), counter, tar.stdin);
       waits = [exited(tar, `tar -x of ${a.name}`, collect(tar))];
     }
     if (signal?.aborted) kill();
@@ -113,15 +118,29 @@ export async function tablespaceLinks(dataDir: string): Promise<string[]> {
   return links;
 }
 
-/**
- * Extract every archive of the backup in `backupDir` into `dataDir` (which
- * exists). Tablespaces become directories pg_tblspc/<oid> inside the copy, so
- * nothing is written where the source's tablespaces live.
- */
-export async function extractBackup(backupDir: string, dataDir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+// Tablespaces become directories pg_tblspc/<oid> inside the copy, so nothing
+// is written where the source's tablespaces live.
+/** A backup's archives wherever they are stored, with their stored sizes (for progress). */
+export interface BackupArchives {
+  location: string;
+  archives: BackupArchive[];
+  sizes: number[];
+}
+
+async function localArchives(backupDir: string): Promise<BackupArchives> {
   const { archives, problems } = await findArchives(backupDir);
   if (problems.length > 0) throw new Error(`cannot restore ${backupDir}: ${problems.join('; ')}`);
-  const sizes = await Promise.all(archives.map(async (a) => (await lstat(a.path)).size));
+  return { location: backupDir, archives, sizes: await Promise.all(archives.map(async (a) => (await lstat(a.path)).size)) };
+}
+
+/**
+ * Every archive of the backup in `backup` (a local directory, or archives
+ * that stream from elsewhere: nothing is staged on disk) extracted into
+ * `dataDir` (which exists). A streamed archive that fails its authentication
+ * at its end fails the extraction: the caller removes what was written.
+ */
+export async function extractBackup(backup: string | BackupArchives, dataDir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  const { archives, sizes } = typeof backup === 'string' ? await localArchives(backup) : backup;
   const total = sizes.reduce((n, s) => n + s, 0);
   let done = 0;
   const onBytes = (n: number) => {

@@ -8,11 +8,18 @@
 //   <repo>/<sysid>/restore_points/<name>.json          one restore point
 //   <repo>/<sysid>/recoveries/<recoveryBk>.json        one restore made from the repository
 //
-// Access goes through RepositoryMetadataStore; LocalMetadataStore is the
-// local-directory implementation (an object-store one can replace it).
+// Access goes through RepositoryMetadataStore, one class over a small file
+// layer (MetadataFiles): a local directory, or any StorageBackend (an
+// s3://bucket/prefix repository). The JSON is the same on every backend and
+// stored in plain text: it holds no data, and a disaster recovery must read
+// it before it has a key. The format file names the encryption's key
+// fingerprints (never keys), so a missing key can be named.
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { openBackend } from './backends/index.js';
+import { StorageError, type StorageBackend } from './backends/types.js';
 import { mkdirDurable, writeFileAtomic } from './fsync.js';
 import { assertBackupBk, backupsDir, systemDir } from './layout.js';
 import { readdirOrEmpty } from './wal-store.js';
@@ -29,7 +36,12 @@ const RECOVERY_BK_RE = /^RECOVERY_DISASTER_[0-9]{8}_[0-9]{6}(_[0-9]{6})?$/;
 const lsn = z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/);
 const iso = z.string().min(1);
 
-export const FormatFile = z.object({ format: z.number().int().positive() }).passthrough();
+/** How the repository's data files are encrypted: the age format, to these key fingerprints. */
+export const RepositoryEncryption = z.object({ format: z.literal('age-v1'), recipients: z.array(z.string().regex(/^[a-z0-9-]+:[0-9a-f]{16,64}$/)).min(1) });
+export type RepositoryEncryption = z.infer<typeof RepositoryEncryption>;
+
+export const FormatFile = z.object({ format: z.number().int().positive(), encryption: RepositoryEncryption.optional() }).passthrough();
+export type FormatFile = z.infer<typeof FormatFile>;
 
 export const StoredFile = z.object({ name: z.string(), bytes: z.number().nullish(), sha256: z.string().nullish() }).passthrough();
 
@@ -103,8 +115,14 @@ export interface RepositoryMetadataStore {
   readonly location: string;
   /** The format file's version; undefined when the repository has none yet. */
   readFormat(): Promise<number | undefined>;
-  /** Writes the format file if missing; refuses a repository of a newer format. */
-  ensureFormat(): Promise<void>;
+  /** The whole format file (with its encryption), undefined when there is none. */
+  readFormatFile(): Promise<FormatFile | undefined>;
+  /**
+   * Writes the format file if missing; refuses a repository of a newer format.
+   * With `encryption`, its fingerprints are added to the file's (a repository
+   * written over a key rotation names every key it holds data for).
+   */
+  ensureFormat(opts?: { encryption?: RepositoryEncryption }): Promise<void>;
   /** Throws RepositoryFormatError for a repository this code cannot read. */
   assertReadable(): Promise<void>;
   listBackups(sysid: string): Promise<BackupMetadata[]>;
@@ -114,22 +132,125 @@ export interface RepositoryMetadataStore {
   writeRestorePoint(point: RestorePointMetadata): Promise<void>;
   listRecoveries(sysid: string): Promise<RecoveryRecord[]>;
   writeRecovery(record: RecoveryRecord): Promise<void>;
-  /** Absolute location of a relative path (a backup's `path`). */
+  /** Absolute location of a relative path (a backup's `path`): a directory, or s3://bucket/prefix/…. */
   resolve(relativePath: string): string;
 }
 
-async function readJson(path: string): Promise<unknown | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+/**
+ * The file operations the metadata needs, relative to the repository root
+ * ('/'-separated). A write replaces the whole file atomically.
+ */
+export interface MetadataFiles {
+  readonly location: string;
+  /** The text, or undefined when absent. */
+  read(rel: string): Promise<string | undefined>;
+  write(rel: string, text: string): Promise<void>;
+  /** Names directly inside the directory `rel` (none when it does not exist). */
+  list(rel: string): Promise<string[]>;
+  remove(rel: string): Promise<void>;
+  resolve(rel: string): string;
+}
+
+/** A local (or mounted) directory: atomic, durable writes. */
+export class LocalMetadataFiles implements MetadataFiles {
+  constructor(readonly location: string) {}
+
+  resolve(rel: string): string {
+    return join(this.location, rel);
   }
+
+  async read(rel: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.resolve(rel), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async write(rel: string, text: string): Promise<void> {
+    const path = this.resolve(rel);
+    await mkdirDurable(dirname(path));
+    await writeFileAtomic(path, text);
+  }
+
+  list(rel: string): Promise<string[]> {
+    return readdirOrEmpty(this.resolve(rel));
+  }
+
+  async remove(rel: string): Promise<void> {
+    await rm(this.resolve(rel), { force: true });
+  }
+}
+
+/** Metadata files are small: more than this is not ours. */
+const MAX_METADATA_BYTES = 16 << 20;
+
+/** Any storage backend (s3://bucket/prefix); opened on first use, the SDK loads lazily. */
+export class BackendMetadataFiles implements MetadataFiles {
+  private opened?: Promise<StorageBackend>;
+
+  constructor(
+    readonly location: string,
+    backend?: StorageBackend,
+  ) {
+    if (backend) this.opened = Promise.resolve(backend);
+  }
+
+  private backend(): Promise<StorageBackend> {
+    return (this.opened ??= openBackend(this.location));
+  }
+
+  resolve(rel: string): string {
+    return `${this.location.replace(/\/+$/, '')}/${rel}`;
+  }
+
+  async read(rel: string): Promise<string | undefined> {
+    const b = await this.backend();
+    let stream: Readable;
+    try {
+      stream = await b.get(rel);
+    } catch (e) {
+      if (e instanceof StorageError && e.code === 'not_found') return undefined;
+      throw e;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const c of stream) {
+      bytes += (c as Buffer).length;
+      if (bytes > MAX_METADATA_BYTES) {
+        stream.destroy();
+        throw new RepositoryFormatError(`${this.resolve(rel)} is larger than ${MAX_METADATA_BYTES} bytes: not a metadata file`);
+      }
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async write(rel: string, text: string): Promise<void> {
+    await (await this.backend()).put(rel, Readable.from([Buffer.from(text, 'utf8')]));
+  }
+
+  async list(rel: string): Promise<string[]> {
+    const prefix = `${rel}/`;
+    const out: string[] = [];
+    for await (const o of (await this.backend()).list(prefix)) {
+      const name = o.key.slice(prefix.length);
+      if (name !== '' && !name.includes('/')) out.push(name);
+    }
+    return out;
+  }
+
+  async remove(rel: string): Promise<void> {
+    await (await this.backend()).delete(rel);
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new RepositoryFormatError(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new RepositoryFormatError(`${where} is not valid JSON: ${(e as Error).message}`);
   }
 }
 
@@ -140,19 +261,41 @@ function parsed<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
 }
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+const rel = (...parts: string[]) => parts.join('/');
 
-/** A repository in a local (or mounted) directory. */
-export class LocalMetadataStore implements RepositoryMetadataStore {
-  constructor(readonly location: string) {}
+/** The repository's metadata, on whatever MetadataFiles holds it. */
+export class MetadataStore implements RepositoryMetadataStore {
+  constructor(readonly files: MetadataFiles) {}
+
+  get location(): string {
+    return this.files.location;
+  }
 
   resolve(relativePath: string): string {
-    return join(this.location, relativePath);
+    return this.files.resolve(relativePath);
+  }
+
+  private async readParsed<T>(schema: z.ZodType<T>, path: string): Promise<T | undefined> {
+    const text = await this.files.read(path);
+    return text === undefined ? undefined : parsed(schema, parseJson(text, this.resolve(path)), this.resolve(path));
+  }
+
+  private async listParsed<T>(schema: z.ZodType<T>, dir: string): Promise<T[]> {
+    const out: T[] = [];
+    for (const name of (await this.files.list(dir)).sort()) {
+      if (!name.endsWith(META_SUFFIX) || name.startsWith('.')) continue;
+      const v = await this.readParsed(schema, rel(dir, name));
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  }
+
+  readFormatFile(): Promise<FormatFile | undefined> {
+    return this.readParsed(FormatFile, FORMAT_FILE);
   }
 
   async readFormat(): Promise<number | undefined> {
-    const path = join(this.location, FORMAT_FILE);
-    const v = await readJson(path);
-    return v === undefined ? undefined : parsed(FormatFile, v, path).format;
+    return (await this.readFormatFile())?.format;
   }
 
   async assertReadable(): Promise<void> {
@@ -164,85 +307,82 @@ export class LocalMetadataStore implements RepositoryMetadataStore {
     }
   }
 
-  async ensureFormat(): Promise<void> {
+  async ensureFormat(opts: { encryption?: RepositoryEncryption } = {}): Promise<void> {
     await this.assertReadable();
-    if ((await this.readFormat()) !== undefined) return;
-    await writeFileAtomic(join(this.location, FORMAT_FILE), json({ format: REPOSITORY_FORMAT, created_at: new Date().toISOString(), written_by: 'backup-mgmt' }));
+    const current = await this.readFormatFile();
+    const want = opts.encryption;
+    if (current !== undefined) {
+      if (!want) return;
+      const have = current.encryption?.recipients ?? [];
+      const added = want.recipients.filter((r) => !have.includes(r));
+      if (added.length === 0) return;
+      await this.files.write(FORMAT_FILE, json({ ...current, encryption: { format: want.format, recipients: [...have, ...added] } }));
+      return;
+    }
+    await this.files.write(
+      FORMAT_FILE,
+      json({ format: REPOSITORY_FORMAT, created_at: new Date().toISOString(), written_by: 'backup-mgmt', ...(want ? { encryption: want } : {}) }),
+    );
   }
 
   private backupPath(sysid: string, backupBk: string): string {
     assertBackupBk(backupBk);
-    return join(backupsDir(this.location, sysid), `${backupBk}${META_SUFFIX}`);
+    return rel(backupsDir('', sysid), `${backupBk}${META_SUFFIX}`);
   }
 
-  async listBackups(sysid: string): Promise<BackupMetadata[]> {
-    const dir = backupsDir(this.location, sysid);
-    const out: BackupMetadata[] = [];
-    for (const name of (await readdirOrEmpty(dir)).sort()) {
-      if (!name.endsWith(META_SUFFIX) || name.startsWith('.')) continue;
-      const path = join(dir, name);
-      const v = await readJson(path);
-      if (v !== undefined) out.push(parsed(BackupMetadata, v, path));
-    }
-    return out;
+  listBackups(sysid: string): Promise<BackupMetadata[]> {
+    return this.listParsed(BackupMetadata, backupsDir('', sysid));
   }
 
-  async readBackup(sysid: string, backupBk: string): Promise<BackupMetadata | undefined> {
-    const path = this.backupPath(sysid, backupBk);
-    const v = await readJson(path);
-    return v === undefined ? undefined : parsed(BackupMetadata, v, path);
+  readBackup(sysid: string, backupBk: string): Promise<BackupMetadata | undefined> {
+    return this.readParsed(BackupMetadata, this.backupPath(sysid, backupBk));
   }
 
   async writeBackup(meta: BackupMetadata): Promise<void> {
-    const path = this.backupPath(meta.system_identifier, meta.backup_bk);
-    await mkdirDurable(backupsDir(this.location, meta.system_identifier));
-    await writeFileAtomic(path, json(meta));
+    await this.files.write(this.backupPath(meta.system_identifier, meta.backup_bk), json(meta));
   }
 
-  async listRestorePoints(sysid: string): Promise<RestorePointMetadata[]> {
-    const dir = join(systemDir(this.location, sysid), RESTORE_POINTS_DIR);
-    const out: RestorePointMetadata[] = [];
-    for (const name of (await readdirOrEmpty(dir)).sort()) {
-      if (!name.endsWith(META_SUFFIX) || name.startsWith('.')) continue;
-      const path = join(dir, name);
-      const v = await readJson(path);
-      if (v !== undefined) out.push(parsed(RestorePointMetadata, v, path));
-    }
-    return out;
+  listRestorePoints(sysid: string): Promise<RestorePointMetadata[]> {
+    return this.listParsed(RestorePointMetadata, rel(systemDir('', sysid), RESTORE_POINTS_DIR));
   }
 
   async writeRestorePoint(point: RestorePointMetadata): Promise<void> {
     if (!RESTORE_POINT_RE.test(point.name)) throw new Error(`invalid restore point name ${JSON.stringify(point.name)}`);
-    const dir = join(systemDir(this.location, point.system_identifier), RESTORE_POINTS_DIR);
-    await mkdirDurable(dir);
-    await writeFileAtomic(join(dir, `${point.name}${META_SUFFIX}`), json(point));
+    await this.files.write(rel(systemDir('', point.system_identifier), RESTORE_POINTS_DIR, `${point.name}${META_SUFFIX}`), json(point));
   }
 
-  async listRecoveries(sysid: string): Promise<RecoveryRecord[]> {
-    const dir = join(systemDir(this.location, sysid), RECOVERIES_DIR);
-    const out: RecoveryRecord[] = [];
-    for (const name of (await readdirOrEmpty(dir)).sort()) {
-      if (!name.endsWith(META_SUFFIX) || name.startsWith('.')) continue;
-      const path = join(dir, name);
-      const v = await readJson(path);
-      if (v !== undefined) out.push(parsed(RecoveryRecord, v, path));
-    }
-    return out;
+  listRecoveries(sysid: string): Promise<RecoveryRecord[]> {
+    return this.listParsed(RecoveryRecord, rel(systemDir('', sysid), RECOVERIES_DIR));
   }
 
   async writeRecovery(record: RecoveryRecord): Promise<void> {
     if (!RECOVERY_BK_RE.test(record.recovery_bk)) throw new Error(`invalid recovery key ${JSON.stringify(record.recovery_bk)}`);
-    const dir = join(systemDir(this.location, record.system_identifier), RECOVERIES_DIR);
-    await mkdirDurable(dir);
-    await writeFileAtomic(join(dir, `${record.recovery_bk}${META_SUFFIX}`), json(record));
+    await this.files.write(rel(systemDir('', record.system_identifier), RECOVERIES_DIR, `${record.recovery_bk}${META_SUFFIX}`), json(record));
   }
 
   /** For tests and repair: removes one backup's metadata file. */
   async removeBackup(sysid: string, backupBk: string): Promise<void> {
-    await rm(this.backupPath(sysid, backupBk), { force: true });
+    await this.files.remove(this.backupPath(sysid, backupBk));
   }
 }
 
-export function openRepository(location: string): RepositoryMetadataStore {
+/** A repository in a local (or mounted) directory. */
+export class LocalMetadataStore extends MetadataStore {
+  constructor(location: string) {
+    super(new LocalMetadataFiles(location));
+  }
+}
+
+/** Whether a repository location is object storage rather than a directory. */
+export function isObjectStoreLocation(location: string): boolean {
+  return location.startsWith('s3://');
+}
+
+/**
+ * The metadata of the repository at `location`: an absolute directory or
+ * s3://bucket/prefix (whose backend, and the AWS SDK, open on first use).
+ */
+export function openRepository(location: string): MetadataStore {
+  if (isObjectStoreLocation(location)) return new MetadataStore(new BackendMetadataFiles(location.replace(/\/+$/, '')));
   return new LocalMetadataStore(location);
 }

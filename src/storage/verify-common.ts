@@ -1,7 +1,8 @@
 // What both backup verifiers share: the result shape, pg_verifybackup's
 // ignore list, and how a tar-format backup directory is laid out.
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 
 export interface VerifyResult {
   ok: boolean;
@@ -31,6 +32,8 @@ export interface BackupArchive {
   /** For tablespace archives (`<oid>.tar`). */
   tablespaceOid?: number;
   compressed: boolean;
+  /** The stored bytes, when they are not a local file at `path` (an object in an off-host repository). */
+  open?: () => Promise<Readable>;
 }
 
 /**
@@ -39,9 +42,14 @@ export interface BackupArchive {
  * Other tar-looking names are problems; unrelated files are left alone.
  */
 export async function findArchives(dir: string): Promise<{ archives: BackupArchive[]; problems: string[] }> {
+  return classifyArchives(await readdir(dir), dir);
+}
+
+/** findArchives over the names a directory or an object prefix holds; `path` is `<dir>/<name>`. */
+export function classifyArchives(names: readonly string[], dir: string): { archives: BackupArchive[]; problems: string[] } {
   const archives: BackupArchive[] = [];
   const problems: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
+  for (const name of [...names].sort()) {
     const m = /^(base|pg_wal|[0-9]+)\.tar(\.[A-Za-z0-9]+)?$/.exec(name);
     if (!m) {
       if (/\.tar(\.|$)/.test(name)) problems.push(`file "${name}" is not expected in a tar format backup`);
@@ -60,7 +68,7 @@ export async function findArchives(dir: string): Promise<{ archives: BackupArchi
     }
     archives.push({
       name,
-      path: join(dir, name),
+      path: `${dir}/${name}`,
       role: stem === 'base' ? 'base' : stem === 'pg_wal' ? 'wal' : 'tablespace',
       tablespaceOid: oid,
       compressed: suffix === '.zst',

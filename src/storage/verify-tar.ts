@@ -41,6 +41,22 @@ export interface VerifyTarOptions {
   pgBinDir?: string;
   /** Parent for the temporary WAL directory (default: the OS temp dir). */
   tmpDir?: string;
+  /** Archives from elsewhere than backupDir's files (an object store): what there is and how to read each. */
+  source?: ArchiveSource;
+}
+
+export interface ArchiveStream {
+  /** The archive's tar bytes (decompressed). */
+  source: AsyncIterable<Buffer>;
+  /** Settles when reading ended: rejects with the reason a cut-short source failed. */
+  done: Promise<void>;
+  stop: () => void;
+}
+
+export interface ArchiveSource {
+  archives: BackupArchive[];
+  problems: string[];
+  open(a: BackupArchive): Promise<ArchiveStream>;
 }
 
 interface Tracked {
@@ -72,7 +88,7 @@ function canonicalPath(p: string): string | undefined {
   return parts.join('/');
 }
 
-function archiveStream(a: BackupArchive): { source: AsyncIterable<Buffer>; done: Promise<void>; stop: () => void } {
+function archiveStream(a: BackupArchive): ArchiveStream {
   if (!a.compressed) {
     const s = createReadStream(a.path, { highWaterMark: 1 << 20 });
     return { source: s, done: Promise.resolve(), stop: () => s.destroy() };
@@ -125,7 +141,14 @@ class TarVerifier {
   }
 
   async verifyArchive(a: BackupArchive): Promise<void> {
-    const { source, done, stop } = archiveStream(a);
+    let opened: ArchiveStream;
+    try {
+      opened = this.opts.source ? await this.opts.source.open(a) : archiveStream(a);
+    } catch (e) {
+      this.problems.push(`archive "${a.name}" could not be read: ${(e as Error).message}`);
+      return;
+    }
+    const { source, done, stop } = opened;
     let member: Member | undefined;
     let sourceEnded = false;
     const input = counting(source, (n) => this.onBytes(n), () => (sourceEnded = true));
@@ -238,7 +261,7 @@ export async function verifyTarBackup(opts: VerifyTarOptions): Promise<VerifyRes
   const tmp = parseWal && !opts.walDir ? await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'bm-verify-wal-')) : undefined;
   try {
     const v = new TarVerifier(opts, tmp);
-    const { archives, problems } = await findArchives(opts.backupDir);
+    const { archives, problems } = opts.source ?? (await findArchives(opts.backupDir));
     v.problems.push(...problems);
     for (const a of archives) await v.verifyArchive(a);
     v.reportUnmatched();
@@ -263,13 +286,20 @@ export type VerifyStoredOptions = Omit<VerifyTarOptions, 'backupDir' | 'manifest
  * then every archive member and the WAL.
  */
 export async function verifyStoredBackup(dir: string, opts: VerifyStoredOptions = {}): Promise<VerifyResult> {
-  const fail = (problem: string): VerifyResult => ({ ok: false, problems: [problem], filesChecked: 0, bytesChecked: 0 });
   let bytes: Buffer;
   try {
     bytes = await readFile(join(dir, MANIFEST_NAME));
   } catch (e) {
-    return fail(`${MANIFEST_NAME}: could not read: ${(e as Error).message}`);
+    return failed(`${MANIFEST_NAME}: could not read: ${(e as Error).message}`);
   }
+  return verifyWithManifest(dir, bytes, opts);
+}
+
+const failed = (problem: string): VerifyResult => ({ ok: false, problems: [problem], filesChecked: 0, bytesChecked: 0 });
+
+/** The checks after reading backup_manifest's bytes, wherever the backup is (`where`: its directory or location). */
+export async function verifyWithManifest(where: string, bytes: Buffer, opts: VerifyStoredOptions = {}): Promise<VerifyResult> {
+  const fail = failed;
   const check = verifyManifestChecksum(bytes);
   if (!check.ok) return fail(`${MANIFEST_NAME}: ${check.reason}`);
   let manifest: BackupManifest;
@@ -280,8 +310,8 @@ export async function verifyStoredBackup(dir: string, opts: VerifyStoredOptions 
   }
   return verifyTarBackup({
     ...opts,
-    backupDir: dir,
+    backupDir: where,
     manifest,
-    expectedSystemIdentifier: opts.expectedSystemIdentifier ?? systemIdentifierFromBackupPath(dir),
+    expectedSystemIdentifier: opts.expectedSystemIdentifier ?? systemIdentifierFromBackupPath(where),
   });
 }

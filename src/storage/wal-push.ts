@@ -9,6 +9,8 @@ import { parseWalSegmentName, segmentStartLsn } from './wal-names.js';
 import { claimWalName } from './wal-claim.js';
 import { readStoredVerified, sha256File, storedVersions } from './wal-store.js';
 import { zstdCompressFileToFd } from './zstd.js';
+import type { SealedStore } from './offsite/sealed.js';
+import { pushWalOffsite, type WalOffsitePush } from './wal-offsite.js';
 
 export interface WalPushOptions {
   repo: string;
@@ -24,6 +26,12 @@ export interface WalPushOptions {
    * and a mismatch would still be caught by wal-fetch and checkWalRange).
    */
   verifyStored?: boolean;
+  /**
+   * The off-host repository (openWalOffsite()): the stored file goes there
+   * too, after the local store. Its failure fails the push; a retry finds
+   * the local copy and only puts the off-host one.
+   */
+  offsite?: SealedStore;
 }
 
 export interface WalPushResult {
@@ -34,6 +42,8 @@ export interface WalPushResult {
   storedPath: string;
   alreadyPresent: boolean;
   systemIdentifier: string;
+  /** Set when an off-host repository was given. */
+  offsite?: WalOffsitePush;
 }
 
 async function readHead(path: string, n: number): Promise<Buffer> {
@@ -89,6 +99,16 @@ async function resolveSysid(kind: WalFileKind, path: string, fileName: string, s
 }
 
 export async function walPush(opts: WalPushOptions): Promise<WalPushResult> {
+  const local = await walPushLocal(opts);
+  if (!opts.offsite) return local;
+  try {
+    return { ...local, offsite: await pushWalOffsite(opts.offsite, local) };
+  } catch (e) {
+    throw new Error(`${local.fileName} is stored locally but not in ${opts.offsite.location}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function walPushLocal(opts: WalPushOptions): Promise<WalPushResult> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const path = resolve(cwd, opts.walPath);
   const fileName = basename(path);

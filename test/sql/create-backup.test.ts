@@ -177,7 +177,8 @@ describe('create_full_backup', () => {
 
     await db.registerAgent();
     const afterAgent = await db.counts();
-    expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.create_full_backup(NULL, NULL, 'S3')`))).toBe('0A000');
+    // S3 without an agent reporting an off-host repository: test/sql/storage-s3.test.ts.
+    expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.create_full_backup(NULL, NULL, 'S3')`))).toBe('55000');
     expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.create_full_backup(NULL, NULL, 'azure')`))).toBe('0A000');
     expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.create_full_backup(NULL, NULL, 'TAPE')`))).toBe('22023');
     expect(await sqlState(db.q(`SELECT * FROM backup_mgmt.create_full_backup(NULL, NULL, NULL)`))).toBe('22004');

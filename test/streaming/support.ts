@@ -30,6 +30,8 @@ export interface StreamingOptions {
   synchronous?: boolean;
   /** The agent's periodic registry scan; long = only register-on-push can make WAL known quickly. */
   walScanSeconds?: number;
+  /** More agent arguments (e.g. --config). */
+  agentArgs?: string[];
 }
 
 /** Pack installed, archive_command = wal-push --catalog, archive_timeout off, the agent running. */
@@ -50,7 +52,7 @@ export async function streamingCluster(cluster: TestCluster, db: string, agentId
     await query(url, `SELECT backup_mgmt.set_setting('wal.streaming', 'on')`);
     if (opts.synchronous) await query(url, `SELECT backup_mgmt.set_setting('wal.streaming_synchronous', 'on')`);
   }
-  const agentArgs = ['--wal-scan-seconds', String(opts.walScanSeconds ?? 1), '--restore-root', restoreRoot, '--stream-spool', spool, '--stream-partial-seconds', '2'];
+  const agentArgs = ['--wal-scan-seconds', String(opts.walScanSeconds ?? 1), '--restore-root', restoreRoot, '--stream-spool', spool, '--stream-partial-seconds', '2', ...(opts.agentArgs ?? [])];
   const agent = await startAgent(cluster, url, repo, agentId, agentArgs);
   if (opts.synchronous) {
     // Only once the receiver runs: from now on every commit waits for it.

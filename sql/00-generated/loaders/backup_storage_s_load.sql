@@ -27,7 +27,7 @@ BEGIN
             USING ERRCODE = '22004';
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_object_keys(p_changes) AS v_key
-                WHERE v_key <> ALL (ARRAY['repository_root', 'repository_path', 'manifest_sha256', 'stored_files', 'stored_bytes', 'agent_id', 'files_present']::text[])) THEN
+                WHERE v_key <> ALL (ARRAY['repository_root', 'repository_path', 'manifest_sha256', 'stored_files', 'stored_bytes', 'agent_id', 'files_present', 'encryption_fingerprints']::text[])) THEN
         RAISE EXCEPTION 'backup_storage_s_load: unknown column in changes'
             USING ERRCODE = '42703', DETAIL = p_changes::text,
                   HINT = 'Only descriptive columns of backup_storage_s can be changed.';
@@ -53,6 +53,7 @@ BEGIN
     v_new.record_source := coalesce(p_record_source, v_current.record_source, 'backup_mgmt');
     v_new.hash_diff := sha256(convert_to(concat_ws('|',
             coalesce(v_new.agent_id::text, '~NULL~'),
+            coalesce(v_new.encryption_fingerprints::text, '~NULL~'),
             coalesce(v_new.files_present::text, '~NULL~'),
             coalesce(v_new.manifest_sha256::text, '~NULL~'),
             coalesce(v_new.repository_path::text, '~NULL~'),

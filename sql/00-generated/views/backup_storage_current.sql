@@ -15,6 +15,7 @@ SELECT
     s.stored_bytes,
     s.agent_id,
     s.files_present,
+    s.encryption_fingerprints,
     s.record_source
 FROM backup_mgmt.backup_storage_s AS s
 JOIN backup_mgmt.backup_execution_h AS h ON h.backup_hk = s.backup_hk

@@ -1,10 +1,10 @@
-// `backup-mgmt repo list | show <backup> | window | verify --repo DIR`: the
-// repository read on its own, with no database (disaster recovery).
+// `backup-mgmt repo list | show <backup> | window | verify --repo DIR|s3://…`:
+// the repository read on its own, with no database (disaster recovery).
 import { Command } from 'commander';
 import { CliError, describeError } from '../errors.js';
 import { jsonOption } from '../options.js';
 import { printJson, printRecord, printTable } from '../output.js';
-import { repoOption, resolveRepo, parseSystemIdentifier, systemIdentifierOption } from '../repo-option.js';
+import { repoOption, resolveRepoLocation, parseSystemIdentifier, systemIdentifierOption } from '../repo-option.js';
 
 interface Flags {
   repo?: string;
@@ -14,6 +14,8 @@ interface Flags {
 
 const HELP = `
 Reads only the repository (its metadata files and archived WAL); no DATABASE_URL.
+--repo s3://bucket/prefix reads the off-host repository (AWS_* for the endpoint
+and credentials; verify needs BACKUP_MGMT_DECRYPT_IDENTITY_FILE).
 Exit codes: 0 ok, 1 a problem found (verify: a damaged file; window: nothing
 recoverable or a WAL gap; show: no such backup; an unreadable repository),
 2 usage.`;
@@ -22,7 +24,7 @@ recoverable or a WAL gap; show: no such backup; an unreadable repository),
 async function load(flags: Flags) {
   const { loadRepository } = await import('../../dr/offline-restore.js');
   try {
-    return await loadRepository(resolveRepo(flags.repo), parseSystemIdentifier(flags.systemIdentifier));
+    return await loadRepository(resolveRepoLocation(flags.repo), parseSystemIdentifier(flags.systemIdentifier));
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(describeError(e), 1);
@@ -30,7 +32,7 @@ async function load(flags: Flags) {
 }
 
 function sub(name: string, description: string): Command {
-  return new Command(name).description(description).addOption(repoOption()).addOption(systemIdentifierOption()).addOption(jsonOption()).addHelpText('after', HELP);
+  return new Command(name).description(description).addOption(repoOption('repository root, or s3://bucket/prefix (default: $BACKUP_MGMT_REPO)')).addOption(systemIdentifierOption()).addOption(jsonOption()).addHelpText('after', HELP);
 }
 
 export function repoCommand(): Command {
@@ -69,7 +71,7 @@ export function repoCommand(): Command {
       .action(async (id: string, flags: Flags) => {
         const r = await load(flags);
         const b = r.backups.find((x) => x.backup_bk === id.toUpperCase() || x.backup_hk === id.toLowerCase());
-        if (!b) throw new CliError(`repo show: no backup ${id} in ${resolveRepo(flags.repo)}`, 1);
+        if (!b) throw new CliError(`repo show: no backup ${id} in ${resolveRepoLocation(flags.repo)}`, 1);
         if (flags.json) printJson(b);
         else {
           const { satellites: _s, files, verification, tool_versions, ...rest } = b;
@@ -94,7 +96,9 @@ export function repoCommand(): Command {
     sub('verify', 'read every stored backup and WAL file and check their checksums').action(async (flags: Flags) => {
       const { verifyRepository } = await import('../../dr/repo-verify.js');
       await load(flags);
-      const report = await verifyRepository(resolveRepo(flags.repo), parseSystemIdentifier(flags.systemIdentifier));
+      const report = await verifyRepository(resolveRepoLocation(flags.repo), parseSystemIdentifier(flags.systemIdentifier)).catch((e: unknown) => {
+        throw new CliError(`repo verify: ${describeError(e)}`, 1);
+      });
       if (flags.json) printJson(report);
       else {
         process.stdout.write(`system ${report.system_identifier}: ${report.backups_checked} backup(s), ${report.wal_files_checked} WAL file(s) checked\n`);

@@ -1,8 +1,9 @@
-// `backup-mgmt restore --repo DIR --to DATADIR <target> [--backup ID]
-// [--start]`: the disaster-recovery path of `restore`, with no database.
+// `backup-mgmt restore --repo DIR|s3://bucket/prefix --to DATADIR <target>
+// [--backup ID] [--start]`: the disaster-recovery path of `restore`, with no
+// database. From s3:// the private key is BACKUP_MGMT_DECRYPT_IDENTITY_FILE.
 import { CliError, describeError } from '../errors.js';
 import { printJson } from '../output.js';
-import { parseSystemIdentifier, resolveRepo } from '../repo-option.js';
+import { parseSystemIdentifier, resolveRepoLocation } from '../repo-option.js';
 
 export interface RepoRestoreFlags {
   repo?: string;
@@ -26,9 +27,10 @@ export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Reco
   const { offlineRestore, RestoreRefused } = await import('../../dr/offline-restore.js');
   const { PlanError } = await import('../../dr/plan.js');
   const { RepositoryFormatError } = await import('../../storage/repo-metadata.js');
+  const { OffsiteConfigError } = await import('../../storage/offsite/config.js');
   try {
     const r = await offlineRestore({
-      repo: resolveRepo(flags.repo),
+      repo: resolveRepoLocation(flags.repo),
       to,
       kind: kind as 'time',
       value,
@@ -42,15 +44,20 @@ export async function runRepositoryRestore(flags: RepoRestoreFlags, target: Reco
     else {
       const p = r.plan;
       process.stdout.write(`${r.recovery_bk}: ${r.data_directory} from backup ${p.base.backup_bk}, WAL ${p.wal.from_segment} .. ${p.wal.to_segment}, target ${String(p.target.kind)} ${String(p.target.value ?? '')}\n`);
+      const repo = resolveRepoLocation(flags.repo);
+      // catalog sync reads a local repository: after a restore from S3 the agent's copies bring the catalog back.
+      const next = repo.startsWith('s3://')
+        ? 'restored from the off-host repository. Next: start the agent with its repositories configured.'
+        : `archiving into the repository. Next: backup-mgmt catalog sync --repo ${repo}, then start the agent.`;
       process.stdout.write(
         r.promoted
-          ? `promoted on timeline ${r.timeline} after ${r.seconds} s; archiving into the repository. Next: backup-mgmt catalog sync --repo ${resolveRepo(flags.repo)}, then start the agent.\n`
-          : `ready: start it (pg_ctlcluster <version> <name> start, or pg_ctl -D ${r.data_directory} start); it recovers, promotes and archives into the repository.\n`,
+          ? `promoted on timeline ${r.timeline} after ${r.seconds} s; ${next}\n`
+          : `ready: start it (pg_ctlcluster <version> <name> start, or pg_ctl -D ${r.data_directory} start); it recovers, promotes and ${repo.startsWith('s3://') ? 'archives as configured above' : 'archives into the repository'}.\n`,
       );
     }
   } catch (e) {
     if (e instanceof PlanError) throw new CliError(`restore --repo: ${e.message} [SQLSTATE ${e.sqlstate}]`, 1);
-    if (e instanceof RestoreRefused || e instanceof RepositoryFormatError) throw new CliError(`restore --repo: ${e.message}`, 1);
+    if (e instanceof RestoreRefused || e instanceof RepositoryFormatError || e instanceof OffsiteConfigError) throw new CliError(`restore --repo: ${e.message}`, 1);
     throw new CliError(`restore --repo: ${describeError(e)}`, 1);
   }
 }

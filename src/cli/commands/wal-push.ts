@@ -1,6 +1,8 @@
 // `backup-mgmt wal-push <path>`: archive_command. Silent on success (also when
 // the identical file is already archived); one line and exit 1 on any doubt,
-// so PostgreSQL keeps the segment and tries again. With --catalog it also
+// so PostgreSQL keeps the segment and tries again. With an off-host
+// repository configured the file is stored there as well, and a failure
+// there fails the push too (the local store is idempotent for the retry). With --catalog it also
 // registers the file in the catalog before PostgreSQL hears "archived", so
 // PITR planning knows it at once; a registration that fails is reported and
 // never fails archiving (the agent's scan registers the file later).
@@ -25,7 +27,9 @@ export function walPushCommand(): Command {
       const walPath = parsePathArg(path, 'wal-push', 'the WAL file path (%p) is empty');
       const systemIdentifier = parseSystemIdentifier(flags.systemIdentifier);
       const { walPush } = await import('../../storage/wal-push.js');
-      const push = { repo: resolveRepo(flags.repo), walPath, cwd: process.cwd(), systemIdentifier };
+      // With an off-host repository (BACKUP_MGMT_REPO_S3, e.g. from --config) the file goes there too.
+      const offsite = await (await import('../../storage/wal-offsite.js')).openWalOffsite();
+      const push = { repo: resolveRepo(flags.repo), walPath, cwd: process.cwd(), systemIdentifier, offsite };
       if (!flags.catalog) {
         await walPush(push);
         return;
