@@ -32,13 +32,15 @@ ${kindLines}
 }
 
 function planSchema(kind: PlanKind): string {
-  const body = kind.plan.fields.map((f) => `${doc(f.meaning, '    ')}    ${f.name}: ${f.type.zod},`).join('\n');
+  // The kind field is plan()'s first argument; the model lists it like any other field (tables, SQL checks).
+  const [first, ...fields] = kind.plan.fields;
+  if (first?.name !== 'kind' || first.type.zod !== `z.literal('${kind.kind}')`) throw new Error(`plan ${kind.kind}: the first field must be kind = '${kind.kind}'`);
+  const body = fields.map((f) => `${doc(f.meaning, '  ')}  ${f.name}: ${f.type.zod},`).join('\n');
   const refines = (kind.plan.refine ?? []).map((r) => `\n  .refine((p) => ${r.check}, {\n    message: ${JSON.stringify(r.message)},\n  })`).join('');
   return `/** Plan of kind "${kind.kind}" (PROTOCOL.md "${kind.docSection}"), written by ${kind.queuedBy}. */
-export const ${kind.planName} = z
-  .object({
+export const ${kind.planName} = plan('${kind.kind}', {
 ${body}
-  })${kind.plan.loose ? '\n  .loose()' : ''}${refines};
+})${kind.plan.loose ? '\n  .loose()' : ''}${refines};
 export type ${kind.planName} = z.infer<typeof ${kind.planName}>;`;
 }
 
@@ -77,6 +79,9 @@ export const JobRow = z.object({
   max_attempts: z.number().int(),
 });
 export type JobRow = z.infer<typeof JobRow>;
+
+/** A plan's schema: \`kind\` is the plan kind, then its own fields. */
+const plan = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) => z.object({ kind: z.literal(kind) }).extend(shape);
 
 ${all.map(({ kind }) => planSchema(kind)).join('\n\n')}
 

@@ -18,6 +18,17 @@ export function withCommon(cmd: Command): Command {
   return cmd.addOption(databaseUrlOption()).addOption(jsonOption());
 }
 
+/** The flags of a command that can --wait for the outcome. */
+export interface WaitOptions {
+  wait?: boolean;
+  timeout: string;
+}
+
+/** Adds --wait (with its help text) and --timeout. */
+export function withWait(cmd: Command, waitHelp = 'wait for the outcome, showing progress'): Command {
+  return cmd.addOption(new Option('--wait', waitHelp)).addOption(timeoutOption());
+}
+
 /** --timeout of the commands that can --wait. */
 export function timeoutOption(): Option {
   return new Option('--timeout <seconds>', 'give up waiting after this long').default('86400');

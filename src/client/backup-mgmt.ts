@@ -2,7 +2,7 @@
 // validated. It only calls backup_mgmt's SQL functions and reads its views.
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { BackupNotFoundError, BackupTimeoutError } from './errors.js';
+import { BackupNotFoundError } from './errors.js';
 import {
   AwaitOptions,
   BackupId,
@@ -15,19 +15,10 @@ import {
   type ListRecoveriesOptions,
   type PlanRecoveryOptions,
 } from './inputs.js';
-import { awaitFinal } from './await-loop.js';
+import { awaitFinal, BACKUP_WAIT } from './await-loop.js';
 import { getOne } from './get-one.js';
 import { RecoveryApi } from './recovery.js';
-import {
-  isSettled,
-  progressOf,
-  type BackupListRow,
-  type ClientDatabase,
-  type RecoverabilityRow,
-  type RecoveryListRow,
-  type RecoveryPlan,
-  type RestorePointRow,
-} from './types.js';
+import type { BackupListRow, ClientDatabase, RecoverabilityRow, RecoveryListRow, RecoveryPlan, RestorePointRow } from './types.js';
 
 export type BackupMgmtConfig = { connectionString: string; pool?: never } | { pool: pg.Pool; connectionString?: never };
 
@@ -98,15 +89,7 @@ export class BackupMgmt {
    */
   async awaitBackup(id: string, options?: AwaitOptions): Promise<BackupListRow> {
     const o = parseOrThrow(AwaitOptions, options, 'awaitBackup options');
-    return awaitFinal({
-      ...o,
-      read: () => this.getBackup(id),
-      serverWait: (first) =>
-        sql`SELECT 1 FROM backup_mgmt.await_backup(${first.backup_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db),
-      isFinal: isSettled,
-      progressOf,
-      timedOut: (row) => new BackupTimeoutError(id, o.timeoutMs, row.backup_status),
-    });
+    return awaitFinal(this.db, BACKUP_WAIT, id, () => this.getBackup(id), o);
   }
 
   /** Queue a re-verification of what is in storage now (verify_backup_integrity). */

@@ -12,14 +12,16 @@ export const BackupId = z
   })
   .transform((s) => (/^(\\x)?[0-9a-fA-F]{64}$/.test(s) ? s.replace(/^\\x/, '').toLowerCase() : s.toUpperCase()));
 
+/** Must lie inside a configured repository root (checked in SQL); here: absolute. */
+const backupLocation = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'the backup location must be an absolute path');
+
 export const CreateFullBackupOptions = z
   .object({
     /** NULL/undefined: the configured repository. Must lie inside a configured repository root. */
-    location: z
-      .string()
-      .min(1)
-      .refine((p) => p.startsWith('/') && !p.includes('\0'), 'the backup location must be an absolute path')
-      .nullish(),
+    location: backupLocation.nullish(),
     storageType: BackupExecutionStorageType.optional(),
     compression: z.boolean().optional(),
     verify: z.boolean().optional(),
@@ -28,18 +30,25 @@ export const CreateFullBackupOptions = z
   .default({});
 export type CreateFullBackupOptions = z.input<typeof CreateFullBackupOptions>;
 
-export const AwaitOptions = z
-  .object({
-    timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).default(3600 * 1000),
-    pollMs: z.number().int().min(50).max(60_000).default(500),
-    onProgress: z.custom<(p: BackupProgress) => void>((v) => typeof v === 'function').optional(),
-  })
-  .strict()
-  .default({ timeoutMs: 3600 * 1000, pollMs: 500 });
+/** Options of awaitBackup and awaitRecovery; P is what onProgress receives. */
+const awaitOptions = <P>() =>
+  z
+    .object({
+      timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).default(3600 * 1000),
+      pollMs: z.number().int().min(50).max(60_000).default(500),
+      onProgress: z.custom<(p: P) => void>((v) => typeof v === 'function').optional(),
+    })
+    .strict()
+    .default({ timeoutMs: 3600 * 1000, pollMs: 500 });
+
+export const AwaitOptions = awaitOptions<BackupProgress>();
 export type AwaitOptions = z.input<typeof AwaitOptions>;
 
+/** How many rows a list returns at most. */
+const limit = z.number().int().positive().max(100_000).default(100);
+
 export const ListOptions = z
-  .object({ limit: z.number().int().positive().max(100_000).default(100) })
+  .object({ limit })
   .strict()
   .default({ limit: 100 });
 export type ListOptions = z.input<typeof ListOptions>;
@@ -132,11 +141,7 @@ export const CreateIncrementalBackupOptions = z
   .object({
     /** The parent: a verified full or incremental backup; default the latest valid chain. */
     base: BackupId.optional(),
-    location: z
-      .string()
-      .min(1)
-      .refine((p) => p.startsWith('/') && !p.includes('\0'), 'the backup location must be an absolute path')
-      .optional(),
+    location: backupLocation.optional(),
   })
   .strict()
   .default({});
@@ -144,19 +149,12 @@ export type CreateIncrementalBackupOptions = z.input<typeof CreateIncrementalBac
 
 export const Comment = z.string().trim().min(1, 'the comment must not be empty').max(2000);
 
-export const AwaitRecoveryOptions = z
-  .object({
-    timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).default(3600 * 1000),
-    pollMs: z.number().int().min(50).max(60_000).default(500),
-    onProgress: z.custom<(p: RecoveryProgress) => void>((v) => typeof v === 'function').optional(),
-  })
-  .strict()
-  .default({ timeoutMs: 3600 * 1000, pollMs: 500 });
+export const AwaitRecoveryOptions = awaitOptions<RecoveryProgress>();
 export type AwaitRecoveryOptions = z.input<typeof AwaitRecoveryOptions>;
 
 export const ListRecoveriesOptions = z
   .object({
-    limit: z.number().int().positive().max(100_000).default(100),
+    limit,
     /** true: drills only; false: recoveries only; default both. */
     drills: z.boolean().optional(),
     /** true: only recoveries whose restored copy is still left running. */

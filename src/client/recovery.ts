@@ -2,9 +2,9 @@
 // plans, recovery requests and their approval, drills. Only SQL functions
 // and views (PROTOCOL.md "Recovery: SQL surface"); inputs are validated first.
 import { sql, type Kysely } from 'kysely';
-import { awaitFinal } from './await-loop.js';
+import { awaitFinal, RECOVERY_WAIT } from './await-loop.js';
 import { getOne } from './get-one.js';
-import { RecoveryNotFoundError, RecoveryTimeoutError } from './errors.js';
+import { RecoveryNotFoundError } from './errors.js';
 import {
   AwaitRecoveryOptions,
   Comment,
@@ -16,15 +16,7 @@ import {
   RestorePointName,
   TargetTime,
 } from './inputs.js';
-import {
-  isRecoveryFinal,
-  recoveryProgressOf,
-  type ClientDatabase,
-  type RecoverabilityRow,
-  type RecoveryListRow,
-  type RecoveryPlan,
-  type RestorePointRow,
-} from './types.js';
+import type { ClientDatabase, RecoverabilityRow, RecoveryListRow, RecoveryPlan, RestorePointRow } from './types.js';
 
 
 /** Resolves a backup id (hex or business key) to its hash key; the caller's client does it. */
@@ -141,14 +133,6 @@ export class RecoveryApi {
    */
   async awaitRecovery(id: string, options?: AwaitRecoveryOptions): Promise<RecoveryListRow> {
     const o = parseOrThrow(AwaitRecoveryOptions, options, 'awaitRecovery options');
-    return awaitFinal({
-      ...o,
-      read: () => this.getRecovery(id),
-      serverWait: (first) =>
-        sql`SELECT 1 FROM backup_mgmt.await_recovery(${first.recovery_hk}, make_interval(secs => ${o.timeoutMs / 1000}))`.execute(this.db),
-      isFinal: isRecoveryFinal,
-      progressOf: recoveryProgressOf,
-      timedOut: (row) => new RecoveryTimeoutError(id, o.timeoutMs, row.recovery_status),
-    });
+    return awaitFinal(this.db, RECOVERY_WAIT, id, () => this.getRecovery(id), o);
   }
 }

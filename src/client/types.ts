@@ -78,10 +78,16 @@ export interface BackupProgress {
   verificationStatus: VerificationStatus | null;
 }
 
-export function progressOf(row: BackupListRow): BackupProgress {
+/** The job's progress counters as numbers, and the percentage (0..100, one decimal) when both are known. */
+function counters(row: { progress_done: string | null; progress_total: string | null }) {
   const done = row.progress_done === null ? null : Number(row.progress_done);
   const total = row.progress_total === null ? null : Number(row.progress_total);
   const percent = done !== null && total !== null && total > 0 ? Math.min(100, Math.round((done / total) * 1000) / 10) : null;
+  return { done, total, percent };
+}
+
+export function progressOf(row: BackupListRow): BackupProgress {
+  const { done, total, percent } = counters(row);
   const phase = row.job_id !== null ? row.progress_phase ?? 'starting' : row.backup_status === 'PENDING' || row.verification_status === 'PENDING' ? 'queued' : null;
   return {
     backupBk: row.backup_bk,
@@ -215,9 +221,7 @@ export interface RecoveryProgress {
 }
 
 export function recoveryProgressOf(row: RecoveryListRow): RecoveryProgress {
-  const done = row.progress_done === null ? null : Number(row.progress_done);
-  const total = row.progress_total === null ? null : Number(row.progress_total);
-  const percent = done !== null && total !== null && total > 0 ? Math.min(100, Math.round((done / total) * 1000) / 10) : null;
+  const { done, total, percent } = counters(row);
   const phase =
     row.recovery_status === 'RUNNING'
       ? row.progress_phase ?? 'starting'

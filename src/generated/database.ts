@@ -16,48 +16,54 @@ export interface PgInterval {
   milliseconds?: number;
 }
 
-export interface BackupCopyCurrent {
-  copy_hk: Buffer;
-  copy_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  copy_status: 'PENDING' | 'COPYING' | 'COPIED' | 'FAILED' | 'EXPIRED';
-  status_reason: string | null;
-  copy_location: string | null;
-  copied_bytes: string | null;
-  copied_objects: number | null;
-  copy_started_at: Date | null;
-  copied_at: Date | null;
-  expired_at: Date | null;
-  attempts: number | null;
-  next_attempt_at: Date | null;
-  agent_id: string | null;
-  record_source: string;
-}
-
-export interface BackupCopyH {
-  copy_hk: Buffer;
-  copy_bk: string;
+/** Besides its keys, every hub and link row (and every current-row view) has these. */
+export interface VaultRow {
   tenant_hk: Buffer | null;
   load_date: Date;
   record_source: string;
 }
 
-export interface BackupCopyL {
-  link_backup_copy_hk: Buffer;
-  copy_hk: Buffer;
-  backup_hk: Buffer;
-  repository_hk: Buffer;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface BackupCopyS {
-  copy_hk: Buffer;
+/** Besides the parent's key and its own columns, every satellite version has these. */
+export interface SatelliteVersion {
   load_date: Date;
   load_end_date: Date | null;
   hash_diff: Buffer;
+  record_source: string;
+}
+
+/** Hubs: one row per business key. */
+export interface BackupCopyH extends VaultRow { copy_hk: Buffer; copy_bk: string }
+export interface BackupExecutionH extends VaultRow { backup_hk: Buffer; backup_bk: string }
+export interface BackupRepositoryH extends VaultRow { repository_hk: Buffer; repository_bk: string }
+export interface BackupScheduleH extends VaultRow { schedule_hk: Buffer; schedule_bk: string }
+export interface RecoveryOperationH extends VaultRow { recovery_hk: Buffer; recovery_bk: string }
+
+/** Links between hubs. */
+export interface BackupCopyL extends VaultRow { link_backup_copy_hk: Buffer; copy_hk: Buffer; backup_hk: Buffer; repository_hk: Buffer }
+export interface BackupDependencyL extends VaultRow { link_backup_dependency_hk: Buffer; source_backup_hk: Buffer; dependent_backup_hk: Buffer }
+export interface RecoveryBackupL extends VaultRow { link_recovery_backup_hk: Buffer; recovery_hk: Buffer; backup_hk: Buffer }
+export interface ScheduleExecutionL extends VaultRow { link_schedule_execution_hk: Buffer; schedule_hk: Buffer; backup_hk: Buffer }
+
+/** Satellite tables: every version of a hub row's attributes. */
+export type BackupCopyS = SatelliteVersion & BackupCopySColumns & { copy_hk: Buffer };
+export type BackupExecutionS = SatelliteVersion & BackupExecutionSColumns & { backup_hk: Buffer; backup_bk: string };
+export type BackupLsnS = SatelliteVersion & BackupLsnSColumns & { backup_hk: Buffer };
+export type BackupRepositoryS = SatelliteVersion & BackupRepositorySColumns & { repository_hk: Buffer };
+export type BackupScheduleS = SatelliteVersion & BackupScheduleSColumns & { schedule_hk: Buffer };
+export type BackupStorageS = SatelliteVersion & BackupStorageSColumns & { backup_hk: Buffer };
+export type RecoveryOperationS = SatelliteVersion & RecoveryOperationSColumns & { recovery_hk: Buffer };
+
+/** Current-row views: the hub row joined with its satellite's current version. */
+export type BackupCopyCurrent = BackupCopyH & BackupCopySColumns;
+export type BackupExecutionCurrent = BackupExecutionH & BackupExecutionSColumns;
+export type BackupLsnCurrent = BackupExecutionH & BackupLsnSColumns;
+export type BackupRepositoryCurrent = BackupRepositoryH & BackupRepositorySColumns;
+export type BackupScheduleCurrent = BackupScheduleH & BackupScheduleSColumns;
+export type BackupStorageCurrent = BackupExecutionH & BackupStorageSColumns;
+export type RecoveryOperationCurrent = RecoveryOperationH & RecoveryOperationSColumns;
+
+/** The own columns of backup_copy_s, also in backup_copy_current. */
+export interface BackupCopySColumns {
   copy_status: 'PENDING' | 'COPYING' | 'COPIED' | 'FAILED' | 'EXPIRED';
   status_reason: string | null;
   copy_location: string | null;
@@ -69,23 +75,10 @@ export interface BackupCopyS {
   attempts: number | null;
   next_attempt_at: Date | null;
   agent_id: string | null;
-  record_source: string;
 }
 
-export interface BackupDependencyL {
-  link_backup_dependency_hk: Buffer;
-  source_backup_hk: Buffer;
-  dependent_backup_hk: Buffer;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface BackupExecutionCurrent {
-  backup_hk: Buffer;
-  backup_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
+/** The own columns of backup_execution_s, also in backup_execution_current. */
+export interface BackupExecutionSColumns {
   backup_type: 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL' | 'PITR' | 'LOGICAL';
   backup_scope: 'SYSTEM' | 'TENANT' | 'SCHEMA' | 'TABLE';
   backup_method: 'PG_BASEBACKUP' | 'PG_BASEBACKUP_INCREMENTAL' | 'PG_DUMP' | 'CUSTOM' | 'WAL_ARCHIVE';
@@ -124,69 +117,10 @@ export interface BackupExecutionCurrent {
   backup_priority: number | null;
   tags: JsonValue | null;
   additional_metadata: JsonValue | null;
-  record_source: string;
 }
 
-export interface BackupExecutionH {
-  backup_hk: Buffer;
-  backup_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface BackupExecutionS {
-  backup_hk: Buffer;
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  backup_bk: string;
-  backup_type: 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL' | 'PITR' | 'LOGICAL';
-  backup_scope: 'SYSTEM' | 'TENANT' | 'SCHEMA' | 'TABLE';
-  backup_method: 'PG_BASEBACKUP' | 'PG_BASEBACKUP_INCREMENTAL' | 'PG_DUMP' | 'CUSTOM' | 'WAL_ARCHIVE';
-  requested_at: Date | null;
-  backup_start_time: Date;
-  backup_end_time: Date | null;
-  backup_duration_seconds: string | null;
-  backup_status: 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'PARTIAL' | 'EXPIRED';
-  backup_size_bytes: string | null;
-  compressed_size_bytes: string | null;
-  compression_ratio: string | null;
-  compression_algorithm: string | null;
-  changes_captured: string | null;
-  backup_location: string;
-  backup_filename: string | null;
-  storage_type: 'LOCAL' | 'S3' | 'GCS' | 'AZURE' | 'NFS' | null;
-  retention_period: PgInterval | null;
-  retention_policy: string | null;
-  expiration_date: Date | null;
-  verification_status: 'PENDING' | 'VERIFIED' | 'FAILED' | 'SKIPPED' | null;
-  verification_date: Date | null;
-  verification_detail: string | null;
-  checksum_algorithm: string | null;
-  checksum_value: string | null;
-  integrity_verified: boolean | null;
-  recovery_tested: boolean | null;
-  recovery_test_date: Date | null;
-  recovery_test_success: boolean | null;
-  recovery_test_duration_seconds: string | null;
-  error_message: string | null;
-  error_code: string | null;
-  retry_count: number | null;
-  max_retries: number | null;
-  initiated_by: string | null;
-  changed_by: string | null;
-  backup_priority: number | null;
-  tags: JsonValue | null;
-  additional_metadata: JsonValue | null;
-  record_source: string;
-}
-
-export interface BackupLsnCurrent {
-  backup_hk: Buffer;
-  backup_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
+/** The own columns of backup_lsn_s, also in backup_lsn_current. */
+export interface BackupLsnSColumns {
   start_lsn: string | null;
   stop_lsn: string | null;
   timeline_id: number | null;
@@ -199,34 +133,10 @@ export interface BackupLsnCurrent {
   system_identifier: string | null;
   next_xid: string | null;
   backup_label: string | null;
-  record_source: string;
 }
 
-export interface BackupLsnS {
-  backup_hk: Buffer;
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  start_lsn: string | null;
-  stop_lsn: string | null;
-  timeline_id: number | null;
-  start_wal_file: string | null;
-  stop_wal_file: string | null;
-  start_time: Date | null;
-  stop_time: Date | null;
-  pg_version: string | null;
-  pg_version_num: number | null;
-  system_identifier: string | null;
-  next_xid: string | null;
-  backup_label: string | null;
-  record_source: string;
-}
-
-export interface BackupRepositoryCurrent {
-  repository_hk: Buffer;
-  repository_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
+/** The own columns of backup_repository_s, also in backup_repository_current. */
+export interface BackupRepositorySColumns {
   storage_type: 'LOCAL' | 'S3' | 'GCS' | 'AZURE' | 'NFS';
   location: string;
   encryption_format: string | null;
@@ -234,37 +144,10 @@ export interface BackupRepositoryCurrent {
   agent_id: string | null;
   wal_behind: number | null;
   wal_behind_since: Date | null;
-  record_source: string;
 }
 
-export interface BackupRepositoryH {
-  repository_hk: Buffer;
-  repository_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface BackupRepositoryS {
-  repository_hk: Buffer;
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  storage_type: 'LOCAL' | 'S3' | 'GCS' | 'AZURE' | 'NFS';
-  location: string;
-  encryption_format: string | null;
-  key_fingerprints: string[] | null;
-  agent_id: string | null;
-  wal_behind: number | null;
-  wal_behind_since: Date | null;
-  record_source: string;
-}
-
-export interface BackupScheduleCurrent {
-  schedule_hk: Buffer;
-  schedule_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
+/** The own columns of backup_schedule_s, also in backup_schedule_current. */
+export interface BackupScheduleSColumns {
   schedule_name: string;
   backup_type: 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL' | 'CLEANUP' | 'HEALTH_CHECK' | 'VERIFY' | 'DRILL';
   schedule_expression: string;
@@ -290,55 +173,10 @@ export interface BackupScheduleCurrent {
   changed_by: string | null;
   schedule_description: string | null;
   tags: JsonValue | null;
-  record_source: string;
 }
 
-export interface BackupScheduleH {
-  schedule_hk: Buffer;
-  schedule_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface BackupScheduleS {
-  schedule_hk: Buffer;
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  schedule_name: string;
-  backup_type: 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL' | 'CLEANUP' | 'HEALTH_CHECK' | 'VERIFY' | 'DRILL';
-  schedule_expression: string;
-  timezone: string | null;
-  execution_window_start: string | null;
-  execution_window_end: string | null;
-  max_execution_duration: PgInterval | null;
-  is_active: boolean | null;
-  next_execution_time: Date | null;
-  last_execution_time: Date | null;
-  execution_count: number | null;
-  retention_period: PgInterval | null;
-  max_backup_count: number | null;
-  min_redundancy: number | null;
-  recovery_window: PgInterval | null;
-  cron_job_name: string | null;
-  notify_on_success: boolean | null;
-  notify_on_failure: boolean | null;
-  notification_recipients: string[] | null;
-  backup_priority: number | null;
-  resource_constraints: JsonValue | null;
-  created_by: string | null;
-  changed_by: string | null;
-  schedule_description: string | null;
-  tags: JsonValue | null;
-  record_source: string;
-}
-
-export interface BackupStorageCurrent {
-  backup_hk: Buffer;
-  backup_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
+/** The own columns of backup_storage_s, also in backup_storage_current. */
+export interface BackupStorageSColumns {
   repository_root: string | null;
   repository_path: string | null;
   manifest_sha256: string | null;
@@ -347,39 +185,10 @@ export interface BackupStorageCurrent {
   agent_id: string | null;
   files_present: boolean | null;
   encryption_fingerprints: JsonValue | null;
-  record_source: string;
 }
 
-export interface BackupStorageS {
-  backup_hk: Buffer;
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  repository_root: string | null;
-  repository_path: string | null;
-  manifest_sha256: string | null;
-  stored_files: JsonValue | null;
-  stored_bytes: string | null;
-  agent_id: string | null;
-  files_present: boolean | null;
-  encryption_fingerprints: JsonValue | null;
-  record_source: string;
-}
-
-export interface RecoveryBackupL {
-  link_recovery_backup_hk: Buffer;
-  recovery_hk: Buffer;
-  backup_hk: Buffer;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface RecoveryOperationCurrent {
-  recovery_hk: Buffer;
-  recovery_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
+/** The own columns of recovery_operation_s, also in recovery_operation_current. */
+export interface RecoveryOperationSColumns {
   recovery_type: 'FULL_RESTORE' | 'POINT_IN_TIME' | 'PARTIAL_RESTORE' | 'TABLE_RESTORE' | 'RESTORE_DRILL';
   source_backup_hk: Buffer | null;
   target_point_in_time: Date | null;
@@ -411,63 +220,6 @@ export interface RecoveryOperationCurrent {
   approval_date: Date | null;
   approval_comment: string | null;
   plan: JsonValue | null;
-  record_source: string;
-}
-
-export interface RecoveryOperationH {
-  recovery_hk: Buffer;
-  recovery_bk: string;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
-}
-
-export interface RecoveryOperationS {
-  recovery_hk: Buffer;
-  load_date: Date;
-  load_end_date: Date | null;
-  hash_diff: Buffer;
-  recovery_type: 'FULL_RESTORE' | 'POINT_IN_TIME' | 'PARTIAL_RESTORE' | 'TABLE_RESTORE' | 'RESTORE_DRILL';
-  source_backup_hk: Buffer | null;
-  target_point_in_time: Date | null;
-  recovery_target: string | null;
-  target_kind: 'time' | 'xid' | 'lsn' | 'name' | 'immediate' | 'latest' | null;
-  target_value: string | null;
-  target_lsn: string | null;
-  target_inclusive: boolean | null;
-  recovery_start_time: Date;
-  recovery_end_time: Date | null;
-  recovery_duration_seconds: string | null;
-  recovery_status: 'PENDING' | 'APPROVED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'REJECTED';
-  validation_performed: boolean | null;
-  validation_status: 'PASSED' | 'FAILED' | 'PARTIAL' | null;
-  data_integrity_verified: boolean | null;
-  records_recovered: string | null;
-  data_size_recovered: string | null;
-  recovery_success_rate: string | null;
-  restore_directory: string | null;
-  restore_port: number | null;
-  is_drill: boolean | null;
-  error_message: string | null;
-  error_code: string | null;
-  initiated_by: string | null;
-  changed_by: string | null;
-  recovery_reason: string | null;
-  approval_required: boolean | null;
-  approved_by: string | null;
-  approval_date: Date | null;
-  approval_comment: string | null;
-  plan: JsonValue | null;
-  record_source: string;
-}
-
-export interface ScheduleExecutionL {
-  link_schedule_execution_hk: Buffer;
-  schedule_hk: Buffer;
-  backup_hk: Buffer;
-  tenant_hk: Buffer | null;
-  load_date: Date;
-  record_source: string;
 }
 
 export interface Database {

@@ -75,130 +75,118 @@ export const JobRow = z.object({
 });
 export type JobRow = z.infer<typeof JobRow>;
 
+/** A plan's schema: `kind` is the plan kind, then its own fields. */
+const plan = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) => z.object({ kind: z.literal(kind) }).extend(shape);
+
 /** Plan of kind "full" (PROTOCOL.md "BACKUP job (full)"), written by create_full_backup. */
-export const FullBackupPlan = z
-  .object({
-    /** plan kind */
-    kind: z.literal('full'),
-    /** the backup */
-    backup_hk: hex,
-    /** its business key, the directory name */
-    backup_bk: backupBk,
-    /** pg_basebackup --label */
-    label: z.string().min(1).max(1000),
-    /** stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`; s3://… for storage type S3 (the agent's off-host repository) */
-    repository_root: repositoryPath,
-    /** pg_basebackup --compress */
-    compression: z.object({ enabled: z.boolean(), method: z.enum(['server-zstd', 'client-zstd']).nullish(), level: z.number().int().min(-7).max(22).nullish(), workers: z.number().int().min(0).max(256).nullish() }),
-    /** pg_basebackup --checkpoint */
-    checkpoint: z.enum(['fast', 'spread']).default("fast"),
-    /** setting backup.manifest_checksums */
-    manifest_checksums: z.enum(['SHA256', 'SHA224', 'SHA384', 'SHA512', 'CRC32C', 'NONE']).default("SHA256"),
-    /** -X fetch: the backup is self-contained */
-    wal_method: z.literal('fetch').default("fetch"),
-    /** verify against the manifest after the backup */
-    verify: z.boolean().default(true),
-    /** pg_basebackup --max-rate; null = unlimited (or the agent's `--max-rate`) */
-    max_rate: z.union([z.number().int().positive(), z.string().regex(/^[0-9]+[kM]?$/)]).nullish(),
-  });
+export const FullBackupPlan = plan('full', {
+  /** the backup */
+  backup_hk: hex,
+  /** its business key, the directory name */
+  backup_bk: backupBk,
+  /** pg_basebackup --label */
+  label: z.string().min(1).max(1000),
+  /** stored into `<repository_root>/<system_identifier>/backups/<backup_bk>/`; s3://… for storage type S3 (the agent's off-host repository) */
+  repository_root: repositoryPath,
+  /** pg_basebackup --compress */
+  compression: z.object({ enabled: z.boolean(), method: z.enum(['server-zstd', 'client-zstd']).nullish(), level: z.number().int().min(-7).max(22).nullish(), workers: z.number().int().min(0).max(256).nullish() }),
+  /** pg_basebackup --checkpoint */
+  checkpoint: z.enum(['fast', 'spread']).default("fast"),
+  /** setting backup.manifest_checksums */
+  manifest_checksums: z.enum(['SHA256', 'SHA224', 'SHA384', 'SHA512', 'CRC32C', 'NONE']).default("SHA256"),
+  /** -X fetch: the backup is self-contained */
+  wal_method: z.literal('fetch').default("fetch"),
+  /** verify against the manifest after the backup */
+  verify: z.boolean().default(true),
+  /** pg_basebackup --max-rate; null = unlimited (or the agent's `--max-rate`) */
+  max_rate: z.union([z.number().int().positive(), z.string().regex(/^[0-9]+[kM]?$/)]).nullish(),
+});
 export type FullBackupPlan = z.infer<typeof FullBackupPlan>;
 
 /** Plan of kind "incremental" (PROTOCOL.md "BACKUP job (incremental)"), written by create_incremental_backup. */
-export const IncrementalBackupPlan = z
-  .object({
-    /** plan kind */
-    kind: z.literal('incremental'),
-    /** a proven WAL range (PostgreSQL < 17) */
-    method: z.literal('WAL_ARCHIVE'),
-    /** the backup */
-    backup_hk: hex,
-    /** its business key */
-    backup_bk: backupBk,
-    /** the backup it continues */
-    parent_backup_hk: hex,
-    /** the parent's business key */
-    parent_backup_bk: z.string(),
-    /** the full backup the chain starts with */
-    chain_full_backup_hk: hex,
-    /** start_lsn of the chain's full backup */
-    chain_start_lsn: lsn,
-    /** stop_lsn of the parent */
-    range_start_lsn: lsn,
-    /** timeline the range is on */
-    timeline_id: z.number().int().min(1),
-    /** of the cluster */
-    system_identifier: sysid,
-    /** where the WAL is archived; s3://… when the chain lives in the off-host repository (the range is stored there too) */
-    repository_root: repositoryPath,
-    /** bytes per segment */
-    wal_segment_size: z.number().int().positive(),
-    /** false: presence only */
-    verify: z.boolean().default(true),
-  });
+export const IncrementalBackupPlan = plan('incremental', {
+  /** a proven WAL range (PostgreSQL < 17) */
+  method: z.literal('WAL_ARCHIVE'),
+  /** the backup */
+  backup_hk: hex,
+  /** its business key */
+  backup_bk: backupBk,
+  /** the backup it continues */
+  parent_backup_hk: hex,
+  /** the parent's business key */
+  parent_backup_bk: z.string(),
+  /** the full backup the chain starts with */
+  chain_full_backup_hk: hex,
+  /** start_lsn of the chain's full backup */
+  chain_start_lsn: lsn,
+  /** stop_lsn of the parent */
+  range_start_lsn: lsn,
+  /** timeline the range is on */
+  timeline_id: z.number().int().min(1),
+  /** of the cluster */
+  system_identifier: sysid,
+  /** where the WAL is archived; s3://… when the chain lives in the off-host repository (the range is stored there too) */
+  repository_root: repositoryPath,
+  /** bytes per segment */
+  wal_segment_size: z.number().int().positive(),
+  /** false: presence only */
+  verify: z.boolean().default(true),
+});
 export type IncrementalBackupPlan = z.infer<typeof IncrementalBackupPlan>;
 
 /** Plan of kind "verify" (PROTOCOL.md "VERIFY job"), written by verify_backup_integrity. */
-export const VerifyPlan = z
-  .object({
-    /** plan kind */
-    kind: z.literal('verify'),
-    /** the backup */
-    backup_hk: hex,
-    /** its directory, or its s3:// location */
-    repository_path: repositoryPath,
-  });
+export const VerifyPlan = plan('verify', {
+  /** the backup */
+  backup_hk: hex,
+  /** its directory, or its s3:// location */
+  repository_path: repositoryPath,
+});
 export type VerifyPlan = z.infer<typeof VerifyPlan>;
 
 /** Plan of kind "restore" (PROTOCOL.md "RESTORE job"), written by _queue_restore_job. */
-export const RestorePlan = z
-  .object({
-    /** plan kind */
-    kind: z.literal('restore'),
-    /** the recovery */
-    recovery_hk: hex,
-    /** its business key */
-    recovery_bk: recoveryBk,
-    /** empty or absent, inside the restore root */
-    restore_directory: absolutePath,
-    /** a drill never keeps its copy */
-    drill: z.boolean(),
-    /** leave the restored server running */
-    keep_running: z.boolean(),
-    /** what validation does */
-    validation: z.object({ compare_table_counts: z.boolean().default(true) }).default({"compare_table_counts":true}),
-    /** the base backup */
-    base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: repositoryPath.nullish(), repository_path: repositoryPath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
-    /** the archived WAL replay needs (read ahead) */
-    wal: z.object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() }).partial().optional(),
-    /** the recovery target */
-    target: z.object({ kind: z.enum(['time', 'xid', 'lsn', 'name', 'immediate', 'latest']), value: z.string().nullish(), time: z.string().nullish(), lsn: lsn.nullish(), xid: z.string().regex(/^[0-9]+$/).nullish(), restore_point: z.object({ name: z.string(), lsn: lsn }).partial().nullish() }),
-    /** exactly the recovery_target* parameters to write (quoted; booleans as on/off) */
-    restore_settings: z.record(z.string().regex(/^recovery_target(_[a-z]+)?$/, "only recovery_target* settings"), z.union([z.string(), z.boolean()])),
-    /** RTO estimate */
-    estimate: z.object({ bytes: z.number().nullish(), minutes: z.number().nullish() }).partial().nullish(),
-  });
+export const RestorePlan = plan('restore', {
+  /** the recovery */
+  recovery_hk: hex,
+  /** its business key */
+  recovery_bk: recoveryBk,
+  /** empty or absent, inside the restore root */
+  restore_directory: absolutePath,
+  /** a drill never keeps its copy */
+  drill: z.boolean(),
+  /** leave the restored server running */
+  keep_running: z.boolean(),
+  /** what validation does */
+  validation: z.object({ compare_table_counts: z.boolean().default(true) }).default({"compare_table_counts":true}),
+  /** the base backup */
+  base: z.object({ backup_hk: hex, backup_bk: backupBk, repository_root: repositoryPath.nullish(), repository_path: repositoryPath, system_identifier: sysid, timeline_id: z.number().int().min(1), start_lsn: lsn, stop_lsn: lsn, verification_status: z.string().nullish(), stored_files: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough()).nullish() }),
+  /** the archived WAL replay needs (read ahead) */
+  wal: z.object({ timeline_id: z.number().int(), from_segment: segmentName, to_segment: segmentName, segments: z.number().int(), bytes: z.number() }).partial().optional(),
+  /** the recovery target */
+  target: z.object({ kind: z.enum(['time', 'xid', 'lsn', 'name', 'immediate', 'latest']), value: z.string().nullish(), time: z.string().nullish(), lsn: lsn.nullish(), xid: z.string().regex(/^[0-9]+$/).nullish(), restore_point: z.object({ name: z.string(), lsn: lsn }).partial().nullish() }),
+  /** exactly the recovery_target* parameters to write (quoted; booleans as on/off) */
+  restore_settings: z.record(z.string().regex(/^recovery_target(_[a-z]+)?$/, "only recovery_target* settings"), z.union([z.string(), z.boolean()])),
+  /** RTO estimate */
+  estimate: z.object({ bytes: z.number().nullish(), minutes: z.number().nullish() }).partial().nullish(),
+});
 export type RestorePlan = z.infer<typeof RestorePlan>;
 
 /** Plan of kind "delete" (PROTOCOL.md "DELETE job"), written by cleanup_expired_backups. */
-export const DeletePlan = z
-  .object({
-    /** plan kind */
-    kind: z.literal('delete'),
-    /** the backup, or null for a WAL purge only */
-    backup_hk: hashKey.nullable(),
-    /** its business key */
-    backup_bk: backupBk.nullable(),
-    /** the cluster */
-    system_identifier: sysidDecimal,
-    /** must be the agent's own repository (local, or its off-host s3:// one) */
-    repository_root: repositoryPath,
-    /** exactly `<repository_root>/<system_identifier>/backups/<backup_bk>` */
-    repository_path: repositoryPath.nullable(),
-    /** incrementals without files of their own that go with it */
-    dependents: z.array(z.object({ backup_hk: hashKey, backup_bk: backupBk }).loose()).default([]),
-    /** archived WAL of one timeline before before_segment */
-    wal_purge: z.object({ system_identifier: sysidDecimal, timeline: z.number().int().min(1).max(4294967295), before_segment: segmentName }).loose().nullable().default(null),
-  })
+export const DeletePlan = plan('delete', {
+  /** the backup, or null for a WAL purge only */
+  backup_hk: hashKey.nullable(),
+  /** its business key */
+  backup_bk: backupBk.nullable(),
+  /** the cluster */
+  system_identifier: sysidDecimal,
+  /** must be the agent's own repository (local, or its off-host s3:// one) */
+  repository_root: repositoryPath,
+  /** exactly `<repository_root>/<system_identifier>/backups/<backup_bk>` */
+  repository_path: repositoryPath.nullable(),
+  /** incrementals without files of their own that go with it */
+  dependents: z.array(z.object({ backup_hk: hashKey, backup_bk: backupBk }).loose()).default([]),
+  /** archived WAL of one timeline before before_segment */
+  wal_purge: z.object({ system_identifier: sysidDecimal, timeline: z.number().int().min(1).max(4294967295), before_segment: segmentName }).loose().nullable().default(null),
+})
   .loose()
   .refine((p) => (p.backup_hk === null) === (p.backup_bk === null) && (p.backup_bk === null) === (p.repository_path === null), {
     message: "backup_hk, backup_bk and repository_path are all given or all null",

@@ -4,216 +4,199 @@
 import { z } from 'zod';
 
 export const BackupCopyCopyStatus = z.enum(['PENDING', 'COPYING', 'COPIED', 'FAILED', 'EXPIRED']);
-export type BackupCopyCopyStatus = z.infer<typeof BackupCopyCopyStatus>;
 export const BackupExecutionBackupMethod = z.enum(['PG_BASEBACKUP', 'PG_BASEBACKUP_INCREMENTAL', 'PG_DUMP', 'CUSTOM', 'WAL_ARCHIVE']);
-export type BackupExecutionBackupMethod = z.infer<typeof BackupExecutionBackupMethod>;
 export const BackupExecutionBackupScope = z.enum(['SYSTEM', 'TENANT', 'SCHEMA', 'TABLE']);
-export type BackupExecutionBackupScope = z.infer<typeof BackupExecutionBackupScope>;
 export const BackupExecutionBackupStatus = z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'PARTIAL', 'EXPIRED']);
-export type BackupExecutionBackupStatus = z.infer<typeof BackupExecutionBackupStatus>;
 export const BackupExecutionBackupType = z.enum(['FULL', 'INCREMENTAL', 'DIFFERENTIAL', 'PITR', 'LOGICAL']);
-export type BackupExecutionBackupType = z.infer<typeof BackupExecutionBackupType>;
 export const BackupExecutionStorageType = z.enum(['LOCAL', 'S3', 'GCS', 'AZURE', 'NFS']);
-export type BackupExecutionStorageType = z.infer<typeof BackupExecutionStorageType>;
 export const BackupExecutionVerificationStatus = z.enum(['PENDING', 'VERIFIED', 'FAILED', 'SKIPPED']);
-export type BackupExecutionVerificationStatus = z.infer<typeof BackupExecutionVerificationStatus>;
 export const BackupRepositoryStorageType = z.enum(['LOCAL', 'S3', 'GCS', 'AZURE', 'NFS']);
-export type BackupRepositoryStorageType = z.infer<typeof BackupRepositoryStorageType>;
 export const BackupScheduleBackupType = z.enum(['FULL', 'INCREMENTAL', 'DIFFERENTIAL', 'CLEANUP', 'HEALTH_CHECK', 'VERIFY', 'DRILL']);
-export type BackupScheduleBackupType = z.infer<typeof BackupScheduleBackupType>;
 export const RecoveryOperationRecoveryStatus = z.enum(['PENDING', 'APPROVED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
-export type RecoveryOperationRecoveryStatus = z.infer<typeof RecoveryOperationRecoveryStatus>;
 export const RecoveryOperationRecoveryType = z.enum(['FULL_RESTORE', 'POINT_IN_TIME', 'PARTIAL_RESTORE', 'TABLE_RESTORE', 'RESTORE_DRILL']);
-export type RecoveryOperationRecoveryType = z.infer<typeof RecoveryOperationRecoveryType>;
 export const RecoveryOperationTargetKind = z.enum(['time', 'xid', 'lsn', 'name', 'immediate', 'latest']);
-export type RecoveryOperationTargetKind = z.infer<typeof RecoveryOperationTargetKind>;
 export const RecoveryOperationValidationStatus = z.enum(['PASSED', 'FAILED', 'PARTIAL']);
+
+export type BackupCopyCopyStatus = z.infer<typeof BackupCopyCopyStatus>;
+export type BackupExecutionBackupMethod = z.infer<typeof BackupExecutionBackupMethod>;
+export type BackupExecutionBackupScope = z.infer<typeof BackupExecutionBackupScope>;
+export type BackupExecutionBackupStatus = z.infer<typeof BackupExecutionBackupStatus>;
+export type BackupExecutionBackupType = z.infer<typeof BackupExecutionBackupType>;
+export type BackupExecutionStorageType = z.infer<typeof BackupExecutionStorageType>;
+export type BackupExecutionVerificationStatus = z.infer<typeof BackupExecutionVerificationStatus>;
+export type BackupRepositoryStorageType = z.infer<typeof BackupRepositoryStorageType>;
+export type BackupScheduleBackupType = z.infer<typeof BackupScheduleBackupType>;
+export type RecoveryOperationRecoveryStatus = z.infer<typeof RecoveryOperationRecoveryStatus>;
+export type RecoveryOperationRecoveryType = z.infer<typeof RecoveryOperationRecoveryType>;
+export type RecoveryOperationTargetKind = z.infer<typeof RecoveryOperationTargetKind>;
 export type RecoveryOperationValidationStatus = z.infer<typeof RecoveryOperationValidationStatus>;
 
+/** A loader takes any subset of a satellite's own columns, and nothing else. */
+const changes = <S extends z.ZodRawShape>(shape: S) => z.object(shape).partial().strict();
+
 /** Columns a caller may pass to backup_mgmt.backup_copy_s_load(). */
-export const BackupCopySChanges = z
-  .object({
-    copy_status: z.enum(['PENDING', 'COPYING', 'COPIED', 'FAILED', 'EXPIRED']),
-    status_reason: z.string().nullable(),
-    copy_location: z.string().nullable(),
-    copied_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    copied_objects: z.number().int().nullable(),
-    copy_started_at: z.union([z.date(), z.string()]).nullable(),
-    copied_at: z.union([z.date(), z.string()]).nullable(),
-    expired_at: z.union([z.date(), z.string()]).nullable(),
-    attempts: z.number().int().nullable(),
-    next_attempt_at: z.union([z.date(), z.string()]).nullable(),
-    agent_id: z.string().max(200).nullable(),
-  })
-  .partial()
-  .strict();
+export const BackupCopySChanges = changes({
+  copy_status: BackupCopyCopyStatus,
+  status_reason: z.string().nullable(),
+  copy_location: z.string().nullable(),
+  copied_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  copied_objects: z.number().int().nullable(),
+  copy_started_at: z.union([z.date(), z.string()]).nullable(),
+  copied_at: z.union([z.date(), z.string()]).nullable(),
+  expired_at: z.union([z.date(), z.string()]).nullable(),
+  attempts: z.number().int().nullable(),
+  next_attempt_at: z.union([z.date(), z.string()]).nullable(),
+  agent_id: z.string().max(200).nullable(),
+});
 export type BackupCopySChanges = z.infer<typeof BackupCopySChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_execution_s_load(). */
-export const BackupExecutionSChanges = z
-  .object({
-    backup_type: z.enum(['FULL', 'INCREMENTAL', 'DIFFERENTIAL', 'PITR', 'LOGICAL']),
-    backup_scope: z.enum(['SYSTEM', 'TENANT', 'SCHEMA', 'TABLE']),
-    backup_method: z.enum(['PG_BASEBACKUP', 'PG_BASEBACKUP_INCREMENTAL', 'PG_DUMP', 'CUSTOM', 'WAL_ARCHIVE']),
-    requested_at: z.union([z.date(), z.string()]).nullable(),
-    backup_start_time: z.union([z.date(), z.string()]),
-    backup_end_time: z.union([z.date(), z.string()]).nullable(),
-    backup_duration_seconds: z.union([z.string(), z.number()]).nullable(),
-    backup_status: z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'PARTIAL', 'EXPIRED']),
-    backup_size_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    compressed_size_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    compression_ratio: z.union([z.string(), z.number()]).nullable(),
-    compression_algorithm: z.string().max(20).nullable(),
-    changes_captured: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    backup_location: z.string(),
-    backup_filename: z.string().max(500).nullable(),
-    storage_type: z.enum(['LOCAL', 'S3', 'GCS', 'AZURE', 'NFS']).nullable(),
-    retention_period: z.string().nullable(),
-    retention_policy: z.string().max(100).nullable(),
-    expiration_date: z.union([z.date(), z.string()]).nullable(),
-    verification_status: z.enum(['PENDING', 'VERIFIED', 'FAILED', 'SKIPPED']).nullable(),
-    verification_date: z.union([z.date(), z.string()]).nullable(),
-    verification_detail: z.string().nullable(),
-    checksum_algorithm: z.string().max(20).nullable(),
-    checksum_value: z.string().max(128).nullable(),
-    integrity_verified: z.boolean().nullable(),
-    recovery_tested: z.boolean().nullable(),
-    recovery_test_date: z.union([z.date(), z.string()]).nullable(),
-    recovery_test_success: z.boolean().nullable(),
-    recovery_test_duration_seconds: z.union([z.string(), z.number()]).nullable(),
-    error_message: z.string().nullable(),
-    error_code: z.string().max(50).nullable(),
-    retry_count: z.number().int().nullable(),
-    max_retries: z.number().int().nullable(),
-    initiated_by: z.string().max(100).nullable(),
-    changed_by: z.string().max(100).nullable(),
-    backup_priority: z.number().int().nullable(),
-    tags: z.json().nullable(),
-    additional_metadata: z.json().nullable(),
-  })
-  .partial()
-  .strict();
+export const BackupExecutionSChanges = changes({
+  backup_type: BackupExecutionBackupType,
+  backup_scope: BackupExecutionBackupScope,
+  backup_method: BackupExecutionBackupMethod,
+  requested_at: z.union([z.date(), z.string()]).nullable(),
+  backup_start_time: z.union([z.date(), z.string()]),
+  backup_end_time: z.union([z.date(), z.string()]).nullable(),
+  backup_duration_seconds: z.union([z.string(), z.number()]).nullable(),
+  backup_status: BackupExecutionBackupStatus,
+  backup_size_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  compressed_size_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  compression_ratio: z.union([z.string(), z.number()]).nullable(),
+  compression_algorithm: z.string().max(20).nullable(),
+  changes_captured: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  backup_location: z.string(),
+  backup_filename: z.string().max(500).nullable(),
+  storage_type: BackupExecutionStorageType.nullable(),
+  retention_period: z.string().nullable(),
+  retention_policy: z.string().max(100).nullable(),
+  expiration_date: z.union([z.date(), z.string()]).nullable(),
+  verification_status: BackupExecutionVerificationStatus.nullable(),
+  verification_date: z.union([z.date(), z.string()]).nullable(),
+  verification_detail: z.string().nullable(),
+  checksum_algorithm: z.string().max(20).nullable(),
+  checksum_value: z.string().max(128).nullable(),
+  integrity_verified: z.boolean().nullable(),
+  recovery_tested: z.boolean().nullable(),
+  recovery_test_date: z.union([z.date(), z.string()]).nullable(),
+  recovery_test_success: z.boolean().nullable(),
+  recovery_test_duration_seconds: z.union([z.string(), z.number()]).nullable(),
+  error_message: z.string().nullable(),
+  error_code: z.string().max(50).nullable(),
+  retry_count: z.number().int().nullable(),
+  max_retries: z.number().int().nullable(),
+  initiated_by: z.string().max(100).nullable(),
+  changed_by: z.string().max(100).nullable(),
+  backup_priority: z.number().int().nullable(),
+  tags: z.json().nullable(),
+  additional_metadata: z.json().nullable(),
+});
 export type BackupExecutionSChanges = z.infer<typeof BackupExecutionSChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_lsn_s_load(). */
-export const BackupLsnSChanges = z
-  .object({
-    start_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
-    stop_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
-    timeline_id: z.number().int().nullable(),
-    start_wal_file: z.string().max(64).nullable(),
-    stop_wal_file: z.string().max(64).nullable(),
-    start_time: z.union([z.date(), z.string()]).nullable(),
-    stop_time: z.union([z.date(), z.string()]).nullable(),
-    pg_version: z.string().max(100).nullable(),
-    pg_version_num: z.number().int().nullable(),
-    system_identifier: z.string().max(20).nullable(),
-    next_xid: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    backup_label: z.string().nullable(),
-  })
-  .partial()
-  .strict();
+export const BackupLsnSChanges = changes({
+  start_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
+  stop_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
+  timeline_id: z.number().int().nullable(),
+  start_wal_file: z.string().max(64).nullable(),
+  stop_wal_file: z.string().max(64).nullable(),
+  start_time: z.union([z.date(), z.string()]).nullable(),
+  stop_time: z.union([z.date(), z.string()]).nullable(),
+  pg_version: z.string().max(100).nullable(),
+  pg_version_num: z.number().int().nullable(),
+  system_identifier: z.string().max(20).nullable(),
+  next_xid: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  backup_label: z.string().nullable(),
+});
 export type BackupLsnSChanges = z.infer<typeof BackupLsnSChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_repository_s_load(). */
-export const BackupRepositorySChanges = z
-  .object({
-    storage_type: z.enum(['LOCAL', 'S3', 'GCS', 'AZURE', 'NFS']),
-    location: z.string(),
-    encryption_format: z.string().max(20).nullable(),
-    key_fingerprints: z.array(z.string()).nullable(),
-    agent_id: z.string().max(200).nullable(),
-    wal_behind: z.number().int().nullable(),
-    wal_behind_since: z.union([z.date(), z.string()]).nullable(),
-  })
-  .partial()
-  .strict();
+export const BackupRepositorySChanges = changes({
+  storage_type: BackupRepositoryStorageType,
+  location: z.string(),
+  encryption_format: z.string().max(20).nullable(),
+  key_fingerprints: z.array(z.string()).nullable(),
+  agent_id: z.string().max(200).nullable(),
+  wal_behind: z.number().int().nullable(),
+  wal_behind_since: z.union([z.date(), z.string()]).nullable(),
+});
 export type BackupRepositorySChanges = z.infer<typeof BackupRepositorySChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_schedule_s_load(). */
-export const BackupScheduleSChanges = z
-  .object({
-    schedule_name: z.string().max(200),
-    backup_type: z.enum(['FULL', 'INCREMENTAL', 'DIFFERENTIAL', 'CLEANUP', 'HEALTH_CHECK', 'VERIFY', 'DRILL']),
-    schedule_expression: z.string().max(100),
-    timezone: z.string().max(50).nullable(),
-    execution_window_start: z.string().regex(/^\d{2}:\d{2}(:\d{2})?$/).nullable(),
-    execution_window_end: z.string().regex(/^\d{2}:\d{2}(:\d{2})?$/).nullable(),
-    max_execution_duration: z.string().nullable(),
-    is_active: z.boolean().nullable(),
-    next_execution_time: z.union([z.date(), z.string()]).nullable(),
-    last_execution_time: z.union([z.date(), z.string()]).nullable(),
-    execution_count: z.number().int().nullable(),
-    retention_period: z.string().nullable(),
-    max_backup_count: z.number().int().nullable(),
-    min_redundancy: z.number().int().nullable(),
-    recovery_window: z.string().nullable(),
-    cron_job_name: z.string().max(200).nullable(),
-    notify_on_success: z.boolean().nullable(),
-    notify_on_failure: z.boolean().nullable(),
-    notification_recipients: z.array(z.string()).nullable(),
-    backup_priority: z.number().int().nullable(),
-    resource_constraints: z.json().nullable(),
-    created_by: z.string().max(100).nullable(),
-    changed_by: z.string().max(100).nullable(),
-    schedule_description: z.string().nullable(),
-    tags: z.json().nullable(),
-  })
-  .partial()
-  .strict();
+export const BackupScheduleSChanges = changes({
+  schedule_name: z.string().max(200),
+  backup_type: BackupScheduleBackupType,
+  schedule_expression: z.string().max(100),
+  timezone: z.string().max(50).nullable(),
+  execution_window_start: z.string().regex(/^\d{2}:\d{2}(:\d{2})?$/).nullable(),
+  execution_window_end: z.string().regex(/^\d{2}:\d{2}(:\d{2})?$/).nullable(),
+  max_execution_duration: z.string().nullable(),
+  is_active: z.boolean().nullable(),
+  next_execution_time: z.union([z.date(), z.string()]).nullable(),
+  last_execution_time: z.union([z.date(), z.string()]).nullable(),
+  execution_count: z.number().int().nullable(),
+  retention_period: z.string().nullable(),
+  max_backup_count: z.number().int().nullable(),
+  min_redundancy: z.number().int().nullable(),
+  recovery_window: z.string().nullable(),
+  cron_job_name: z.string().max(200).nullable(),
+  notify_on_success: z.boolean().nullable(),
+  notify_on_failure: z.boolean().nullable(),
+  notification_recipients: z.array(z.string()).nullable(),
+  backup_priority: z.number().int().nullable(),
+  resource_constraints: z.json().nullable(),
+  created_by: z.string().max(100).nullable(),
+  changed_by: z.string().max(100).nullable(),
+  schedule_description: z.string().nullable(),
+  tags: z.json().nullable(),
+});
 export type BackupScheduleSChanges = z.infer<typeof BackupScheduleSChanges>;
 
 /** Columns a caller may pass to backup_mgmt.backup_storage_s_load(). */
-export const BackupStorageSChanges = z
-  .object({
-    repository_root: z.string().nullable(),
-    repository_path: z.string().nullable(),
-    manifest_sha256: z.string().max(64).nullable(),
-    stored_files: z.json().nullable(),
-    stored_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    agent_id: z.string().max(200).nullable(),
-    files_present: z.boolean().nullable(),
-    encryption_fingerprints: z.json().nullable(),
-  })
-  .partial()
-  .strict();
+export const BackupStorageSChanges = changes({
+  repository_root: z.string().nullable(),
+  repository_path: z.string().nullable(),
+  manifest_sha256: z.string().max(64).nullable(),
+  stored_files: z.json().nullable(),
+  stored_bytes: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  agent_id: z.string().max(200).nullable(),
+  files_present: z.boolean().nullable(),
+  encryption_fingerprints: z.json().nullable(),
+});
 export type BackupStorageSChanges = z.infer<typeof BackupStorageSChanges>;
 
 /** Columns a caller may pass to backup_mgmt.recovery_operation_s_load(). */
-export const RecoveryOperationSChanges = z
-  .object({
-    recovery_type: z.enum(['FULL_RESTORE', 'POINT_IN_TIME', 'PARTIAL_RESTORE', 'TABLE_RESTORE', 'RESTORE_DRILL']),
-    source_backup_hk: z.instanceof(Buffer).nullable(),
-    target_point_in_time: z.union([z.date(), z.string()]).nullable(),
-    recovery_target: z.string().max(100).nullable(),
-    target_kind: z.enum(['time', 'xid', 'lsn', 'name', 'immediate', 'latest']).nullable(),
-    target_value: z.string().nullable(),
-    target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
-    target_inclusive: z.boolean().nullable(),
-    recovery_start_time: z.union([z.date(), z.string()]),
-    recovery_end_time: z.union([z.date(), z.string()]).nullable(),
-    recovery_duration_seconds: z.union([z.string(), z.number()]).nullable(),
-    recovery_status: z.enum(['PENDING', 'APPROVED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']),
-    validation_performed: z.boolean().nullable(),
-    validation_status: z.enum(['PASSED', 'FAILED', 'PARTIAL']).nullable(),
-    data_integrity_verified: z.boolean().nullable(),
-    records_recovered: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    data_size_recovered: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
-    recovery_success_rate: z.union([z.string(), z.number()]).nullable(),
-    restore_directory: z.string().nullable(),
-    restore_port: z.number().int().nullable(),
-    is_drill: z.boolean().nullable(),
-    error_message: z.string().nullable(),
-    error_code: z.string().max(50).nullable(),
-    initiated_by: z.string().max(100).nullable(),
-    changed_by: z.string().max(100).nullable(),
-    recovery_reason: z.string().nullable(),
-    approval_required: z.boolean().nullable(),
-    approved_by: z.string().max(100).nullable(),
-    approval_date: z.union([z.date(), z.string()]).nullable(),
-    approval_comment: z.string().nullable(),
-    plan: z.json().nullable(),
-  })
-  .partial()
-  .strict();
+export const RecoveryOperationSChanges = changes({
+  recovery_type: RecoveryOperationRecoveryType,
+  source_backup_hk: z.instanceof(Buffer).nullable(),
+  target_point_in_time: z.union([z.date(), z.string()]).nullable(),
+  recovery_target: z.string().max(100).nullable(),
+  target_kind: RecoveryOperationTargetKind.nullable(),
+  target_value: z.string().nullable(),
+  target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/).nullable(),
+  target_inclusive: z.boolean().nullable(),
+  recovery_start_time: z.union([z.date(), z.string()]),
+  recovery_end_time: z.union([z.date(), z.string()]).nullable(),
+  recovery_duration_seconds: z.union([z.string(), z.number()]).nullable(),
+  recovery_status: RecoveryOperationRecoveryStatus,
+  validation_performed: z.boolean().nullable(),
+  validation_status: RecoveryOperationValidationStatus.nullable(),
+  data_integrity_verified: z.boolean().nullable(),
+  records_recovered: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  data_size_recovered: z.union([z.string().regex(/^-?\d+$/), z.bigint(), z.number().int()]).nullable(),
+  recovery_success_rate: z.union([z.string(), z.number()]).nullable(),
+  restore_directory: z.string().nullable(),
+  restore_port: z.number().int().nullable(),
+  is_drill: z.boolean().nullable(),
+  error_message: z.string().nullable(),
+  error_code: z.string().max(50).nullable(),
+  initiated_by: z.string().max(100).nullable(),
+  changed_by: z.string().max(100).nullable(),
+  recovery_reason: z.string().nullable(),
+  approval_required: z.boolean().nullable(),
+  approved_by: z.string().max(100).nullable(),
+  approval_date: z.union([z.date(), z.string()]).nullable(),
+  approval_comment: z.string().nullable(),
+  plan: z.json().nullable(),
+});
 export type RecoveryOperationSChanges = z.infer<typeof RecoveryOperationSChanges>;

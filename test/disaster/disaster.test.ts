@@ -16,7 +16,7 @@ import { pgTool, runAsPostgres } from '../../src/util/process.js';
 import { loadRepository } from '../../src/dr/offline-restore.js';
 import { planOffline, PlanError, type TargetKind } from '../../src/dr/plan.js';
 import { AgentProcess, postgresDir, query, runCli, stopAllAgents, waitFor, withDatabase } from '../e2e/support.js';
-import { archiveNow, archivingCluster, micros, prng, Workload, workloadChecksums, type ArchivingSetup } from '../e2e/recovery-support.js';
+import { archiveNow, archivingCluster, micros, prng, shopWorkload, Workload, workloadChecksums, type ArchivingSetup } from '../e2e/recovery-support.js';
 
 const SEED = Number(process.env.BM_DR_SEED ?? 20261207);
 const cluster = useCluster({ name: 'e2e-dr' });
@@ -67,10 +67,7 @@ const dr = (args: string[]) => runCli(args, { env: { DATABASE_URL: '', BACKUP_MG
 
 beforeAll(async () => {
   env = await archivingCluster(cluster(), 'bm_dr', 'e2e-dr');
-  await cluster().createDatabase('shop');
-  shopUrl = withDatabase(env.url, 'shop');
-  workload = new Workload(shopUrl, SEED);
-  await workload.init();
+  ({ shopUrl, workload } = await shopWorkload(cluster(), env.url, SEED));
   console.log(`[dr] seed ${SEED} (BM_DR_SEED)`);
 });
 

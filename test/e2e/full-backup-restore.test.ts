@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupMgmt, BackupMgmtInputError, BackupNotFoundError } from '../../src/client/index.js';
 import { useCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
+import { seedQuery } from '../harness/seed-queries.js';
 import { runCommand } from '../../src/util/process.js';
 import {
   AgentProcess,
@@ -25,15 +26,8 @@ import {
 
 const TABLES = ['customers', 'orders', 'blobs'];
 
-// Seed 001, Step 4.1 "Check backup status", verbatim.
-const SEED_STATUS_QUERY = `
-SELECT beh.backup_bk, bes.backup_status, bes.backup_size_bytes, bes.verification_status
-FROM backup_mgmt.backup_execution_h beh
-JOIN backup_mgmt.backup_execution_s bes ON beh.backup_hk = bes.backup_hk
-WHERE bes.load_end_date IS NULL
-ORDER BY bes.backup_start_time DESC
-LIMIT 5;
-`;
+// Seed 001, Step 4.1 "Check backup status", verbatim (test/fixtures/seed-001-queries.sql).
+const SEED_STATUS_QUERY = seedQuery('Step 4.1: Check backup status');
 
 const SEED_DATA = `
 CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, created timestamptz NOT NULL);

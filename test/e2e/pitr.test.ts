@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupMgmt } from '../../src/client/index.js';
 import { useCluster } from '../harness/cluster.js';
-import { query, runCli, stopAllAgents, withDatabase } from './support.js';
+import { query, runCli, stopAllAgents } from './support.js';
 import {
   archiveNow,
   archivingCluster,
@@ -18,6 +18,7 @@ import {
   micros,
   prng,
   restoredUrl,
+  shopWorkload,
   Workload,
   workloadChecksums,
   type ArchivingSetup,
@@ -82,10 +83,7 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   env = await archivingCluster(cluster(), 'bm_pitr', 'e2e-pitr');
-  await cluster().createDatabase('shop');
-  shopUrl = withDatabase(env.url, 'shop');
-  workload = new Workload(shopUrl, SEED);
-  await workload.init();
+  ({ shopUrl, workload } = await shopWorkload(cluster(), env.url, SEED));
   bm = new BackupMgmt({ connectionString: env.url });
   // A requester and a second person who approves (four eyes), as login roles.
   await query(env.url, 'CREATE ROLE pitr_requester LOGIN IN ROLE backup_operator; CREATE ROLE pitr_approver LOGIN IN ROLE recovery_approver');

@@ -11,7 +11,7 @@ import { installedDatabase } from '../harness/pack.js';
 import { pgTool, runAsPostgres } from '../../src/util/process.js';
 import { archiveCommand } from '../../src/util/wal-commands.js';
 import { restoreSocketDir } from '../../src/agent/restore-job.js';
-import { AgentProcess, ensureBuilt, postgresDir, query, removeDir, waitFor } from './support.js';
+import { AgentProcess, ensureBuilt, postgresDir, query, removeDir, waitFor, withDatabase } from './support.js';
 import { prng } from '../harness/prng.js';
 export { prng };
 
@@ -40,6 +40,15 @@ export async function archivingCluster(cluster: TestCluster, db: string, agentId
     extraArgs: ['--wal-scan-seconds', '1', '--restore-root', restoreRoot],
   });
   return { url, repo, restoreRoot, sysid, agent };
+}
+
+/** A database `shop` on the cluster holding a workload seeded with `seed`, initialised. */
+export async function shopWorkload(cluster: TestCluster, url: string, seed: number): Promise<{ shopUrl: string; workload: Workload }> {
+  await cluster.createDatabase('shop');
+  const shopUrl = withDatabase(url, 'shop');
+  const workload = new Workload(shopUrl, seed);
+  await workload.init();
+  return { shopUrl, workload };
 }
 
 /** Switch the WAL segment and wait until the agent registered it (with its commit times). */

@@ -32,6 +32,19 @@ function scheduledRuns(url: string, schedule: string): Promise<Run[]> {
   );
 }
 
+/** The runs of 'every-minute' once one of them COMPLETED (waiting up to 150 s). */
+function completedRuns(url: string, what: string): Promise<Run[]> {
+  return waitFor(
+    what,
+    async () => {
+      const r = await scheduledRuns(url, 'every-minute');
+      return r.some((x) => x.backup_status === 'COMPLETED') && r;
+    },
+    150_000,
+    1_000,
+  );
+}
+
 /** Milliseconds until `seconds` past the next minute boundary. */
 function untilAfterNextMinute(seconds: number): number {
   const now = Date.now();
@@ -68,15 +81,7 @@ describe('schedules through the agent', () => {
     expect(job).toMatchObject({ schedule: '* * * * *', active: true });
     expect(job!.command).toContain(`backup_mgmt.run_schedule(`);
 
-    const runs = await waitFor(
-      'a completed scheduled backup',
-      async () => {
-        const r = await scheduledRuns(cronUrl, 'every-minute');
-        return r.some((x) => x.backup_status === 'COMPLETED') && r;
-      },
-      150_000,
-      1_000,
-    );
+    const runs = await completedRuns(cronUrl, 'a completed scheduled backup');
     expect(runs.length).toBeGreaterThanOrEqual(1);
     // pg_cron really ran the job (not only the agent's fallback).
     const [fired] = await query<{ n: number }>(
@@ -93,15 +98,7 @@ describe('schedules through the agent', () => {
       `SELECT cron_job_name FROM backup_mgmt.backup_schedule_current WHERE schedule_name = 'every-minute'`,
     );
     expect(sched!.cron_job_name).toBeNull();
-    const runs = await waitFor(
-      'a completed backup started by the agent',
-      async () => {
-        const r = await scheduledRuns(plainUrl, 'every-minute');
-        return r.some((x) => x.backup_status === 'COMPLETED') && r;
-      },
-      150_000,
-      1_000,
-    );
+    const runs = await completedRuns(plainUrl, 'a completed backup started by the agent');
     expect(runs[0]!.backup_bk).toMatch(/^FULL_BACKUP_SYSTEM_/);
   }, 180_000);
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { cliEntry, packageRoot } from '../../src/util/paths.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../../src/util/process.js';
+import { run, type Run } from '../harness/run.js';
 import { waitFor as poll } from '../harness/wait.js';
 
 export const NODE = process.execPath;
@@ -129,28 +130,12 @@ export async function checksums(url: string, tables: string[]): Promise<Record<s
 
 // ---------------------------------------------------------------- the CLI
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = Run;
 
 /** Runs `node dist/cli/main.js …` and never throws for a non-zero exit. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; asPostgres?: boolean } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...opts.env };
-    const child = spawn(NODE, [cliEntry(), ...args], {
-      cwd: opts.cwd ?? '/',
-      env,
-      ...(opts.asPostgres && isRoot() ? { uid: postgresIds().uid, gid: postgresIds().gid } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const user = opts.asPostgres && isRoot() ? { uid: postgresIds().uid, gid: postgresIds().gid } : undefined;
+  return run(NODE, [cliEntry(), ...args], opts.cwd ?? '/', opts.env, user);
 }
 
 // ---------------------------------------------------------------- agents
@@ -263,27 +248,14 @@ export async function restoreBackup(backupPath: string, dataDir: string, socketD
   await chmod(dataDir, 0o700);
   await postgresDir(socketDir, 0o700);
   const port = await freePort();
-  // The source's settings came along in postgresql.conf; the last line wins.
-  await appendFile(
-    join(dataDir, 'postgresql.conf'),
-    `\n# restored by a test\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${socketDir}'\n` +
-      `archive_mode = off\nshared_preload_libraries = ''\n` +
-      // A throwaway copy: skip the start's fsync of every restored file (seconds on a busy disk).
-      `fsync = off\n`,
-  );
-  const logFile = join(dataDir, '..', `${dataDir.split('/').pop()}.log`);
-  await runAsPostgres(pgTool('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { timeoutMs: 90_000 }).catch((e) => {
-    throw new Error(`${(e as Error).message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
-  });
-  const url = (db = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${db}`;
-  // pg_ctl -w may return as soon as recovery starts.
-  await waitFor('the restored server to leave recovery', async () => {
-    try {
-      const [r] = await query<{ rec: boolean }>(url(), 'SELECT pg_is_in_recovery() AS rec');
-      return r!.rec === false;
-    } catch {
-      return false;
-    }
+  const url = await startRestored(dataDir, join(dataDir, '..', `${dataDir.split('/').pop()}.log`), {
+    port,
+    socketDir,
+    why: 'restored by a test',
+    // A throwaway copy: skip the start's fsync of every restored file (seconds on a busy disk).
+    settings: 'fsync = off\n',
+    startSeconds: 60,
+    recoveryMs: 60_000,
   });
   return {
     dataDir,
@@ -293,6 +265,48 @@ export async function restoreBackup(backupPath: string, dataDir: string, socketD
       await runAsPostgres(pgTool('pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], { timeoutMs: 90_000 }).catch(() => {});
     },
   };
+}
+
+export interface RestoredStart {
+  port: number;
+  socketDir: string;
+  /** the comment above the appended settings */
+  why: string;
+  /** more settings lines */
+  settings: string;
+  /** pg_ctl start -t */
+  startSeconds: number;
+  /** how long recovery may take after pg_ctl returned */
+  recoveryMs: number;
+}
+
+/**
+ * Starts a restored data directory as postgres on its own port and socket,
+ * archiving off and nothing preloaded (appended to postgresql.conf: the last
+ * line wins), and waits until it has left recovery (pg_ctl -w may return as
+ * soon as recovery starts). A failed start reports the server log.
+ */
+export async function startRestored(dataDir: string, logFile: string, o: RestoredStart): Promise<(db?: string) => string> {
+  await appendFile(
+    join(dataDir, 'postgresql.conf'),
+    `\n# ${o.why}\nport = ${o.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${o.socketDir}'\n` +
+      `archive_mode = off\nshared_preload_libraries = ''\n${o.settings}`,
+  );
+  await runAsPostgres(pgTool('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', String(o.startSeconds), 'start'], {
+    timeoutMs: (o.startSeconds + 30) * 1000,
+  }).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
+  });
+  const url = (db = 'postgres') => `postgresql://postgres@127.0.0.1:${o.port}/${db}`;
+  await waitFor('the restored server to leave recovery', async () => {
+    try {
+      const [r] = await query<{ rec: boolean }>(url(), 'SELECT pg_is_in_recovery() AS rec');
+      return r!.rec === false;
+    } catch {
+      return false;
+    }
+  }, o.recoveryMs);
+  return url;
 }
 
 export async function removeDir(path: string): Promise<void> {

@@ -2,7 +2,7 @@
 // end-dates the previous one, an identical change adds nothing, and several
 // changes inside one transaction keep every version in order.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/generated/conventions.js';
 import { usePackDatabase } from '../harness/pack.js';
 
@@ -12,16 +12,11 @@ const bk = 'FULL_BACKUP_SYSTEM_20261122_010203_000001';
 const hk = hashKey(bk);
 
 beforeAll(async () => {
-  await pack.setup();
-  client = new pg.Client(pack.url());
-  await client.connect();
+  client = await pack.connect();
   await client.query(
     `INSERT INTO backup_mgmt.backup_execution_h (backup_hk, backup_bk, record_source) VALUES (backup_mgmt.hash_key($1), $1, 'test')`,
     [bk],
   );
-});
-afterAll(async () => {
-  await client?.end();
 });
 
 const load = (changes: object) =>

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { usePackDatabase } from '../harness/pack.js';
 
 const statements = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'seed-001-queries.sql'), 'utf8')
@@ -15,9 +15,7 @@ const pack = usePackDatabase({ name: 'seed-queries', pgCron: false });
 let client: pg.Client;
 
 beforeAll(async () => {
-  await pack.setup();
-  client = new pg.Client(pack.url());
-  await client.connect();
+  client = await pack.connect();
   // One completed and one failed backup, written the way the pack writes them: hub + loader.
   for (const [bk, changes] of [
     ['FULL_BACKUP_SYSTEM_20261122_010000_000001', { backup_status: 'COMPLETED', backup_size_bytes: 1000, compressed_size_bytes: 400, compression_ratio: 60, backup_duration_seconds: 2.5 }],
@@ -31,7 +29,6 @@ beforeAll(async () => {
     );
   }
 });
-afterAll(() => client?.end());
 
 describe('seed 001 queries', () => {
   it('the fixture holds the seven read-only queries', () => {

@@ -14,6 +14,13 @@ export abstract class QueryDb {
     if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}: ${sql}`);
     return rows[0]!;
   }
+
+  /** Row counts of backup_mgmt tables, by the name the caller gives each: { name: table }. */
+  async rowCounts(tables: Record<string, string>): Promise<Record<string, number>> {
+    const columns = Object.entries(tables).map(([name, table]) => `(SELECT count(*) FROM backup_mgmt.${table}) AS ${name}`);
+    const r = await this.one<Record<string, string>>(`SELECT ${columns.join(', ')}`);
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+  }
 }
 
 /** Every statement on one open connection. */
@@ -24,6 +31,10 @@ export class ClientDb extends QueryDb {
 
   async q<T extends pg.QueryResultRow = any>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.client.query<T>(sql, params)).rows;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
   }
 }
 
@@ -58,10 +69,11 @@ export class ClusterDb extends QueryDb {
 
 /**
  * One cluster for the test file; freshDb() hands each test a database of its
- * own with the pack installed (named `<prefix><n>_<pid>`), made by `open`.
+ * own with the pack installed (named `<prefix><n>_<pid>`), opened by `open`
+ * as a ClusterDb or a ClientDb.
  * Databases and clients are closed after the file.
  */
-export function useClusterDbs<D extends ClusterDb>(
+export function useClusterDbs<D extends { close(): Promise<void> }>(
   clusterOptions: CreateClusterOptions,
   prefix: string,
   open: (cluster: TestCluster, name: string) => D | Promise<D>,

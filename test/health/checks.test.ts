@@ -26,6 +26,16 @@ async function archiveCommand(cmd: string): Promise<void> {
   await waitFor('archive_command to change', async () => (await db.one('SHOW archive_command')).archive_command === cmd);
 }
 
+/** A new WAL segment with row `n` in it, switched; then the wal_archiving check once it reports `status`. */
+async function walArchivingAfterSwitch(n: number, status: string, what: string) {
+  await db.q('INSERT INTO public.health_wal_filler VALUES ($1)', [n]);
+  await db.q('SELECT pg_switch_wal()');
+  return waitFor(what, async () => {
+    const c = await db.check('wal_archiving');
+    return c.status === status && c;
+  });
+}
+
 describe('a fresh install', () => {
   it('says what is missing: no backup, no WAL, no agent, no drill; the rest is OK', async () => {
     const h = await db.health(false);
@@ -148,24 +158,14 @@ describe('each check', () => {
 
   it('wal_archiving: a failing archive_command is CRITICAL, a slow one WARNING; fixed, OK', async () => {
     await archiveCommand('false');
-    await db.q('INSERT INTO public.health_wal_filler VALUES (2)');
-    await db.q('SELECT pg_switch_wal()');
-    const failing = await waitFor('archiving to fail', async () => {
-      const c = await db.check('wal_archiving');
-      return c.status === 'CRITICAL' && c;
-    });
+    const failing = await walArchivingAfterSwitch(2, 'CRITICAL', 'archiving to fail');
     expect(failing.value).toMatch(/^failing since /);
     expect(failing.detail).toMatch(/^archive_command fails: last failure [0-9A-F]{24} at \S+Z, \d+ failures since/);
 
     // Slow: the oldest finished segment waits longer than the warning age.
     await db.setSetting('health.wal_archive_warning_age', '1 second');
     await archiveCommand('sleep 3');
-    await db.q('INSERT INTO public.health_wal_filler VALUES (3)');
-    await db.q('SELECT pg_switch_wal()');
-    const slow = await waitFor('a segment to wait', async () => {
-      const c = await db.check('wal_archiving');
-      return c.status === 'WARNING' && c;
-    });
+    const slow = await walArchivingAfterSwitch(3, 'WARNING', 'a segment to wait');
     expect(slow.value).toMatch(/^oldest waiting \d+ s$/);
     expect(slow.detail).toMatch(/^\d+ segment\(s\) waiting; last archived/);
 

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import { ClientDb } from '../harness/pack-db.js';
+import { segName as walFileName } from '../harness/catalog-fakes.js';
 import { waitFor as poll } from '../harness/wait.js';
 export { sqlState } from '../harness/sql-errors.js';
 
@@ -39,11 +40,8 @@ export function lsn(seg: number, offset = 0): string {
   return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
-/** WAL file name of segment `seg` on timeline 1. */
-export function segName(seg: number): string {
-  const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex8(1)}${hex8(Math.floor(seg / 256))}${hex8(seg % 256)}`;
-}
+/** WAL file name of segment `seg` on timeline 1 (one argument: safe to pass to map). */
+export const segName = (seg: number): string => walFileName(seg);
 
 /** ISO time `seconds` before now. */
 export const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
@@ -66,10 +64,6 @@ export class HealthDb extends ClientDb {
     const db = new HealthDb(client);
     db.sysid = (await db.one<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).s;
     return db;
-  }
-
-  async close(): Promise<void> {
-    await this.client.end().catch(() => {});
   }
 
   // --- reading the health ----------------------------------------------------

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEntry, packageRoot } from '../../src/util/paths.js';
 import { runCli, type CliResult } from '../e2e/support.js';
 import { useCluster } from '../harness/cluster.js';
-import { run } from './support.js';
+import { run } from '../harness/run.js';
 
 const cluster = useCluster({ name: 'policy-cli' });
 let client: pg.Client;

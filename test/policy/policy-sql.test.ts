@@ -5,19 +5,14 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBackupPolicy, planBackupPolicy, type BackupPolicy, type PolicyChange } from '../../src/client/policy/index.js';
-import { migrateUp } from '../../src/migrate/runner.js';
-import { useCluster } from '../harness/cluster.js';
+import { usePackWithPgCron } from '../harness/pack.js';
 
-const cluster = useCluster({ name: 'policy' });
+const pack = usePackWithPgCron({ name: 'policy' });
+const cluster = pack.cluster;
 let client: pg.Client;
 
 beforeAll(async () => {
-  await cluster().query('CREATE EXTENSION pg_cron');
-  await migrateUp(cluster().connectionString('postgres'));
-  client = await cluster().connect('postgres');
-});
-afterAll(async () => {
-  await client?.end();
+  client = await pack.connect();
 });
 
 const q = async <T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], c: pg.Client = client) =>

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/util/paths.js';
 import { useCluster } from '../harness/cluster.js';
-import { run } from './support.js';
+import { run } from '../harness/run.js';
 
 /** The ```ts blocks of the README section, by the file name in their first line (// name.ts). */
 function readmeExamples(): Map<string, string> {

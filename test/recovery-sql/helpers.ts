@@ -6,20 +6,13 @@
 // end to end elsewhere.
 import { ClusterDb, useClusterDbs } from '../harness/pack-db.js';
 import type { JobRow } from '../harness/catalog-fakes.js';
-import { segName } from '../harness/catalog-fakes.js';
-export { segName };
+import { fakeFullBackupResult, lsn, segName } from '../harness/catalog-fakes.js';
+export { lsn, segName };
 export { sqlError, sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/repo';
 export const RESTORE_ROOT = '/var/lib/backup-mgmt-test/restore';
 export const AGENT = 'agent-r';
-const SEG = 0x1000000n; // 16 MiB segments (the harness's initdb default)
-
-/** LSN text of byte `offset` of segment `seg`. */
-export function lsn(seg: number, offset = 0): string {
-  const v = BigInt(seg) * SEG + BigInt(offset);
-  return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
-}
 
 export type Job = JobRow;
 
@@ -109,28 +102,13 @@ export class RecoveryDb extends ClusterDb {
     const stopLsn = lsn(spec.stopSeg, spec.stopOff ?? 0x138);
     const stopAt = this.at(spec.stopAt);
     const startAt = this.at(spec.startAt ?? spec.stopAt - 30);
-    const status = spec.verification ?? 'VERIFIED';
-    await this.complete(job, {
-      repository_path: `${plan.repository_root}/${this.sysid}/backups/${plan.backup_bk}`,
-      system_identifier: this.sysid,
-      backup_size_bytes: spec.sizeBytes ?? 100 * 1024 * 1024,
-      compressed_size_bytes: 20 * 1024 * 1024,
-      start_lsn: startLsn,
-      stop_lsn: stopLsn,
-      timeline_id: 1,
-      start_wal_file: segName(spec.startSeg),
-      stop_wal_file: segName(spec.stopSeg),
-      start_time: startAt,
-      stop_time: stopAt,
-      next_xid: spec.nextXid === undefined ? undefined : String(spec.nextXid),
-      pg_version: 'PostgreSQL 15.18',
-      pg_version_num: 150018,
-      manifest_sha256: 'a'.repeat(64),
-      stored_files: [{ name: 'base.tar.zst', bytes: 20 * 1024 * 1024, sha256: 'b'.repeat(64) }],
-      started_at: startAt,
-      ended_at: stopAt,
-      verification: { status, detail: status === 'VERIFIED' ? 'all files match' : 'base.tar.zst: checksum mismatch', verified_at: stopAt },
-    });
+    await this.complete(
+      job,
+      fakeFullBackupResult({
+        plan, sysid: this.sysid, startSeg: spec.startSeg, startLsn, stopSeg: spec.stopSeg, stopLsn, start: startAt, stop: stopAt,
+        nextXid: spec.nextXid === undefined ? undefined : String(spec.nextXid), sizeBytes: spec.sizeBytes, verification: spec.verification ?? 'VERIFIED',
+      }),
+    );
     return { hk: row!.backup_id, hex: row!.backup_id.toString('hex'), bk: plan.backup_bk, startLsn, stopLsn };
   }
 
@@ -152,17 +130,12 @@ export class RecoveryDb extends ClusterDb {
   }
 
   /** Row counts of everything a recovery request could write. */
-  async counts(): Promise<Record<string, number>> {
-    const r = await this.one<Record<string, string>>(`
-      SELECT (SELECT count(*) FROM backup_mgmt.recovery_operation_h) AS recoveries,
-             (SELECT count(*) FROM backup_mgmt.recovery_operation_s) AS recovery_versions,
-             (SELECT count(*) FROM backup_mgmt.recovery_backup_l) AS recovery_links,
-             (SELECT count(*) FROM backup_mgmt.backup_execution_h) AS backups,
-             (SELECT count(*) FROM backup_mgmt.backup_execution_s) AS backup_versions,
-             (SELECT count(*) FROM backup_mgmt.backup_dependency_l) AS dependencies,
-             (SELECT count(*) FROM backup_mgmt.job) AS jobs,
-             (SELECT count(*) FROM backup_mgmt.restore_point) AS restore_points`);
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+  counts(): Promise<Record<string, number>> {
+    return this.rowCounts({
+      recoveries: 'recovery_operation_h', recovery_versions: 'recovery_operation_s', recovery_links: 'recovery_backup_l',
+      backups: 'backup_execution_h', backup_versions: 'backup_execution_s', dependencies: 'backup_dependency_l',
+      jobs: 'job', restore_points: 'restore_point',
+    });
   }
 
   async plan(kind: string, value: string | null, backup: Buffer | null = null): Promise<Record<string, any>> {

@@ -1,6 +1,7 @@
 // Recovery requests end to end on the SQL side: initiate, approve / reject /
 // cancel by the right people, the RESTORE job as the agent sees it, results
 // and failures, restore drills, restore directories, waiting and looking up.
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { RESTORE_ROOT, type Job, type RecoveryDb, ensureRoles, lsn, message, segName, sqlError, sqlState, useRecoveryPack } from './helpers.js';
 
@@ -19,6 +20,13 @@ async function setup(): Promise<{ db: RecoveryDb } & Awaited<ReturnType<Recovery
   await ensureRoles(db);
   const h = await db.history();
   return { db, ...h };
+}
+
+/** One connection per login role, opened in order. */
+async function connectAs<R extends string[]>(db: RecoveryDb, ...roles: R): Promise<{ [K in keyof R]: pg.Client }> {
+  const clients: pg.Client[] = [];
+  for (const role of roles) clients.push(await db.connect(role));
+  return clients as { [K in keyof R]: pg.Client };
 }
 
 /** What the agent reports after a successful restore (PROTOCOL.md "RESTORE job"). */
@@ -139,10 +147,7 @@ describe('initiating', () => {
 describe('approval', () => {
   it('needs a different member of recovery_approver; then the RESTORE job is queued and announced', async () => {
     const { db } = await setup();
-    const olga = await db.connect('rec_olga');
-    const amy = await db.connect('rec_amy');
-    const al = await db.connect('rec_al');
-    const vic = await db.connect('rec_vic');
+    const [olga, amy, al, vic] = await connectAs(db, 'rec_olga', 'rec_amy', 'rec_al', 'rec_vic');
     const { rows: [r] } = await olga.query<SeedRow>(`SELECT * FROM backup_mgmt.initiate_point_in_time_recovery(NULL, $1)`, [db.at(400)]);
     const id = r!.recovery_id;
 
@@ -209,10 +214,7 @@ describe('approval', () => {
 
   it('cancels: the requester or an admin, pending or queued', async () => {
     const { db } = await setup();
-    const olga = await db.connect('rec_olga');
-    const otto = await db.connect('rec_otto');
-    const al = await db.connect('rec_al');
-    const ada = await db.connect('rec_ada');
+    const [olga, otto, al, ada] = await connectAs(db, 'rec_olga', 'rec_otto', 'rec_al', 'rec_ada');
     const mk = async () => (await olga.query(`SELECT * FROM backup_mgmt.initiate_recovery('latest', NULL)`)).rows[0].recovery_id as Buffer;
 
     const a = await mk();

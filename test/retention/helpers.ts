@@ -6,26 +6,16 @@
 // end of failed backups). Only these tests backdate; the functions under
 // test never do.
 import pg from 'pg';
-import { afterAll } from 'vitest';
-import { useCluster } from '../harness/cluster.js';
-import { installedDatabase } from '../harness/pack.js';
-import { ClientDb } from '../harness/pack-db.js';
+import { ClientDb, useClusterDbs } from '../harness/pack-db.js';
 import type { JobRow } from '../harness/catalog-fakes.js';
-import { segName } from '../harness/catalog-fakes.js';
-export { segName };
+import { fakeFullBackupResult, lsn, SEG, segName } from '../harness/catalog-fakes.js';
+export { lsn, segName };
 export { sqlState } from '../harness/sql-errors.js';
 
 export const REPO = '/var/lib/backup-mgmt-test/retention-repo';
 export const AGENT = 'agent-ret';
 export const HOUR = 3600_000;
 export const DAY = 24 * HOUR;
-const SEG = 0x1000000n; // 16 MiB, the harness's initdb default
-
-/** LSN text of byte `offset` of segment `seg`. */
-export function lsn(seg: number, offset = 0): string {
-  const v = BigInt(seg) * SEG + BigInt(offset);
-  return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
-}
 
 export function lsnValue(text: string): bigint {
   const [hi, lo] = text.split('/') as [string, string];
@@ -111,28 +101,13 @@ export class RetentionDb extends ClientDb {
     const job = await this.claimBackup(hex);
     const stopSeg = spec.stopSeg ?? spec.startSeg;
     const status = spec.verification ?? 'VERIFIED';
-    const [start, stop] = [spec.start.toISOString(), spec.stop.toISOString()];
-    await this.complete(job, {
-      repository_path: `${job.plan.repository_root}/${this.sysid}/backups/${job.plan.backup_bk}`,
-      system_identifier: this.sysid,
-      backup_size_bytes: 100 * 1024 * 1024,
-      compressed_size_bytes: 20 * 1024 * 1024,
-      start_lsn: lsn(spec.startSeg, 0x28),
-      stop_lsn: lsn(stopSeg, 0x1000),
-      timeline_id: spec.tl ?? 1,
-      start_wal_file: segName(spec.startSeg, spec.tl),
-      stop_wal_file: segName(stopSeg, spec.tl),
-      start_time: start,
-      stop_time: stop,
-      next_xid: '1000',
-      pg_version: 'PostgreSQL 15.18',
-      pg_version_num: 150018,
-      manifest_sha256: 'a'.repeat(64),
-      stored_files: [{ name: 'base.tar.zst', bytes: 20 * 1024 * 1024, sha256: 'b'.repeat(64) }],
-      started_at: start,
-      ended_at: stop,
-      verification: { status, detail: status === 'VERIFIED' ? 'all files match' : 'base.tar.zst: checksum mismatch', verified_at: stop },
-    });
+    await this.complete(
+      job,
+      fakeFullBackupResult({
+        plan: job.plan, sysid: this.sysid, timeline: spec.tl, startSeg: spec.startSeg, startLsn: lsn(spec.startSeg, 0x28),
+        stopSeg, stopLsn: lsn(stopSeg, 0x1000), start: spec.start.toISOString(), stop: spec.stop.toISOString(), nextXid: '1000', verification: status,
+      }),
+    );
     this.backdates.push({ hex, start: spec.start, end: null });
     const m: Made = {
       hex, bk: job.plan.backup_bk, type: 'FULL', status: 'COMPLETED', verification: status,
@@ -302,22 +277,9 @@ export interface PlanRow {
 
 /** One cluster per test file; freshDb() gives each test a database of its own with the pack installed. */
 export function useRetentionPack() {
-  const cluster = useCluster({ name: 'retention', pgCron: false });
-  const dbs: RetentionDb[] = [];
-  let n = 0;
-  afterAll(async () => {
-    await Promise.all(dbs.map((d) => d.client.end().catch(() => {})));
+  return useClusterDbs({ name: 'retention', pgCron: false }, 'ret', async (cluster, name) => {
+    const client = await cluster.connect(name);
+    client.on('error', () => {});
+    return new RetentionDb(client, name).init();
   });
-  return {
-    cluster,
-    async freshDb(): Promise<RetentionDb> {
-      const name = `ret${++n}_${process.pid}`;
-      await installedDatabase(cluster(), name);
-      const client = await cluster().connect(name);
-      client.on('error', () => {});
-      const db = await new RetentionDb(client, name).init();
-      dbs.push(db);
-      return db;
-    },
-  };
 }

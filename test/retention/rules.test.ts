@@ -12,6 +12,15 @@ const pack = useRetentionPack();
 const actions = (rows: { backup_name: string; action_taken?: string; action?: string }[]) =>
   new Map(rows.map((r) => [r.backup_name, r.action_taken ?? r.action]));
 
+/** A fresh database whose policy keeps only the newest verified full backup (and what follows it). */
+async function newestFullOnly() {
+  const db = await pack.freshDb();
+  await db.setting('retention.period', '0');
+  await db.setting('retention.min_redundancy', '1');
+  await db.setting('retention.recovery_window', '0');
+  return db;
+}
+
 describe('retention rules', () => {
   it('chains go as a unit; backups in use or still being built on stay; failed backups expire without a job', async () => {
     const db = await pack.freshDb();
@@ -89,10 +98,7 @@ describe('retention rules', () => {
   });
 
   it('WAL: each timeline is cut at its oldest kept full backup (or a later timeline\'s); history files stay', async () => {
-    const db = await pack.freshDb();
-    await db.setting('retention.period', '0');
-    await db.setting('retention.min_redundancy', '1');
-    await db.setting('retention.recovery_window', '0');
+    const db = await newestFullOnly();
     const at = (seg: number) => new Date(Date.now() - 2 * DAY + seg * HOUR);
     const old = await db.fullBackup({ startSeg: 3, start: at(3), stop: new Date(at(3).getTime() + 60_000) });
     const kept = await db.fullBackup({ startSeg: 10, start: at(10), stop: new Date(at(10).getTime() + 60_000), tl: 2 });
@@ -123,10 +129,7 @@ describe('retention rules', () => {
   });
 
   it('schedule policies: its retention period, max_backup_count and min_redundancy; redundancy when verification failed', async () => {
-    const db = await pack.freshDb();
-    await db.setting('retention.period', '0');
-    await db.setting('retention.min_redundancy', '1');
-    await db.setting('retention.recovery_window', '0');
+    const db = await newestFullOnly();
     const at = (h: number) => new Date(Date.now() - 3 * DAY + h * HOUR);
     const full = (seg: number, verification: 'VERIFIED' | 'FAILED' = 'VERIFIED') =>
       db.fullBackup({ startSeg: seg, start: at(seg), stop: at(seg + 0.5), verification });

@@ -2,7 +2,7 @@
 // cron-parser on >= 10,000 seeded random cases (issue 5, acceptance 1), the
 // documented DST rules on fixed examples, and invalid input.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { usePackDatabase } from '../harness/pack.js';
 import {
   type CronCase, ReferenceGaveUp, cronSets, generateCases, installStepBudget, referenceNext, scanNext,
@@ -12,12 +12,7 @@ const pack = usePackDatabase({ name: 'cron', pgCron: false });
 let client: pg.Client;
 
 beforeAll(async () => {
-  await pack.setup();
-  client = new pg.Client(pack.url());
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
+  client = await pack.connect();
 });
 
 const next = async (expr: string, after: string, zone = 'UTC') =>

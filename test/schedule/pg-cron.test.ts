@@ -4,20 +4,16 @@
 // resume, alter and drop keep the job in step; pg_cron really fires it; and
 // `migrate down` removes the jobs.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDown, migrateUp } from '../../src/migrate/runner.js';
-import { useCluster } from '../harness/cluster.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { migrateDown } from '../../src/migrate/runner.js';
+import { usePackWithPgCron } from '../harness/pack.js';
 
-const cluster = useCluster({ name: 'pgcron' });
+const pack = usePackWithPgCron({ name: 'pgcron' });
+const cluster = pack.cluster;
 let client: pg.Client;
 
 beforeAll(async () => {
-  await cluster().query('CREATE EXTENSION pg_cron');
-  await migrateUp(cluster().connectionString('postgres'));
-  client = await cluster().connect('postgres');
-});
-afterAll(async () => {
-  await client?.end();
+  client = await pack.connect();
 });
 
 interface Job {
@@ -117,7 +113,7 @@ describe('migrate down', () => {
     expect(Number((await sql(`SELECT count(*) AS n FROM cron.job WHERE jobname LIKE 'backup_mgmt:%'`)).rows[0].n)).toBeGreaterThan(0);
     await client.end();
     await migrateDown(cluster().connectionString('postgres'));
-    client = await cluster().connect('postgres');
+    client = await pack.connect();
     expect(Number((await sql(`SELECT count(*) AS n FROM cron.job WHERE jobname LIKE 'backup_mgmt:%'`)).rows[0].n)).toBe(0);
   });
 });

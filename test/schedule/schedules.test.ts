@@ -3,19 +3,14 @@
 // bm_test): definitions with full history, the run_schedule() decisions on
 // controlled data, run_due_schedules() as agents use it, and bad input.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { usePackDatabase } from '../harness/pack.js';
 
 const pack = usePackDatabase({ name: 'schedules' });
 let client: pg.Client;
 
 beforeAll(async () => {
-  await pack.setup();
-  client = new pg.Client(pack.url());
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
+  client = await pack.connect();
 });
 
 async function q<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -11,17 +11,7 @@
 // error or a bare RAISE; never a hang. New functions are swept automatically.
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  changedTables,
-  fullBackupResult,
-  REPO,
-  RESTORE_ROOT,
-  restoreResult,
-  type Row,
-  type SecurityDb,
-  segName,
-  useSecurityPack,
-} from './helpers.js';
+import { changedTables, fullBackupResult, REPO, RESTORE_ROOT, restoreResult, type Row, type SecurityDb, segName, useSecurityPack } from './helpers.js';
 
 const pack = useSecurityPack('security-sweep');
 

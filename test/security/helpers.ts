@@ -25,24 +25,21 @@ export class SecurityDb extends RecoveryDb {
    * `memberOf`, optionally with a search_path of its own.
    */
   async loginRole(name: string, memberOf: string[], searchPath?: string): Promise<void> {
-    await this.q(`
-      DO $$
-      BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${lit(name)}) THEN
-              EXECUTE pg_catalog.format('CREATE ROLE %I LOGIN', ${lit(name)});
-          END IF;
-      END $$`);
-    for (const group of memberOf) await this.q(`GRANT ${ident(group)} TO ${ident(name)}`);
+    await this.role(name, 'LOGIN', memberOf);
     if (searchPath) await this.q(`ALTER ROLE ${ident(name)} SET search_path = ${searchPath}`);
   }
 
   /** A group role (NOLOGIN), member of `memberOf`. */
   async groupRole(name: string, memberOf: string[]): Promise<void> {
+    await this.role(name, 'NOLOGIN', memberOf);
+  }
+
+  private async role(name: string, login: 'LOGIN' | 'NOLOGIN', memberOf: string[]): Promise<void> {
     await this.q(`
       DO $$
       BEGIN
           IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${lit(name)}) THEN
-              EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', ${lit(name)});
+              EXECUTE pg_catalog.format('CREATE ROLE %I ${login}', ${lit(name)});
           END IF;
       END $$`);
     for (const group of memberOf) await this.q(`GRANT ${ident(group)} TO ${ident(name)}`);

@@ -8,20 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  fullBackupResult,
-  incrementalResult,
-  lsnValue,
-  PACK_ROLES,
-  REPO,
-  RESTORE_ROOT,
-  restoreResult,
-  type Row,
-  type SecurityDb,
-  segName,
-  sqlState,
-  useSecurityPack,
-} from './helpers.js';
+import { fullBackupResult, incrementalResult, lsnValue, PACK_ROLES, REPO, RESTORE_ROOT, restoreResult, type Row, type SecurityDb, segName, sqlState, useSecurityPack } from './helpers.js';
 import { sqlDir } from '../../src/util/paths.js';
 
 const pack = useSecurityPack('security-search-path');

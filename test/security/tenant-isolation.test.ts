@@ -247,6 +247,22 @@ describe('reading', () => {
   });
 });
 
+/**
+ * Each call fails on the `others` keys exactly as on an unknown key: P0002
+ * with the same message but for the key.
+ */
+async function expectLikeUnknown(calls: [string, (hk: Buffer) => Promise<unknown>][], unknownKey: Buffer, others: Buffer[]): Promise<void> {
+  for (const [name, call] of calls) {
+    const unknown = await sqlError(call(unknownKey));
+    expect(unknown.code, name).toBe('P0002');
+    for (const hk of others) {
+      const e = await sqlError(call(hk));
+      expect(e.code, `${name} ${hex(hk)}`).toBe('P0002');
+      expect(e.message.replace(hex(hk), '<id>'), name).toBe(unknown.message.replace(hex(unknownKey), '<id>'));
+    }
+  }
+}
+
 describe('acting', () => {
   it('treats other tenants\' and system rows as missing, exactly like unknown ones', async () => {
     const { db, as, B, bBackups, sysBackups, recB, recSys } = w;
@@ -263,15 +279,7 @@ describe('acting', () => {
       ['await_backup', (hk) => c.query(`SELECT * FROM backup_mgmt.await_backup($1, interval '0')`, [hk])],
       ['get_backup(hex)', (hk) => c.query('SELECT * FROM backup_mgmt.get_backup($1)', [hex(hk)])],
     ];
-    for (const [name, call] of byBackup) {
-      const unknown = await sqlError(call(unknownBackup));
-      expect(unknown.code, name).toBe('P0002');
-      for (const hk of [bBackups[0]!, sysBackups[0]!]) {
-        const e = await sqlError(call(hk));
-        expect(e.code, `${name} ${hex(hk)}`).toBe('P0002');
-        expect(e.message.replace(hex(hk), '<id>'), name).toBe(unknown.message.replace(hex(unknownBackup), '<id>'));
-      }
-    }
+    await expectLikeUnknown(byBackup, unknownBackup, [bBackups[0]!, sysBackups[0]!]);
     expect(await sqlState(c.query('SELECT * FROM backup_mgmt.get_backup($1)', [bBk]))).toBe('P0002');
 
     const byRecovery: [string, (hk: Buffer) => Promise<unknown>][] = [
@@ -281,15 +289,7 @@ describe('acting', () => {
       ['await_recovery', (hk) => c.query(`SELECT * FROM backup_mgmt.await_recovery($1, interval '0')`, [hk])],
       ['get_recovery(hex)', (hk) => c.query('SELECT * FROM backup_mgmt.get_recovery($1)', [hex(hk)])],
     ];
-    for (const [name, call] of byRecovery) {
-      const unknown = await sqlError(call(unknownRecovery));
-      expect(unknown.code, name).toBe('P0002');
-      for (const hk of [recB, recSys]) {
-        const e = await sqlError(call(hk));
-        expect(e.code, `${name} ${hex(hk)}`).toBe('P0002');
-        expect(e.message.replace(hex(hk), '<id>'), name).toBe(unknown.message.replace(hex(unknownRecovery), '<id>'));
-      }
-    }
+    await expectLikeUnknown(byRecovery, unknownRecovery, [recB, recSys]);
     expect(await sqlState(c.query('SELECT * FROM backup_mgmt.get_recovery($1)', [recBBk]))).toBe('P0002');
 
     for (const fn of ['pause_backup_schedule', 'resume_backup_schedule', 'drop_backup_schedule', 'run_schedule']) {

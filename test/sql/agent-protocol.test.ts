@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { protocol } from '../../codegen/protocol.js';
 import { FullBackupPlan, VerifyPlan } from '../../src/agent/protocol.js';
 import { REPO, SYSID, type Job, fullBackupResult, sleep, sqlError, sqlState, usePack } from './helpers.js';
+import { seedQuery } from '../harness/seed-queries.js';
 
 const pack = usePack();
 
@@ -342,13 +343,7 @@ describe('completing and failing', () => {
     expect(await db.jobFor(row.backup_id)).toMatchObject({ status: 'SUCCEEDED', lease_expires_at: null });
 
     // The seed's status query and performance query see the real numbers.
-    const status = await db.q(`
-SELECT beh.backup_bk, bes.backup_status, bes.backup_size_bytes, bes.verification_status
-FROM backup_mgmt.backup_execution_h beh
-JOIN backup_mgmt.backup_execution_s bes ON beh.backup_hk = bes.backup_hk
-WHERE bes.load_end_date IS NULL
-ORDER BY bes.backup_start_time DESC
-LIMIT 5;`);
+    const status = await db.q(seedQuery('Step 4.1: Check backup status'));
     expect(status).toEqual([{ backup_bk: job!.plan.backup_bk, backup_status: 'COMPLETED', backup_size_bytes: '10000000', verification_status: 'VERIFIED' }]);
   });
 

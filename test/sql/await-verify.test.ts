@@ -6,6 +6,13 @@ const pack = usePack();
 
 type Db = Awaited<ReturnType<typeof pack.freshDb>>;
 
+/** A fresh database with the agent registered. */
+async function dbWithAgent(): Promise<Db> {
+  const db = await pack.freshDb();
+  await db.registerAgent();
+  return db;
+}
+
 /** A backup taken to the end by the test acting as the agent. */
 async function completedBackup(db: Db, verify = true): Promise<{ hk: Buffer; job: Job }> {
   const row = await db.createFullBackup({ verify });
@@ -16,8 +23,7 @@ async function completedBackup(db: Db, verify = true): Promise<{ hk: Buffer; job
 
 describe('await_backup', () => {
   it('returns once another session completes the job', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const row = await db.createFullBackup();
     const waiter = await db.connect();
     const t0 = Date.now();
@@ -39,8 +45,7 @@ describe('await_backup', () => {
   });
 
   it('waits for a requested verification, not only for COMPLETED', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const { hk } = await completedBackup(db);
     await db.q('SELECT * FROM backup_mgmt.verify_backup_integrity($1)', [hk]);
     const waiter = await db.connect();
@@ -58,8 +63,7 @@ describe('await_backup', () => {
   });
 
   it('returns at once for a finished backup, failed ones included', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const { hk } = await completedBackup(db, false);
     expect(await db.one('SELECT * FROM backup_mgmt.await_backup($1)', [hk])).toMatchObject({ backup_status: 'COMPLETED', verification_status: 'SKIPPED' });
     const failed = await db.createFullBackup();
@@ -74,8 +78,7 @@ describe('await_backup', () => {
   });
 
   it('times out with 57014 naming the backup and its status', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const row = await db.createFullBackup();
     const bk = (await db.current(row.backup_id)).backup_bk as string;
     const t0 = Date.now();
@@ -88,8 +91,7 @@ describe('await_backup', () => {
   });
 
   it('refuses unknown ids, bad timeouts, uncommitted requests and snapshot isolation', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     expect(await sqlState(db.q('SELECT * FROM backup_mgmt.await_backup($1)', [Buffer.alloc(32, 1)]))).toBe('P0002');
     expect(await sqlState(db.q('SELECT * FROM backup_mgmt.await_backup(NULL)'))).toBe('22004');
     const row = await db.createFullBackup();
@@ -109,8 +111,7 @@ describe('await_backup', () => {
 
 describe('verify_backup_integrity', () => {
   it('queues a VERIFY job for a completed backup and returns PENDING', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const { hk, job } = await completedBackup(db);
     const listener = await db.connect();
     const notes: string[] = [];
@@ -146,8 +147,7 @@ describe('verify_backup_integrity', () => {
   });
 
   it('reports a failed or lost verification as FAILED with the reason', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const { hk } = await completedBackup(db);
     await db.q('SELECT * FROM backup_mgmt.verify_backup_integrity($1)', [hk]);
     const job = (await db.claim()) as Job;
@@ -159,8 +159,7 @@ describe('verify_backup_integrity', () => {
   });
 
   it('refuses backups that are not COMPLETED or whose files are gone', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const pending = await db.createFullBackup();
     const before = await db.counts();
     expect(await sqlState(db.q('SELECT * FROM backup_mgmt.verify_backup_integrity($1)', [pending.backup_id]))).toBe('55000');
@@ -179,8 +178,7 @@ describe('verify_backup_integrity', () => {
 
 describe('backup_list and get_backup', () => {
   it('lists backups and finds one by hash key or business key', async () => {
-    const db = await pack.freshDb();
-    await db.registerAgent();
+    const db = await dbWithAgent();
     const { hk, job } = await completedBackup(db);
     const running = await db.createFullBackup();
     const runningJob = (await db.claim()) as Job;

@@ -2,6 +2,7 @@
 // cluster. No agent runs here; where one is needed the test registers one.
 import { describe, expect, it } from 'vitest';
 import { REPO, type BackupRow, type Job, sqlError, sqlState, usePack } from './helpers.js';
+import { seedQuery } from '../harness/seed-queries.js';
 
 const pack = usePack();
 
@@ -202,14 +203,7 @@ SELECT * FROM backup_mgmt.create_full_backup(
     true   -- verify backup
 );`);
     expect(created).toMatchObject({ backup_status: 'PENDING', verification_status: 'PENDING' });
-    const status = await db.q(`
--- Check backup status
-SELECT beh.backup_bk, bes.backup_status, bes.backup_size_bytes, bes.verification_status
-FROM backup_mgmt.backup_execution_h beh
-JOIN backup_mgmt.backup_execution_s bes ON beh.backup_hk = bes.backup_hk
-WHERE bes.load_end_date IS NULL
-ORDER BY bes.backup_start_time DESC
-LIMIT 5;`);
+    const status = await db.q(seedQuery('Step 4.1: Check backup status'));
     expect(status).toHaveLength(1);
     expect(status[0]).toMatchObject({ backup_status: 'PENDING', backup_size_bytes: null, verification_status: 'PENDING' });
     // '/backup/full/' names the repository /backup (WAL and backups together); 'full' is a label.

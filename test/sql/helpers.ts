@@ -98,17 +98,11 @@ export class TestDb extends ClusterDb {
   }
 
   /** Row counts of everything a request could write. */
-  async counts(): Promise<Record<string, number>> {
-    const r = await this.one<Record<string, string>>(`
-      SELECT (SELECT count(*) FROM backup_mgmt.backup_execution_h) AS hubs,
-             (SELECT count(*) FROM backup_mgmt.backup_execution_s) AS execution_versions,
-             (SELECT count(*) FROM backup_mgmt.backup_lsn_s) AS lsn_versions,
-             (SELECT count(*) FROM backup_mgmt.backup_storage_s) AS storage_versions,
-             (SELECT count(*) FROM backup_mgmt.job) AS jobs,
-             (SELECT count(*) FROM backup_mgmt.setting) AS settings,
-             (SELECT count(*) FROM backup_mgmt.agent) AS agents,
-             (SELECT count(*) FROM backup_mgmt.wal_archive) AS wal_files`);
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+  counts(): Promise<Record<string, number>> {
+    return this.rowCounts({
+      hubs: 'backup_execution_h', execution_versions: 'backup_execution_s', lsn_versions: 'backup_lsn_s', storage_versions: 'backup_storage_s',
+      jobs: 'job', settings: 'setting', agents: 'agent', wal_files: 'wal_archive',
+    });
   }
 }
 

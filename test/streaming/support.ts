@@ -4,14 +4,14 @@
 // commit, a source killed without warning, and a restore from the
 // repository alone with the real wal-fetch as restore_command.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestCluster } from '../harness/cluster.js';
 import { installedDatabase } from '../harness/pack.js';
 import { isRoot, pgTool, runAsPostgres, runCommand } from '../../src/util/process.js';
 import { archiveCommand, restoreCommand } from '../../src/util/wal-commands.js';
-import { AgentProcess, ensureBuilt, freePort, postgresDir, query, removeDir, waitFor } from '../e2e/support.js';
+import { AgentProcess, ensureBuilt, freePort, postgresDir, query, removeDir, startRestored, waitFor } from '../e2e/support.js';
 
 export const SLOT = 'backup_mgmt_stream';
 
@@ -192,27 +192,18 @@ export async function restoreFromRepository(backupDir: string, repo: string, sys
   await chmod(dataDir, 0o700);
   const socketDir = await postgresDir(`${dataDir}-sock`, 0o700);
   const port = await freePort();
-  await appendFile(
-    join(dataDir, 'postgresql.conf'),
-    `\n# restored from the repository by a test\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${socketDir}'\n` +
-      `archive_mode = off\nshared_preload_libraries = ''\nsynchronous_standby_names = ''\n` +
-      `restore_command = '${restoreCommand(repo, sysid).replace(/'/g, "''")}'\n`,
-  );
   await writeFile(join(dataDir, 'recovery.signal'), '');
   if (isRoot()) await runCommand('chown', ['postgres:postgres', join(dataDir, 'recovery.signal')]);
   const log = `${dataDir}.log`;
-  await runAsPostgres(pgTool('pg_ctl'), ['-D', dataDir, '-l', log, '-w', '-t', '120', 'start'], { timeoutMs: 150_000 }).catch((e) => {
-    throw new Error(`${(e as Error).message}\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+  // Left recovery: promoted.
+  const url = await startRestored(dataDir, log, {
+    port,
+    socketDir,
+    why: 'restored from the repository by a test',
+    settings: `synchronous_standby_names = ''\nrestore_command = '${restoreCommand(repo, sysid).replace(/'/g, "''")}'\n`,
+    startSeconds: 120,
+    recoveryMs: 180_000,
   });
-  const url = (db = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${db}`;
-  await waitFor('the restored server to promote', async () => {
-    try {
-      const [r] = await query<{ rec: boolean }>(url(), 'SELECT pg_is_in_recovery() AS rec');
-      return r!.rec === false;
-    } catch {
-      return false;
-    }
-  }, 180_000);
   return {
     dataDir,
     port,

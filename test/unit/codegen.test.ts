@@ -120,7 +120,7 @@ describe('codegen', () => {
     expect(read('sql/00-generated/protocol/_job_types.sql')).toContain("ARRAY['BACKUP', 'VERIFY', 'RESTORE', 'VACUUM', 'DELETE']::text[]");
     expect(read('sql/00-generated/protocol/_job_result_required.sql')).toContain("p_job_type = 'VACUUM' AND p_kind IS NOT DISTINCT FROM 'vacuum' THEN ARRAY['files_removed']::text[]");
     expect(read('sql/00-generated/protocol/_apply_job_result.sql')).toMatch(/WHEN 'VACUUM' THEN\s+PERFORM backup_mgmt\._apply_vacuum_result\(p_job, p_result, p_agent_id\);/);
-    expect(read('src/generated/protocol.ts')).toContain('export const VacuumPlan = z');
+    expect(read('src/generated/protocol.ts')).toContain("export const VacuumPlan = plan('vacuum', {");
     expect(read('src/generated/protocol.ts')).toContain('export interface VacuumJobResult {');
     expect(read('src/agent/PROTOCOL-jobs.md')).toContain('## VACUUM, plan kind `vacuum`');
 

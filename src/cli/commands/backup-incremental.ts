@@ -6,21 +6,18 @@ import { Command, Option } from 'commander';
 import { printOrAwaitBackup } from '../backup-wait.js';
 import { withClient } from '../client.js';
 import { parseInput } from '../config.js';
-import { locationOption, parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
+import { locationOption, parseTimeoutMs, withCommon, withWait, type CommonOptions, type WaitOptions } from '../options.js';
 
-interface Flags extends CommonOptions {
+interface Flags extends CommonOptions, WaitOptions {
   base?: string;
   location?: string;
-  wait?: boolean;
-  timeout: string;
 }
 
 export function incrementalCommand(): Command {
-  return withCommon(new Command('incremental').description('queue an incremental backup (create_incremental_backup) and optionally wait for it'))
+  const cmd = withCommon(new Command('incremental').description('queue an incremental backup (create_incremental_backup) and optionally wait for it'))
     .addOption(new Option('--base <id>', 'parent backup (hash key or business key; default: the latest valid chain)'))
-    .addOption(locationOption())
-    .addOption(new Option('--wait', 'wait for the outcome, showing progress'))
-    .addOption(timeoutOption())
+    .addOption(locationOption());
+  return withWait(cmd)
     .addHelpText('after', '\nExit codes: 0 queued (or with --wait: COMPLETED and VERIFIED), 1 refused or not verified, 2 usage, 3 --wait timed out.')
     .action(async (flags: Flags) => {
       const { CreateIncrementalBackupOptions } = await import('../../client/inputs.js');

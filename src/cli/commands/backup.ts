@@ -4,24 +4,19 @@ import { Command, Option } from 'commander';
 import type { BackupListRow } from '../../client/index.js';
 import { printOrAwaitBackup } from '../backup-wait.js';
 import { withClient } from '../client.js';
-import { locationOption, parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
+import { locationOption, parseTimeoutMs, timeoutOption, withCommon, type CommonOptions, type WaitOptions } from '../options.js';
 import { incrementalCommand } from './backup-incremental.js';
 
-interface Flags extends CommonOptions {
-  wait?: boolean;
+interface Flags extends CommonOptions, WaitOptions {
   verify: boolean;
   compress: boolean;
   location?: string;
   storage?: 'local' | 's3';
-  timeout: string;
 }
 
 export function backupSucceeded(row: BackupListRow): boolean {
   return row.backup_status === 'COMPLETED' && (row.verification_status === 'VERIFIED' || row.verification_status === 'SKIPPED');
 }
-
-// Defined in ../options.js (shared with backup incremental, verify, drill, restore); re-exported for those.
-export { parseTimeoutMs, timeoutOption } from '../options.js';
 
 export function backupCommand(): Command {
   const cmd = new Command('backup').description('take backups');

@@ -6,22 +6,17 @@ import { Command, Option } from 'commander';
 import { withClient } from '../client.js';
 import { parseInput } from '../config.js';
 import { timeoutExit } from '../errors.js';
-import { withCommon, type CommonOptions } from '../options.js';
+import { parseTimeoutMs, withCommon, withWait, type CommonOptions, type WaitOptions } from '../options.js';
 import { outcomeLine, printRecovery } from '../recovery-view.js';
 import { recoveryProgressPrinter } from '../recovery-progress.js';
-import { parseTimeoutMs, timeoutOption } from './backup.js';
 
-interface Flags extends CommonOptions {
+interface Flags extends CommonOptions, WaitOptions {
   backup?: string;
-  wait?: boolean;
-  timeout: string;
 }
 
 export function drillCommand(): Command {
-  return withCommon(new Command('drill').description('queue a restore drill of a backup (default: the newest completed full backup)'))
-    .addOption(new Option('--backup <id>', 'the full backup to drill (hash key or business key)'))
-    .addOption(new Option('--wait', 'wait for the outcome, showing progress'))
-    .addOption(timeoutOption())
+  const cmd = withCommon(new Command('drill').description('queue a restore drill of a backup (default: the newest completed full backup)'));
+  return withWait(cmd.addOption(new Option('--backup <id>', 'the full backup to drill (hash key or business key)')))
     .addHelpText('after', '\nExit codes: 0 queued (with --wait: COMPLETED and validation PASSED), 1 refused or the drill failed, 2 usage, 3 --wait timed out.')
     .action(async (flags: Flags) => {
       if (flags.backup !== undefined) parseInput((await import('../../client/inputs.js')).BackupId, flags.backup, '--backup');

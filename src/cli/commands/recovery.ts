@@ -62,23 +62,22 @@ export function recoveryCommand(): Command {
     },
   );
 
-  withCommon(cmd.command('approve').description('approve a PENDING recovery (recovery_approver, not the requester); it is queued at once'))
-    .argument('<id>', 'hex hash key or business key')
-    .addOption(new Option('--comment <text>', 'why it may run'))
-    .action(async (id: string, flags: CommonOptions & { comment?: string }) => {
-      const key = await recoveryId(id);
-      const c = await comment(flags.comment, false);
-      await withClient(flags.databaseUrl, async (bm) => printRecovery(await bm.approveRecovery(key, c), flags.json));
-    });
-
-  withCommon(cmd.command('reject').description('reject a PENDING recovery (recovery_approver, not the requester); it never runs'))
-    .argument('<id>', 'hex hash key or business key')
-    .addOption(new Option('--comment <text>', 'the reason (required)'))
-    .action(async (id: string, flags: CommonOptions & { comment?: string }) => {
-      const key = await recoveryId(id);
-      const c = await comment(flags.comment, true);
-      await withClient(flags.databaseUrl, async (bm) => printRecovery(await bm.rejectRecovery(key, c!), flags.json));
-    });
+  // The second person's decision; a rejection must say why.
+  for (const [name, description, commentHelp] of [
+    ['approve', 'approve a PENDING recovery (recovery_approver, not the requester); it is queued at once', 'why it may run'],
+    ['reject', 'reject a PENDING recovery (recovery_approver, not the requester); it never runs', 'the reason (required)'],
+  ] as const) {
+    withCommon(cmd.command(name).description(description))
+      .argument('<id>', 'hex hash key or business key')
+      .addOption(new Option('--comment <text>', commentHelp))
+      .action(async (id: string, flags: CommonOptions & { comment?: string }) => {
+        const key = await recoveryId(id);
+        const c = await comment(flags.comment, name === 'reject');
+        await withClient(flags.databaseUrl, async (bm) =>
+          printRecovery(name === 'approve' ? await bm.approveRecovery(key, c) : await bm.rejectRecovery(key, c!), flags.json),
+        );
+      });
+  }
 
   withCommon(cmd.command('cancel').description('withdraw a PENDING or APPROVED recovery, or stop a RUNNING one (requester or admin)'))
     .argument('<id>', 'hex hash key or business key')

@@ -9,13 +9,12 @@ import type { BackupMgmt, InitiateRecoveryOptions, RecoveryListRow } from '../..
 import { withClient } from '../client.js';
 import { parseInput } from '../config.js';
 import { CliError, describeError, EXIT_TIMEOUT, timeoutExit } from '../errors.js';
-import { withCommon, type CommonOptions } from '../options.js';
+import { parseTimeoutMs, timeoutOption, withCommon, type CommonOptions } from '../options.js';
 import { printJson } from '../output.js';
 import { recoveryProgressPrinter } from '../recovery-progress.js';
 import { repoOption } from '../repo-option.js';
 import { resolveTargetTime } from '../target-time.js';
 import { outcomeLine, planSummary, printRecovery, recoveryJson, windowLines } from '../recovery-view.js';
-import { parseTimeoutMs, timeoutOption } from './backup.js';
 
 interface Flags extends CommonOptions {
   targetTime?: string;

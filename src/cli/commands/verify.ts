@@ -1,18 +1,15 @@
 // `backup-mgmt verify <id> [--wait] [--json]`: re-verify what is in storage now.
 // With --wait: exit 0 only when the backup ends VERIFIED.
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { printBackup } from '../backup-view.js';
 import { withClient } from '../client.js';
 import { parseInput } from '../config.js';
-import { withCommon, type CommonOptions } from '../options.js';
+import { parseTimeoutMs, withCommon, withWait, type CommonOptions, type WaitOptions } from '../options.js';
 import { progressDisplay } from '../progress-display.js';
-import { parseTimeoutMs, timeoutOption } from './backup.js';
 
 export function verifyCommand(): Command {
-  return withCommon(new Command('verify').description('queue verification of a stored backup').argument('<id>', 'hex hash key or business key'))
-    .addOption(new Option('--wait', 'wait for the outcome'))
-    .addOption(timeoutOption())
-    .action(async (id: string, flags: CommonOptions & { wait?: boolean; timeout: string }) => {
+  return withWait(withCommon(new Command('verify').description('queue verification of a stored backup').argument('<id>', 'hex hash key or business key')), 'wait for the outcome')
+    .action(async (id: string, flags: CommonOptions & WaitOptions) => {
       parseInput((await import('../../client/inputs.js')).BackupId, id, 'backup id');
       const timeoutMs = parseTimeoutMs(flags.timeout);
       await withClient(flags.databaseUrl, async (bm) => {
