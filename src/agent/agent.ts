@@ -428,7 +428,10 @@ export class Agent {
         // The repository's metadata follows what the job changed.
         if (job.job_type !== 'RESTORE') void this.mirror?.mirror(job.job_type === 'DELETE' ? null : typeof job.plan.backup_bk === 'string' ? job.plan.backup_bk : null);
         // A backup to copy, or an expired one to delete off-host; the off-host metadata follows the catalog.
-        if (job.job_type === 'BACKUP' || job.job_type === 'DELETE') this.replicator?.wake();
+        if (job.job_type === 'BACKUP' || job.job_type === 'DELETE') {
+          this.replicator?.wake();
+          this.replicator?.refreshMetadata(job.job_type === 'BACKUP' && typeof job.plan.backup_bk === 'string' ? job.plan.backup_bk : null);
+        }
         // A VERIFY plan names the backup by its directory, whose last part is its key.
         if (job.job_type === 'VERIFY') this.replicator?.refreshMetadata(typeof job.plan.repository_path === 'string' ? basename(job.plan.repository_path) : null);
       } else await this.waitForWork();

@@ -92,6 +92,8 @@ export class Replicator {
   /** A job changed backup `backupBk` (null: several): its off-host metadata follows, if it has any yet. */
   refreshMetadata(backupBk: string | null): void {
     void this.opts.mirror.mirrorTo(this.opts.metadata, backupBk, { onlyExisting: true });
+    // Backups whose home is the off-host repository (storage type S3) are described there from the start.
+    void this.opts.mirror.mirrorHome(this.opts.metadata, backupBk);
   }
 
   async stop(): Promise<void> {
@@ -146,7 +148,11 @@ export class Replicator {
     if (this.walBehind || this.passes++ % WAL_EVERY_PASSES === 0) {
       await this.step('catching up WAL', () => this.catchUpWal());
       // Restore points (the metadata of backups follows each copy).
-      if (!this.stopped && !this.problems.has('catching up WAL')) await this.opts.mirror.mirrorTo(this.opts.metadata, undefined);
+      if (!this.stopped && !this.problems.has('catching up WAL')) {
+        await this.opts.mirror.mirrorTo(this.opts.metadata, undefined);
+        // Repairs what a job's refresh could not write (S3 down at the time).
+        await this.opts.mirror.mirrorHome(this.opts.metadata, null);
+      }
     }
   }
 

@@ -20,6 +20,11 @@ interface CatalogMetadata {
 }
 
 function relativeInside(root: string, p: string): string | undefined {
+  if (root.includes('://')) {
+    // An off-host repository (s3://bucket/prefix): its backups' paths are URLs below it.
+    const rel = p.startsWith(`${root}/`) ? p.slice(root.length + 1) : '';
+    return rel === '' || rel.split('/').includes('..') ? undefined : rel;
+  }
   const rel = relative(root, p);
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
   return rel;
@@ -69,11 +74,26 @@ export class RepositoryMirror {
     return next;
   }
 
+  /**
+   * The backups whose home is `store` itself (storage type S3: their catalog
+   * root is the store's location): one (its key), every one (null), or none
+   * but restore points (undefined). Never throws.
+   */
+  mirrorHome(store: RepositoryMetadataStore, backupBk: string | null | undefined): Promise<number> {
+    const root = store.location.replace(/\/+$/, '');
+    const next = this.running.then(() => this.run(store, backupBk, false, root)).catch((e) => {
+      this.log('warn', `repository metadata not written to ${store.location} (repaired later): ${errorText(e)}`);
+      return 0;
+    });
+    this.running = next;
+    return next;
+  }
+
   /** onlyExisting: refresh backups the store describes already, add none (the off-host copy adds a backup once its objects are there). */
-  private async run(store: RepositoryMetadataStore, backupBk: string | null | undefined, onlyExisting: boolean): Promise<number> {
+  private async run(store: RepositoryMetadataStore, backupBk: string | null | undefined, onlyExisting: boolean, root = this.repositoryRoot): Promise<number> {
     await store.ensureFormat();
     const r = await this.pool.query<{ m: CatalogMetadata }>('SELECT backup_mgmt.repository_metadata($1, $2, $3, $4) AS m', [
-      this.repositoryRoot,
+      root,
       this.systemIdentifier,
       backupBk ?? null,
       backupBk !== undefined,
@@ -81,7 +101,7 @@ export class RepositoryMirror {
     const m = r.rows[0]!.m;
     let written = 0;
     for (const b of m.backups) {
-      const path = relativeInside(this.repositoryRoot, b.repository_path);
+      const path = relativeInside(root, b.repository_path);
       if (path === undefined) continue;
       const { repository_path: _abs, ...rest } = b;
       const meta = BackupMetadata.parse({
