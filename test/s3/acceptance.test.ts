@@ -5,16 +5,16 @@
 // disaster recovery (`restore --repo s3://…`, no database) give exactly the
 // recorded state. Nothing is copied into S3 by the test.
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { offsiteConfig, openOffsite, type SealedStore } from '../../src/storage/offsite/index.js';
 import { listArchivedWalOffsite } from '../../src/storage/wal-list-offsite.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 import { useCluster } from '../harness/cluster.js';
-import { archiveNow, archivingCluster, dropRestored, micros, prng, restoredUrl, Workload, workloadChecksums, type ArchivingSetup } from '../e2e/recovery-support.js';
-import { freePort, postgresDir, postgresIds, query, runCli, stopAllAgents, waitFor, withDatabase } from '../e2e/support.js';
+import { archiveNow, archivingCluster, dropRestored, micros, prng, restoredUrl, shopWorkload, workloadChecksums, type ArchivingSetup, type Workload } from '../e2e/recovery-support.js';
+import { freePort, postgresDir, postgresIds, query, runCli, waitFor } from '../e2e/support.js';
+import { endRestoreSuite, useOffsiteKey } from './offsite-env.js';
 
 const SEED = Number(process.env.BM_S3A_SEED ?? 16_2026);
 const BUCKET = 'bm-accept';
@@ -59,29 +59,15 @@ async function agentRecovery(kind: string, value: string | null): Promise<Record
 beforeAll(async () => {
   server = await startS3Server([BUCKET]);
   useS3Environment(server);
-  const keyDir = await postgresDir(join(cluster().baseDir, 'keys'), 0o700);
-  const { identity, secret } = generateIdentity();
-  const keyFile = join(keyDir, 'backup.key');
-  await writeFile(keyFile, `${secret}\n`, { mode: 0o600 });
-  await chown(keyFile, postgresIds().uid, postgresIds().gid);
   // The agent inherits the off-host repository and its public key; the private key only restores need.
-  process.env.BACKUP_MGMT_REPO_S3 = LOCATION;
-  process.env.BACKUP_MGMT_ENCRYPT_RECIPIENT = identity.recipient.text;
-  process.env.BACKUP_MGMT_DECRYPT_IDENTITY_FILE = keyFile;
+  await useOffsiteKey(await postgresDir(join(cluster().baseDir, 'keys'), 0o700), 'backup.key', LOCATION);
   store = await openOffsite(offsiteConfig(process.env)!);
   env = await archivingCluster(cluster(), 'bm_s3a', 's3accept');
-  await cluster().createDatabase('shop');
-  workload = new Workload(withDatabase(env.url, 'shop'), SEED);
-  await workload.init();
+  ({ workload } = await shopWorkload(cluster(), env.url, SEED));
   console.log(`[s3accept] seed ${SEED} (BM_S3A_SEED)`);
 }, 180_000);
 
-afterAll(async () => {
-  await workload?.close();
-  await stopAllAgents();
-  for (const d of restoredDirs) await dropRestored(d).catch(() => {});
-  await server?.stop();
-});
+afterAll(() => endRestoreSuite({ workload, restoredDirs, server }));
 
 describe('full and incremental backups to S3, then the local repository deleted', () => {
   it('backs up into S3 under a workload; WAL and metadata reach S3', async () => {

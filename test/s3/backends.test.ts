@@ -1,14 +1,13 @@
 // The storage interface's contract, run against both backends: the local
 // directory and S3 (a real s3rver over HTTP on loopback).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listAll, LocalBackend, openBackend, StorageError, type StorageBackend } from '../../src/storage/backends/index.js';
 import { S3Backend } from '../../src/storage/backends/s3.js';
-import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
+import { useS3Scratch } from './offsite-env.js';
 
 async function readAll(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -35,22 +34,10 @@ function gatedBody(head: Buffer, tail: Buffer): { body: Readable; release: () =>
   return { body: Readable.from(gen(), { objectMode: false }), release, reachedGate };
 }
 
-let server: S3Server;
-let dir: string;
-
-beforeAll(async () => {
-  server = await startS3Server(['contract']);
-  useS3Environment(server);
-  dir = await mkdtemp(join(tmpdir(), 'bm-local-backend-'));
-});
-
-afterAll(async () => {
-  await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const scratch = useS3Scratch(['contract'], 'bm-local-backend-');
 
 const backends: Array<[string, () => StorageBackend]> = [
-  ['local directory', () => new LocalBackend(join(dir, 'repo'))],
+  ['local directory', () => new LocalBackend(join(scratch.dir(), 'repo'))],
   ['S3 (s3rver on loopback)', () => new S3Backend('s3://contract/repo1/')],
 ];
 
@@ -144,13 +131,13 @@ describe.each(backends)('%s', (_name, make) => {
 
 describe('local directory specifics', () => {
   it('leaves no temporary file behind after a failed put, and lists none during one', async () => {
-    const b = new LocalBackend(join(dir, 'repo-tmp'));
+    const b = new LocalBackend(join(scratch.dir(), 'repo-tmp'));
     async function* failing() {
       yield randomBytes(10_000);
       throw new Error('source broke');
     }
     await expect(b.put('x/y', Readable.from(failing(), { objectMode: false }))).rejects.toThrow('source broke');
-    expect(await readdir(join(dir, 'repo-tmp', 'x'))).toEqual([]);
+    expect(await readdir(join(scratch.dir(), 'repo-tmp', 'x'))).toEqual([]);
   });
 
   it('openBackend picks the backend from the location and refuses others', async () => {

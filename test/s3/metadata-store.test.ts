@@ -2,28 +2,15 @@
 // directory and over a real S3 server gives the same answers, keeps the
 // format file's encryption fingerprints (adding, never dropping, a key),
 // refuses a newer format, and stores plain JSON under the local keys.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/storage/backends/index.js';
 import { openRepository, RepositoryFormatError, type BackupMetadata, type MetadataStore } from '../../src/storage/repo-metadata.js';
-import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
+import { useS3Scratch } from './offsite-env.js';
 
-let server: S3Server;
-let dir: string;
-
-beforeAll(async () => {
-  server = await startS3Server(['meta']);
-  useS3Environment(server);
-  dir = await mkdtemp(join(tmpdir(), 'bm-meta-'));
-});
-
-afterAll(async () => {
-  await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const scratch = useS3Scratch(['meta'], 'bm-meta-');
 
 const SYSID = '7400000000000000001';
 const backup = (bk: string): BackupMetadata => ({
@@ -76,7 +63,7 @@ async function exercise(store: MetadataStore): Promise<unknown> {
 
 describe('MetadataStore', () => {
   it('answers the same over a local directory and over S3', async () => {
-    const local = await exercise(openRepository(dir));
+    const local = await exercise(openRepository(scratch.dir()));
     const s3 = openRepository('s3://meta/repo-a');
     const remote = await exercise(s3);
     expect(remote).toEqual(local);
@@ -92,7 +79,7 @@ describe('MetadataStore', () => {
     const raw = await openBackend('s3://meta/repo-a');
     let text = '';
     for await (const c of await raw.get(`${SYSID}/backups/FULL_20261207_230000.json`)) text += (c as Buffer).toString('utf8');
-    expect(text).toBe(await readFile(join(dir, SYSID, 'backups', 'FULL_20261207_230000.json'), 'utf8'));
+    expect(text).toBe(await readFile(join(scratch.dir(), SYSID, 'backups', 'FULL_20261207_230000.json'), 'utf8'));
   });
 
   it('refuses a repository of a newer format on S3 as locally, and a file that is not JSON names its location', async () => {

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,13 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAll } from '../../src/storage/backends/index.js';
 import { parseStoredWalName } from '../../src/storage/layout.js';
 import { S3Backend } from '../../src/storage/backends/s3.js';
-import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { offsiteConfig, openOffsite, type SealedStore } from '../../src/storage/offsite/index.js';
-import { isRoot, runCommand } from '../../src/util/process.js';
+import { runCommand } from '../../src/util/process.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
 import { useCluster } from '../harness/cluster.js';
+import { useOffsiteKey } from './offsite-env.js';
 import { archiveNow, archivingCluster, dropRestored, restoredUrl, type ArchivingSetup } from '../e2e/recovery-support.js';
-import { checksums, postgresDir, postgresIds, query, removeDir, restoreBackup, stopAllAgents, waitFor, withDatabase, type Restored } from '../e2e/support.js';
+import { checksums, postgresDir, query, removeDir, restoreBackup, stopAllAgents, waitFor, withDatabase, type Restored } from '../e2e/support.js';
 
 const S3 = 's3://pgbackups/cluster-a';
 const TABLES = ['customers', 'blobs'];
@@ -82,6 +82,19 @@ async function download(prefix: string, dir: string): Promise<string[]> {
   return names.sort();
 }
 
+/** Restore the backup files in `local` into a scratch cluster and return its rows' checksums. */
+async function restoredRows(local: string, name: string): Promise<Awaited<ReturnType<typeof checksums>>> {
+  const restoreDir = await postgresDir(join(work, name));
+  restored = await restoreBackup(local, join(restoreDir, 'data'), join(restoreDir, 'sock'));
+  try {
+    return await checksums(restored.url('shop'), TABLES);
+  } finally {
+    await restored.stop();
+    restored = undefined;
+    await removeDir(restoreDir);
+  }
+}
+
 /** The agent's peak resident memory so far (VmHWM), in MiB. */
 async function agentPeakMiB(): Promise<number> {
   const status = await readFile(`/proc/${env.agent.pid}/status`, 'utf8');
@@ -92,15 +105,8 @@ beforeAll(async () => {
   server = await startS3Server(['pgbackups']);
   useS3Environment(server);
   work = await postgresDir(join(cluster().baseDir, 's3-work'), 0o750);
-  const { identity, secret } = generateIdentity();
-  fingerprint = identity.fingerprint;
-  keyFile = join(work, 'key.txt');
-  await writeFile(keyFile, `${secret}\n`, { mode: 0o600 });
-  if (isRoot()) await chown(keyFile, postgresIds().uid, postgresIds().gid);
   // What the agent inherits: the off-host repository, the public key, and (for verification) the key file.
-  process.env.BACKUP_MGMT_REPO_S3 = S3;
-  process.env.BACKUP_MGMT_ENCRYPT_RECIPIENT = identity.recipient.text;
-  process.env.BACKUP_MGMT_DECRYPT_IDENTITY_FILE = keyFile;
+  ({ keyFile, fingerprint } = await useOffsiteKey(work, 'key.txt', S3));
   store = await openOffsite(offsiteConfig(process.env)!);
   raw = new S3Backend(S3);
   env = await archivingCluster(cluster(), 'bm_s3', 's3-agent');
@@ -157,12 +163,7 @@ describe("storage type S3: full and incremental backups in the off-host reposito
     const local = join(work, 'from-s3');
     expect(await download(prefix, local)).toEqual(['backup_manifest', 'base.tar.zst']);
     expect(createHash('sha256').update(await readFile(join(local, 'backup_manifest'))).digest('hex')).toBe(st.manifest_sha256);
-    const restoreDir = await postgresDir(join(work, 'restore-full'));
-    restored = await restoreBackup(local, join(restoreDir, 'data'), join(restoreDir, 'sock'));
-    expect(await checksums(restored.url('shop'), TABLES)).toEqual(before);
-    await restored.stop();
-    restored = undefined;
-    await removeDir(restoreDir);
+    expect(await restoredRows(local, 'restore-full')).toEqual(before);
 
     const [lsn] = await query<{ start_wal_file: string }>(env.url, 'SELECT start_wal_file FROM backup_mgmt.backup_lsn_current WHERE backup_hk = $1', [q!.backup_id]);
     full = { hk: q!.backup_id, bk, prefix, startWal: lsn!.start_wal_file };
@@ -205,12 +206,7 @@ describe("storage type S3: full and incremental backups in the off-host reposito
       await runCommand('zstd', ['-q', '-d', '--rm', join(walDir, `${name}.zst`), '-o', join(walDir, name)]);
     }
     await runCommand('tar', ['-r', '-f', join(local, 'base.tar'), '-C', local, 'pg_wal']);
-    const restoreDir = await postgresDir(join(work, 'restore-inc'));
-    restored = await restoreBackup(local, join(restoreDir, 'data'), join(restoreDir, 'sock'));
-    expect(await checksums(restored.url('shop'), TABLES)).toEqual(at);
-    await restored.stop();
-    restored = undefined;
-    await removeDir(restoreDir);
+    expect(await restoredRows(local, 'restore-inc')).toEqual(at);
     await removeDir(local);
   }, 400_000);
 

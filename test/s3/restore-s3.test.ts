@@ -23,8 +23,9 @@ import { encryptionFor, parseRecipients } from '../../src/storage/offsite/config
 import { SealedStore } from '../../src/storage/offsite/sealed.js';
 import { pgTool, runAsPostgres } from '../../src/util/process.js';
 import { startS3Server, useS3Environment, type S3Server } from '../../tools/bench/s3-server.js';
-import { freePort, postgresDir, postgresIds, query, runCli, stopAllAgents, waitFor, withDatabase } from '../e2e/support.js';
-import { archiveNow, archivingCluster, dropRestored, micros, prng, restoredUrl, Workload, workloadChecksums, type ArchivingSetup } from '../e2e/recovery-support.js';
+import { freePort, postgresDir, postgresIds, query, runCli, waitFor } from '../e2e/support.js';
+import { archiveNow, archivingCluster, dropRestored, micros, prng, restoredUrl, shopWorkload, workloadChecksums, type ArchivingSetup, type Workload } from '../e2e/recovery-support.js';
+import { endRestoreSuite, useOffsiteKey } from './offsite-env.js';
 import { populateOffsite } from './offsite-populate.js';
 
 const SEED = Number(process.env.BM_S3R_SEED ?? 20261208);
@@ -68,28 +69,13 @@ beforeAll(async () => {
   useS3Environment(server);
   // The agent (started below) inherits the off-host configuration; the key is the server user's file.
   keyDir = await postgresDir(join(cluster().baseDir, 'keys'), 0o700);
-  const { identity, secret } = generateIdentity();
-  const keyFile = join(keyDir, 'restore.key');
-  await writeFile(keyFile, `${secret}\n`, { mode: 0o600 });
-  await chown(keyFile, postgresIds().uid, postgresIds().gid);
-  fingerprint = identity.fingerprint;
-  process.env.BACKUP_MGMT_REPO_S3 = LOCATION;
-  process.env.BACKUP_MGMT_ENCRYPT_RECIPIENT = identity.recipient.text;
-  process.env.BACKUP_MGMT_DECRYPT_IDENTITY_FILE = keyFile;
+  fingerprint = (await useOffsiteKey(keyDir, 'restore.key', LOCATION)).fingerprint;
   env = await archivingCluster(cluster(), 'bm_s3r', 's3restore');
-  await cluster().createDatabase('shop');
-  shopUrl = withDatabase(env.url, 'shop');
-  workload = new Workload(shopUrl, SEED);
-  await workload.init();
+  ({ shopUrl, workload } = await shopWorkload(cluster(), env.url, SEED));
   console.log(`[s3restore] seed ${SEED} (BM_S3R_SEED)`);
 }, 180_000);
 
-afterAll(async () => {
-  await workload?.close();
-  await stopAllAgents();
-  for (const d of restoredDirs) await dropRestored(d).catch(() => {});
-  await server?.stop();
-});
+afterAll(() => endRestoreSuite({ workload, restoredDirs, server }));
 
 describe('backups in the off-host repository', () => {
   it('takes a full and an incremental backup under a workload and copies the repository to S3 with the shared layout', async () => {
