@@ -19,7 +19,7 @@ describe('bench arguments', () => {
   it('has the documented defaults', () => {
     const o = parseBenchArgs([]);
     expect(o).toMatchObject({ scale: 50, runs: 3, catalogBackups: 1_000_000, pickupRequests: 100, keep: false });
-    expect(o.only).toEqual(['backup', 'restore', 'wal', 'impact', 'catalog', 'pickup', 'stream']);
+    expect(o.only).toEqual(['backup', 'restore', 'wal', 'impact', 'catalog', 'pickup', 'stream', 's3']);
   });
 
   it('scales the catalog with --scale and takes --only lists', () => {
