@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Make a fresh clone ready to build and test: the Debian packages the tests
 # run (PostgreSQL 15 server, pg_cron, zstd; age for the encryption interop
-# tests) and node_modules. Idempotent and quick when everything is there already.
+# tests; libfaketime for a server whose history must seem an hour old) and
+# node_modules. Idempotent and quick when everything is there already.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { echo "ensure-deps: $*" >&2; }
 
-packages=(postgresql-15 postgresql-15-cron zstd age)
+packages=(postgresql-15 postgresql-15-cron zstd age libfaketime)
 missing=()
 for p in "${packages[@]}"; do
   # dpkg -s also succeeds for removed packages that left config files behind.

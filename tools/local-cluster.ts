@@ -51,6 +51,15 @@ export interface CreateClusterOptions {
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
+export interface StartOptions {
+  /**
+   * Variables added to the server's environment for this start only (the
+   * next start without them drops them), e.g. LD_PRELOAD and FAKETIME to run
+   * the server under libfaketime. archive_command inherits them too.
+   */
+  env?: Readonly<Record<string, string>>;
+}
+
 export interface TestCluster {
   readonly name: string;
   readonly baseDir: string;
@@ -67,9 +76,9 @@ export interface TestCluster {
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[], db?: string): Promise<T[]>;
   /** A connected client for transactions or LISTEN; the caller ends it. */
   connect(db?: string, user?: string): Promise<pg.Client>;
-  start(): Promise<void>;
+  start(opts?: StartOptions): Promise<void>;
   stop(mode?: StopMode): Promise<void>;
-  restart(): Promise<void>;
+  restart(opts?: StartOptions): Promise<void>;
   isRunning(): Promise<boolean>;
   /** Stop and remove the directory (unless kept). */
   destroy(): Promise<void>;
@@ -237,8 +246,8 @@ class ClusterImpl implements TestCluster {
     }
   }
 
-  private pgCtl(args: string[], timeoutMs = 90_000) {
-    return runAsPostgres(pgTool('pg_ctl'), ['-D', this.dataDir, ...args], { timeoutMs, env: serverEnvironment(), replaceEnv: true });
+  private pgCtl(args: string[], timeoutMs = 90_000, extraEnv: Readonly<Record<string, string>> = {}) {
+    return runAsPostgres(pgTool('pg_ctl'), ['-D', this.dataDir, ...args], { timeoutMs, env: { ...serverEnvironment(), ...extraEnv }, replaceEnv: true });
   }
 
   async isRunning(): Promise<boolean> {
@@ -255,13 +264,13 @@ class ClusterImpl implements TestCluster {
     }
   }
 
-  async start(): Promise<void> {
+  async start(opts: StartOptions = {}): Promise<void> {
     if (await this.isRunning()) return;
     for (let attempt = 1; ; attempt++) {
       const offset = logSize(this.logFile);
       this.maybeRunning = true;
       try {
-        await this.pgCtl(['-w', '-t', '60', '-l', this.logFile, 'start']);
+        await this.pgCtl(['-w', '-t', '60', '-l', this.logFile, 'start'], 90_000, opts.env);
         return;
       } catch (e) {
         const log = await readFrom(this.logFile, offset);
@@ -288,9 +297,9 @@ class ClusterImpl implements TestCluster {
     this.maybeRunning = false;
   }
 
-  async restart(): Promise<void> {
+  async restart(opts: StartOptions = {}): Promise<void> {
     await this.stop('fast');
-    await this.start();
+    await this.start(opts);
   }
 
   async destroy(): Promise<void> {

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useCluster } from '../harness/cluster.js';
+import { fakeClockEnv, useCluster } from '../harness/cluster.js';
 import { query, stopAllAgents, withDatabase } from './support.js';
 import { archiveNow, archivingCluster, dropRestored, restoredUrl, type ArchivingSetup } from './recovery-support.js';
 
@@ -125,18 +125,12 @@ describe("the seed guide's Step 4 with its own locations", () => {
     expect(existsSync(join(env.repo, 'incremental'))).toBe(false);
   });
 
-  it('4.3: the PITR request is refused while the history is younger than its 1 hour, accepted once the target lies inside it, and restores exactly', async () => {
+  it('4.3: the verbatim PITR request is refused while the history is younger than its 1 hour, completes once the server clock moved past it, and restores exactly', async () => {
     const [call] = statements(seedBlock(guide, '4.3'));
     expect(call).toContain("CURRENT_TIMESTAMP - INTERVAL '1 hour'");
     await insert(901, 1200);
     const atTarget = await shopState(shopUrl);
-    const [{ t: afterTarget }] = (await query<{ t: Date }>(env.url, 'SELECT clock_timestamp() AS t')) as [{ t: Date }];
-    // A gap with no commits around the target, then more changes that must not come back.
-    await pause(4000);
-    await insert(1201, 1400);
-    await query(shopUrl, `UPDATE item SET note = 'changed' WHERE id <= 100`);
-    await archiveNow(env.url);
-    expect(await shopState(shopUrl)).not.toEqual(atTarget);
+    const [{ t: lastReal }] = (await query<{ t: Date }>(env.url, 'SELECT clock_timestamp() AS t')) as [{ t: Date }];
 
     // Verbatim: one hour ago this cluster had no backup yet (it was created
     // minutes ago), so the target lies before the recoverable window.
@@ -144,15 +138,40 @@ describe("the seed guide's Step 4 with its own locations", () => {
     expect(verbatim, 'the verbatim 4.3 call on a minutes-old history').toMatchObject({ code: '22023' });
     expect((verbatim as Error).message).toMatch(/window|before|earliest|no .*backup/i);
 
-    // The same call with the interval shortened so that the target falls in
-    // the quiet gap (2 s after the last commit before it, 2 s before the next).
-    const [{ s }] = (await query<{ s: string }>(env.url, `SELECT extract(epoch FROM clock_timestamp() - ($1::timestamptz + interval '2 seconds'))::numeric(12,3)::text AS s`, [
-      afterTarget,
-    ])) as [{ s: string }];
-    const shortened = call!.replace("INTERVAL '1 hour'", `INTERVAL '${s} seconds'`);
-    const [req] = await query<{ recovery_id: Buffer; recovery_status: string; approval_required: boolean; backup_source_id: Buffer }>(env.url, shortened);
+    // The history is made an hour old honestly: the server restarts under
+    // libfaketime with its clock 65 minutes ahead. Everything up to here was
+    // committed at real time; from the restart on, commits carry fake times,
+    // so the server's timeline has a quiet gap of about an hour after the
+    // last real-time commit, and CURRENT_TIMESTAMP - 1 hour (real time now
+    // + 5 minutes) falls inside it.
+    await pause(2000);
+    await cluster().restart({ env: fakeClockEnv('+65m') });
+    const [{ ahead, firstFake }] = (await query<{ ahead: string; firstFake: Date }>(
+      env.url,
+      `SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)::int AS ahead, clock_timestamp() AS "firstFake"`,
+      [lastReal],
+    )) as [{ ahead: string; firstFake: Date }];
+    expect(Number(ahead)).toBeGreaterThan(3900);
+    // Changes at the fake time that must not come back.
+    await insert(1201, 1400);
+    await query(shopUrl, `UPDATE item SET note = 'changed' WHERE id <= 100`);
+    await archiveNow(env.url);
+    expect(await shopState(shopUrl)).not.toEqual(atTarget);
+
+    const [req] = await query<{ recovery_id: Buffer; recovery_status: string; approval_required: boolean; backup_source_id: Buffer }>(
+      env.url,
+      call!,
+    );
     expect(req).toMatchObject({ recovery_status: 'PENDING', approval_required: true });
     expect(req!.backup_source_id).toEqual(full);
+    // The target lies inside the quiet gap: after the last real-time commit, before the first fake-time one.
+    const [gap] = await query<{ after_real: boolean; before_fake: boolean }>(
+      env.url,
+      `SELECT target_point_in_time > $2::timestamptz AS after_real, target_point_in_time < $3::timestamptz AS before_fake
+         FROM backup_mgmt.recovery_list WHERE recovery_hk = $1`,
+      [req!.recovery_id, lastReal, firstFake],
+    );
+    expect(gap).toEqual({ after_real: true, before_fake: true });
     await query(approverUrl(), `SELECT 1 FROM backup_mgmt.approve_recovery($1, 'seed step 4.3')`, [req!.recovery_id]);
     const [out] = await query(env.url, `SELECT * FROM backup_mgmt.await_recovery($1, '4 minutes')`, [req!.recovery_id]);
     if (out!.restore_directory) restored.add(out!.restore_directory);

@@ -1,7 +1,7 @@
 // The harness itself, against real servers: every other test relies on it.
 import { existsSync, statSync } from 'node:fs';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCluster, useCluster, type TestCluster } from './cluster.js';
+import { createCluster, fakeClockEnv, useCluster, type TestCluster } from './cluster.js';
 import { cloneTemplate, ensureTemplate } from './template.js';
 import { createServer } from 'node:net';
 import pg from 'pg';
@@ -99,6 +99,21 @@ describe('test cluster', () => {
     const [job] = await c.query<{ n: string }>(`SELECT count(*) AS n FROM pg_database WHERE datname = 'clone_a'`);
     expect(job.n).toBe('1');
     expect(c.logTail(200)).toMatch(/database system is ready to accept connections/);
+  });
+
+  it('starts the server with an extra environment for that start only (a clock moved by libfaketime)', async () => {
+    const c = cluster();
+    const drift = async () => {
+      const [r] = await c.query<{ s: string }>('SELECT extract(epoch FROM now())::numeric(20,3)::text AS s');
+      return Number(r!.s) - Date.now() / 1000;
+    };
+    await c.restart({ env: fakeClockEnv('+2d') });
+    const ahead = await drift();
+    expect(ahead).toBeGreaterThan(2 * 86400 - 60);
+    expect(ahead).toBeLessThan(2 * 86400 + 60);
+    await c.restart();
+    expect(Math.abs(await drift())).toBeLessThan(60);
+    expect(() => fakeClockEnv('+1h; rm -rf /')).toThrow(/not a relative offset/);
   });
 });
 

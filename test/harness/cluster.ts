@@ -1,5 +1,6 @@
 // Test harness: the throwaway clusters of tools/local-cluster.ts plus vitest
 // hooks that stop them after a file and keep their data when a test failed.
+import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { createCluster, type CreateClusterOptions, type TestCluster } from '../../tools/local-cluster.js';
 
@@ -47,4 +48,18 @@ export function useCluster(opts: CreateClusterOptions = {}): () => TestCluster {
     if (!cluster) throw new Error('useCluster(): the cluster is created in beforeAll; use it inside hooks or tests');
     return cluster;
   };
+}
+
+/** Debian's libfaketime (installed by .ci/ensure-deps.sh). */
+export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+/**
+ * The StartOptions environment that runs a server with its clock moved by
+ * `offset` (libfaketime's relative form, e.g. "+65m"): a history that seems
+ * an hour old without waiting an hour. Real and monotonic clocks move alike.
+ */
+export function fakeClockEnv(offset: string): Record<string, string> {
+  if (!/^[+-]\d+[smhd]?$/.test(offset)) throw new Error(`fakeClockEnv: "${offset}" is not a relative offset like +65m`);
+  if (!existsSync(LIBFAKETIME)) throw new Error(`fakeClockEnv: ${LIBFAKETIME} is missing; run .ci/ensure-deps.sh (Debian package libfaketime)`);
+  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset };
 }
