@@ -4,8 +4,9 @@
 // wal-push; only the guide's /backup placeholder becomes the agent's
 // repository root. Its locations <root>/full/ and <root>/incremental/ name
 // that one repository, so the incremental finds the WAL archive_command sent
-// there. Then a point-in-time recovery from those backups, compared with the
-// source at the target.
+// there. Then the guide's 4.3 point-in-time recovery, verbatim, once the
+// server's clock moved an hour ahead (libfaketime), compared with the source
+// at the target.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,10 +141,13 @@ describe("the seed guide's Step 4 with its own locations", () => {
 
     // The history is made an hour old honestly: the server restarts under
     // libfaketime with its clock 65 minutes ahead. Everything up to here was
-    // committed at real time; from the restart on, commits carry fake times,
-    // so the server's timeline has a quiet gap of about an hour after the
-    // last real-time commit, and CURRENT_TIMESTAMP - 1 hour (real time now
-    // + 5 minutes) falls inside it.
+    // committed at real time; from the restart on, backends commit at the
+    // moved time, so the server's timeline has a quiet gap of about an hour
+    // after the last real-time commit, and CURRENT_TIMESTAMP - 1 hour (real
+    // time now + 5 minutes) falls inside it. (Autovacuum keeps the real clock,
+    // see fakeClockEnv; its commits change no row of item, and replay stops
+    // at the first moved-time commit in WAL order anyway.) The agent stays at
+    // real time.
     await pause(2000);
     await cluster().restart({ env: fakeClockEnv('+65m') });
     const [{ ahead, firstFake }] = (await query<{ ahead: string; firstFake: Date }>(
