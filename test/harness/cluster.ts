@@ -57,11 +57,12 @@ export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
  * The StartOptions environment that runs a server with its clock moved by
  * `offset` (libfaketime's relative form, e.g. "+65m"): a history that seems
  * an hour old without waiting an hour. Real and monotonic clocks move alike.
- * Measured with PostgreSQL 15 and libfaketime 0.9.10: backends (so commit
- * times), the checkpointer and archive_command children see the moved clock;
- * the postmaster, once the startup process has ended, and what it starts from
- * its signal handlers (archiver, walwriter, autovacuum, background workers)
- * see the real one.
+ * Measured with PostgreSQL 15 and libfaketime 0.9.10 (pg_stat_activity's
+ * backend_start, pg_stat_archiver, last_autoanalyze, the log): backends (so
+ * commit times), the checkpointer, the background writer and archive_command
+ * children see the moved clock; the postmaster once the startup process has
+ * ended, and what it starts from its signal handlers (archiver, walwriter,
+ * autovacuum, background workers such as pg_cron's) see the real one.
  */
 export function fakeClockEnv(offset: string): Record<string, string> {
   if (!/^[+-]\d+[smhd]?$/.test(offset)) throw new Error(`fakeClockEnv: "${offset}" is not a relative offset like +65m`);
