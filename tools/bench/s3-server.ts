@@ -13,6 +13,8 @@ export const S3RVER_SECRET = 'S3RVER';
 
 export interface S3Server {
   readonly port: number;
+  /** The server process (for its CPU time in the benchmark). */
+  readonly pid: number | undefined;
   readonly endpoint: string;
   readonly dir: string;
   /** SIGKILL: the server dies mid-request, as on a crash. */
@@ -73,6 +75,9 @@ export async function startS3Server(buckets: string[]): Promise<S3Server> {
   return {
     get port() {
       return port;
+    },
+    get pid() {
+      return child.pid;
     },
     get endpoint() {
       return `http://127.0.0.1:${port}`;

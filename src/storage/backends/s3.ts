@@ -103,6 +103,11 @@ export class S3Backend implements StorageBackend {
     this.client = new S3Client({
       forcePathStyle: opts.forcePathStyle ?? envForcePathStyle(),
       maxAttempts: 3,
+      // Integrity is end to end already (SHA-256 of the plaintext, age's
+      // Poly1305 tag on every 64 KiB): the SDK's own CRC32 of every byte is
+      // CPU taken from pg_basebackup, and some S3-compatible servers reject it.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       // A dead server must fail the put, not hang it.
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
       ...opts.client,

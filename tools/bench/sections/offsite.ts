@@ -79,6 +79,13 @@ async function peakRssMiB(pid: number | undefined): Promise<number> {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (!pid) return Number.NaN;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 async function resetPeakRss(pid: number | undefined): Promise<void> {
   if (pid) await writeFile(`/proc/${pid}/clear_refs`, '5').catch(() => {});
 }
@@ -102,12 +109,16 @@ interface Backup {
   seconds: number;
   backupBytes: number;
   rssMiB: number;
+  /** CPU seconds the agent and the S3 server used during the backup. */
+  agentCpu: number;
+  s3Cpu: number;
 }
 
-async function backup(d: DataCluster, where: Where, verify = false): Promise<Backup> {
+async function backup(d: DataCluster, where: Where, verify = false, s3Pid?: number): Promise<Backup> {
   const c = d.c;
   const pid = c.agent?.child.pid;
   await resetPeakRss(pid);
+  const [a0, s0] = [await cpuSeconds(pid), await cpuSeconds(s3Pid)];
   const t0 = nowMs();
   const req = await one<{ hk: string }>(
     c.catalog,
@@ -117,6 +128,7 @@ async function backup(d: DataCluster, where: Where, verify = false): Promise<Bac
   const done = await jobFinished(c, req.hk, 'BACKUP', 3_600_000);
   const seconds = (done.atMs - t0) / 1000;
   const rssMiB = await peakRssMiB(pid);
+  const [a1, s1] = [await cpuSeconds(pid), await cpuSeconds(s3Pid)];
   const r = await one<{ s: string; e: string | null; b: string | null; v: string | null }>(
     c.catalog,
     'SELECT backup_status AS s, error_message AS e, backup_size_bytes AS b, verification_status AS v FROM backup_mgmt.get_backup($1)',
@@ -124,7 +136,7 @@ async function backup(d: DataCluster, where: Where, verify = false): Promise<Bac
   );
   if (r.s !== 'COMPLETED') throw new Error(`${where} backup ended ${r.s}: ${r.e ?? ''}`);
   if (verify && r.v !== 'VERIFIED') throw new Error(`${where} backup verification ${r.v}`);
-  return { hk: req.hk, seconds, backupBytes: Number(r.b), rssMiB };
+  return { hk: req.hk, seconds, backupBytes: Number(r.b), rssMiB, agentCpu: a1 - a0, s3Cpu: s1 - s0 };
 }
 
 /** Markers before a target time, the time, markers after, and a WAL switch both repositories received. */
@@ -302,11 +314,12 @@ export async function offsiteSection(ctx: BenchContext): Promise<Section> {
       for (const where of run % 2 === 0 ? (['local', 's3'] as const) : (['s3', 'local'] as const)) {
         await settleCopies(d);
         log(`s3 backup run ${run + 1}/${ctx.opts.runs}: ${where}`);
-        b[where].push(await backup(d, where));
+        b[where].push(await backup(d, where, false, o.server.pid));
       }
     }
     const bytes = med(b.local.map((x) => x.backupBytes));
-    const rate = (v: Backup[]) => `${fmt(mbps(bytes, med(v.map((x) => x.seconds))), 0)} MB/s, ${rss(v.map((x) => x.rssMiB))}`;
+    const rate = (v: Backup[]) =>
+      `${fmt(mbps(bytes, med(v.map((x) => x.seconds))), 0)} MB/s, ${rss(v.map((x) => x.rssMiB))}; CPU: agent ${fmt(med(v.map((x) => x.agentCpu)), 2)} s, S3 server ${fmt(med(v.map((x) => x.s3Cpu)), 2)} s`;
     const localB = med(b.local.map((x) => x.seconds));
     const s3B = med(b.s3.map((x) => x.seconds));
     section.rows.push(
