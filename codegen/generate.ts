@@ -41,6 +41,8 @@ export function generatedFiles(): Map<string, string> {
   files.set('sql/00-generated/protocol/_job_result_required.sql', emitResultRequiredSql(protocol, model.schema));
   files.set('sql/00-generated/protocol/_apply_job_result.sql', emitApplyResultSql(protocol, model.schema));
   files.set('src/agent/PROTOCOL-jobs.md', emitProtocolDoc(protocol));
+  // The folder's README travels with it: everything in sql/00-generated is written here.
+  files.set('sql/00-generated/README.md', readFileSync(new URL('./generated-sql-README.md', import.meta.url), 'utf8'));
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
