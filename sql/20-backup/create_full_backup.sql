@@ -15,10 +15,7 @@ RETURNS TABLE (
     verification_status varchar(20),
     error_message text
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- A function cannot run pg_basebackup and cannot commit, so it validates,
 -- records the request (hub, PENDING satellite version, BACKUP job with the

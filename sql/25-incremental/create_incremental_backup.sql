@@ -12,10 +12,7 @@ RETURNS TABLE (
     base_backup_id bytea,
     changes_captured bigint
 )
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- On PostgreSQL < 17 an incremental is a proven WAL range (method
 -- WAL_ARCHIVE): the agent switches the WAL segment, waits until it is

@@ -6,9 +6,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._health_repository_copies(
     OUT threshold text,
     OUT detail text
 )
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Per repository (backup_copies): backups not yet copied there and how long
 -- the oldest has waited since it ended, copies that FAILED, WAL files it

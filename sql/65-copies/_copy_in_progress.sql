@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._copy_in_progress(p_backup_hk bytea, p_repository text)
 RETURNS boolean
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- COPYING by an agent that is live and has not restarted since it
     -- claimed the copy (an agent copies one backup at a time and forgets its

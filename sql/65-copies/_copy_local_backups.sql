@@ -4,9 +4,7 @@ CREATE OR REPLACE FUNCTION backup_mgmt._copy_local_backups(p_root text)
 RETURNS TABLE (backup_hk bytea, backup_bk text, backup_type text, backup_status text, end_time timestamptz,
                system_identifier text, repository_path text, stored_files jsonb, files_present boolean,
                local_status text, s3_status text, s3_agent_id text, s3_next_attempt_at timestamptz, s3_attempts integer)
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- Home = storage type LOCAL and a directory under the root: those are the
     -- backups the root's agent copies off-host and may expire locally.

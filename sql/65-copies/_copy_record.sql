@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._copy_record(p_backup_hk bytea, p_repository text, p_changes jsonb)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 -- The copy's hub row (<repository>:<backup key>) and its link to the backup
 -- and the repository are created on first use; the satellite loader writes a

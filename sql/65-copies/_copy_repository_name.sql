@@ -2,9 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt._copy_repository_name(p_repository text, p_caller text)
 RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 -- Copies go to a repository that is not a backup's home; today that is the
 -- off-host one ('s3'). 'local' is accepted where its copies expire.

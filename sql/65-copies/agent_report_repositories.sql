@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_report_repositories(p_agent_id text, p_repositories jsonb)
 RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_repositories = [{name, storage_type, location, encryption: null |
 -- {format, fingerprints: [...]}}]: 'local' (LOCAL, an absolute directory)

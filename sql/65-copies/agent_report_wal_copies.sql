@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.agent_report_wal_copies(p_agent_id text, p_repository text, p_wal_behind integer)
 RETURNS boolean
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- wal_behind_since keeps the time the repository first fell behind, so the
 -- health check can tell a short lag from a long one; 0 clears it. Returns

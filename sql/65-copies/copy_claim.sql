@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.copy_claim(p_agent_id text, p_repository text)
 RETURNS TABLE (backup_bk text, backup_type text, system_identifier text, repository_path text, stored_files jsonb, attempt integer)
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- At most one row: the oldest COMPLETED backup in the agent's repository
 -- whose copy in p_repository is missing, PENDING, FAILED and due again

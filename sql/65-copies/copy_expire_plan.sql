@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.copy_expire_plan(p_agent_id text, p_repository text)
 RETURNS TABLE (backup_bk text, backup_type text, system_identifier text, repository_path text, stored_files jsonb, reason text)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- s3: the copies of backups that retention expired (cleanup_expired_backups
 -- removed them locally; the off-host copy goes too), including failed and

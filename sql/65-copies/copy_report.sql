@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.copy_report(p_agent_id text, p_repository text, p_backup_bk text, p_status text, p_result jsonb DEFAULT '{}')
 RETURNS text
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- COPIED and FAILED end the agent's own claim (copy_claim): anyone else's
 -- report, or one without a claim, is refused (55000) and changes nothing.

@@ -2,10 +2,7 @@
 
 CREATE OR REPLACE FUNCTION backup_mgmt.copy_wal_purge_plan(p_agent_id text, p_system_identifier text, p_file_names text[])
 RETURNS TABLE (file_name text)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 -- p_file_names: WAL files the off-host repository holds and the local one no
 -- longer does. Returned are those the backup-wide retention purged

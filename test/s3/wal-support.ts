@@ -10,7 +10,7 @@ import { generateIdentity } from '../../src/storage/crypto/index.js';
 import { encryptionFor, SealedStore } from '../../src/storage/offsite/index.js';
 import { isRoot } from '../../src/util/process.js';
 import { postgresIds } from '../e2e/support.js';
-import { S3RVER_KEY_ID, S3RVER_SECRET, type S3Server } from '../../tools/bench/s3-server.js';
+import { s3Settings, S3RVER_KEY_ID, S3RVER_SECRET, type S3Server } from '../../tools/bench/s3-server.js';
 
 export interface WalS3 {
   location: string;
@@ -36,13 +36,7 @@ export async function walS3(server: S3Server, location: string, work: string): P
     BACKUP_MGMT_REPO_S3: location,
     BACKUP_MGMT_ENCRYPT_RECIPIENT: identity.identity.recipient.text,
     BACKUP_MGMT_DECRYPT_IDENTITY_FILE: keyFile,
-    AWS_ENDPOINT_URL_S3: server.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: S3RVER_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    ...s3Settings(server),
   });
   const store = new SealedStore(
     new S3Backend(location, {

@@ -97,16 +97,23 @@ export async function startS3Server(buckets: string[]): Promise<S3Server> {
   };
 }
 
+/** The standard AWS settings that point the SDK at `server` and nowhere else (for the environment or an env file). */
+export function s3Settings(server: S3Server): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: S3RVER_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+    // Never fall through to ~/.aws or the instance-metadata address.
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+  };
+}
+
 /** Point the AWS SDK at the server through the standard environment, as an operator would. */
 export function useS3Environment(server: S3Server): void {
-  process.env.AWS_ENDPOINT_URL_S3 = server.endpoint;
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_KEY_ID;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_SECRET;
-  // Never fall through to ~/.aws or the instance-metadata address.
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
-  process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
+  Object.assign(process.env, s3Settings(server));
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_ENDPOINT_URL;

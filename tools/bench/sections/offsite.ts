@@ -29,7 +29,7 @@ import {
 import { freePort, makeRestoreDir, queryPort } from '../ops.js';
 import { startPgbench } from '../pgbench.js';
 import { fmt, mbps, newSection, type Row, type Section } from '../report.js';
-import { S3RVER_KEY_ID, S3RVER_SECRET, startS3Server, type S3Server } from '../s3-server.js';
+import { s3Settings, startS3Server, type S3Server } from '../s3-server.js';
 import { summarize } from '../stats.js';
 
 const MB = 1024 * 1024;
@@ -60,13 +60,7 @@ async function prepareOffsite(d: DataCluster): Promise<Offsite> {
     BACKUP_MGMT_REPO_S3: location,
     BACKUP_MGMT_ENCRYPT_RECIPIENT: id.identity.recipient.text,
     BACKUP_MGMT_DECRYPT_IDENTITY_FILE: keyFile,
-    AWS_ENDPOINT_URL_S3: server.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: S3RVER_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    ...s3Settings(server),
   };
   const configFile = await own(join(d.c.pg.baseDir, 'bench-s3.env'), Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join(''));
   return { server, location, configFile, keyFile, recipient: id.identity.recipient };
