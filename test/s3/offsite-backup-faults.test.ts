@@ -146,6 +146,8 @@ describe('faults of backups to S3', () => {
       `${sysid}/backups/${ok.backup_bk}/base.tar.zst.age`,
     ]);
     expect(await keys(failedPrefix)).toEqual([]);
+    // The backup is described in its own repository's metadata, written after the job: only then is the bucket at rest.
+    await waitFor('its metadata in S3', async () => (await keys(`${sysid}/backups/${ok.backup_bk}.json`)).length === 1, 60_000);
   }, 400_000);
 
   it('wrong credentials and a missing bucket: the job fails with one line naming the cause; nothing changed', async () => {
